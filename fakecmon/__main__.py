@@ -1,0 +1,3 @@
+from fakecmon.cli import main
+
+raise SystemExit(main())

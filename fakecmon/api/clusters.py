@@ -1,0 +1,93 @@
+"""/v2/clusters: cluster information and cluster ping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fakecmon import PACKAGE_BUGREPORT, permissions
+from fakecmon.errors import invalid
+from fakecmon.rpc import Call, Payload, operation
+from fakecmon.timefmt import rfc3339
+from fakecmon.world.models import Cluster
+from fakecmon.world.views import cluster_json
+
+PATH = "/v2/clusters"
+
+
+def _tags(call: Call, name: str) -> set[str]:
+    value = call.body.get(name)
+    if value in (None, ""):
+        return set()
+    if isinstance(value, str):
+        return {t for t in value.replace(",", ";").split(";") if t}
+    if isinstance(value, list) and all(isinstance(t, str) for t in value):
+        return set(value)
+    raise invalid(f"The '{name}' field must be a list of strings.")
+
+
+def _cluster_doc(call: Call, cluster: Cluster) -> dict[str, Any]:
+    user = call.login_user()
+    doc = cluster_json(call.world, cluster, call.now,
+                       privileges=permissions.privileges(call.world, user, cluster),
+                       with_hosts=call.arg("with_hosts", bool, True))
+    if call.arg("with_databases", bool, False):
+        doc["databases"] = list(call.world.extensions.get("databases", {}).get(cluster.cluster_id, []))
+    return doc
+
+
+def _license(call: Call) -> dict[str, Any]:
+    return {
+        "license": {"class_name": "CmonLicense", "company": "fakecmon", "days_left": 365,
+                    "email_address": "license@fakecmon.invalid",
+                    "expiration_date": rfc3339(call.now + 365 * 86400), "licensed_nodes": -1,
+                    "type": "Enterprise", "used_nodes": sum(len(c.hosts) for c in call.world.clusters.values()),
+                    "valid_date": True},
+        "license_check": {"class_name": "CmonLicenseCheck", "expires_days": 365,
+                          "has_license": True, "status_text": "License is valid."},
+    }
+
+
+@operation(PATH, "getAllClusterInfo")
+def get_all_cluster_info(call: Call) -> Payload:
+    """Every cluster the caller may read, in id order; ``with_tags``/``without_tags`` filter."""
+    user = call.login_user()
+    with_tags, without_tags = _tags(call, "with_tags"), _tags(call, "without_tags")
+    clusters = []
+    for cid in sorted(call.world.clusters):
+        cluster = call.world.clusters[cid]
+        if not permissions.can(call.world, user, cluster, permissions.READ):
+            continue
+        if with_tags and not with_tags & set(cluster.tags):
+            continue
+        if without_tags and without_tags & set(cluster.tags):
+            continue
+        clusters.append(_cluster_doc(call, cluster))
+    payload: Payload = {"total": len(clusters), "clusters": clusters}
+    if call.arg("with_license_check", bool, False):
+        payload.update(_license(call))
+    return payload
+
+
+@operation(PATH, "getClusterInfo")
+def get_cluster_info(call: Call) -> Payload:
+    user = call.login_user()
+    cluster = call.cluster()
+    assert cluster is not None
+    permissions.check_cluster(call.world, user, cluster, cluster.cluster_id, permissions.READ)
+    return {"cluster": _cluster_doc(call, cluster)}
+
+
+@operation(PATH, "ping")
+def ping(call: Call) -> Payload:
+    """Cluster ping; cluster 0 (or none) pings the controller itself."""
+    user = call.login_user()
+    cid = call.arg("cluster_id", int, 0)
+    if cid or call.body.get("cluster_name"):
+        cluster = call.world.clusters.get(cid) if cid else call.world.cluster_by_name(
+            call.arg("cluster_name", str))
+        if cluster is None:
+            what = cid if cid else f"'{call.body.get('cluster_name')}'"
+            raise invalid(f"Configuration {what} was not found.")
+        permissions.check_cluster(call.world, user, cluster, cluster.cluster_id, permissions.READ)
+    return {"authenticated": True, "package_bugreport": PACKAGE_BUGREPORT,
+            "package_name": "cmon", "package_version": call.world.version, "rpc_version": "2.0"}

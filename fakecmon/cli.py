@@ -1,0 +1,121 @@
+"""The ``fakecmon`` command: ``serve`` the RPC v2 API, make ``certs``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from fakecmon.certs import ensure_certificates
+from fakecmon.controller import DEFAULT_WORLD, Config, Controller
+from fakecmon.server import CmonServer, server_ssl_context
+from fakecmon.world.yamlfile import WorldError
+
+DEFAULT_CERTS = Path(__file__).resolve().parent.parent / "certs"
+
+
+def bind_addresses(args: argparse.Namespace) -> list[str]:
+    """``--bind`` wins; else ``RPC_BIND_ADDRESSES`` (as in /etc/default/cmon); else loopback."""
+    if args.bind:
+        return args.bind
+    env = os.environ.get("RPC_BIND_ADDRESSES", "")
+    binds = [a.strip() for a in env.split(",") if a.strip()]
+    return binds or ["127.0.0.1"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fakecmon", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the CMON RPC v2 API over TLS")
+    serve.add_argument("--port", type=int, default=9501, help="TLS port (0 picks a free one)")
+    serve.add_argument("--bind", action="append", metavar="ADDR",
+                       help="address to listen on (repeatable; default RPC_BIND_ADDRESSES or 127.0.0.1)")
+    serve.add_argument("--world", action="append", type=Path, metavar="FILE",
+                       help="world file (repeatable; later files extend earlier ones)")
+    serve.add_argument("--certs-dir", type=Path, default=DEFAULT_CERTS)
+    serve.add_argument("--cert", type=Path, help="your own server certificate (PEM)")
+    serve.add_argument("--key", type=Path, help="the key of --cert (PEM)")
+    serve.add_argument("--controller-id", help="controller_id to report (default: stable per world)")
+    serve.add_argument("--auth-required-status", type=int, choices=(200, 401), default=401,
+                       help="HTTP status of AuthRequired replies (default 401)")
+    serve.add_argument("--session-timeout", type=float, default=1800.0,
+                       help="idle seconds before a session expires")
+    serve.add_argument("--max-body-size", type=int, default=8 * 1024 * 1024,
+                       help="largest request body in bytes")
+    serve.add_argument("--quiet", action="store_true", help="log warnings only")
+    serve.add_argument("--verbose", action="store_true", help="log debug details")
+
+    certs = sub.add_parser("certs", help="make (or refresh) the local CA and server certificate")
+    certs.add_argument("--certs-dir", type=Path, default=DEFAULT_CERTS)
+    certs.add_argument("--bind", action="append", metavar="ADDR", help="extra host or address")
+    return parser
+
+
+def cmd_certs(args: argparse.Namespace) -> int:
+    paths = ensure_certificates(args.certs_dir, bind_addresses(args))
+    print(f"CA certificate: {paths.ca_cert}")
+    print(f"server certificate: {paths.cert}")
+    print(f"server key: {paths.key}")
+    return 0
+
+
+async def _serve(server: CmonServer, ca_path: Path | None) -> None:
+    await server.start()
+    for url in server.urls:
+        print(f"listening on {url}", flush=True)
+    if ca_path is not None:
+        print(f"CA certificate: {ca_path}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):
+            pass
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s")
+    if (args.cert is None) != (args.key is None):
+        print("fakecmon: --cert and --key go together", file=sys.stderr)
+        return 2
+    config = Config(world_paths=args.world or [DEFAULT_WORLD], controller_id=args.controller_id,
+                    auth_required_http_status=args.auth_required_status,
+                    max_body_size=args.max_body_size, session_idle_timeout=args.session_timeout)
+    try:
+        controller = Controller(config)
+    except WorldError as exc:
+        print(f"fakecmon: cannot load the world: {exc}", file=sys.stderr)
+        return 1
+    binds = bind_addresses(args)
+    if args.cert is not None:
+        cert, key, ca_path = args.cert, args.key, None
+    else:
+        paths = ensure_certificates(args.certs_dir, binds)
+        cert, key, ca_path = paths.cert, paths.key, paths.ca_cert
+    server = CmonServer(controller, server_ssl_context(str(cert), str(key)), binds, args.port)
+    try:
+        asyncio.run(_serve(server, ca_path))
+    except OSError as exc:
+        print(f"fakecmon: cannot listen: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "certs":
+        return cmd_certs(args)
+    return cmd_serve(args)

@@ -1,0 +1,82 @@
+"""The controller: configuration, clock, world and sessions of one fakecmon server."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fakecmon.clock import Clock
+from fakecmon.sessions import SessionStore
+from fakecmon.world.loader import build_world
+from fakecmon.world.models import User
+from fakecmon.world.state import World
+from fakecmon.world.yamlfile import Node, read_yaml
+
+DEFAULT_WORLD = Path(__file__).resolve().parent.parent / "fixtures" / "default.yaml"
+
+#: Called with (controller, world) whenever a world is built (start, reset, reload),
+#: so that areas such as jobs can set up their state in ``world.extensions``.
+WORLD_HOOKS: list[Callable[["Controller", World], None]] = []
+
+
+@dataclass
+class Config:
+    world_paths: list[Path] = field(default_factory=lambda: [DEFAULT_WORLD])
+    controller_id: str | None = None
+    #: HTTP status of AuthRequired replies: 401 lets cmon-proxy and the Java SDK log in again.
+    auth_required_http_status: int = 401
+    max_body_size: int = 8 * 1024 * 1024
+    session_idle_timeout: float = 1800.0
+    max_sessions: int = 100_000
+
+
+class Controller:
+    """Owns the state that handlers read and change; ``reset()`` brings back the loaded world."""
+
+    def __init__(self, config: Config | None = None, clock: Clock | None = None) -> None:
+        self.config = config or Config()
+        self.clock = clock or Clock()
+        self.files: list[tuple[Path, Node]] = [(Path(p), read_yaml(Path(p)))
+                                               for p in self.config.world_paths]
+        self.world = self._build(self.files)
+        self.sessions = SessionStore(self.config.session_idle_timeout, self.config.max_sessions)
+
+    def _build(self, files: list[tuple[Path, Node]]) -> World:
+        world = build_world(files, created=self.clock.now(),
+                            controller_id=self.config.controller_id)
+        for hook in WORLD_HOOKS:
+            hook(self, world)
+        return world
+
+    def reset(self) -> None:
+        """Back to the loaded world files (already parsed, so this is cheap)."""
+        self.world = self._build(self.files)
+
+    def replace_files(self, files: list[tuple[Path, Node]]) -> None:
+        """Swap in new world files atomically: the old world stays if they are invalid."""
+        world = self._build(files)
+        self.files, self.world = files, world
+
+    # ---- logins
+
+    def check_password(self, user_name: str, password: str) -> User | None:
+        """The user if the password is right and the account usable; counts failures."""
+        user = self.world.user_by_name(user_name)
+        if user is None:
+            return None
+        if user.password is None or not hmac.compare_digest(
+                user.password.encode(), password.encode()) or user.disabled or user.suspended:
+            self.login_failed(user)
+            return None
+        self.login_succeeded(user)
+        return user
+
+    def login_failed(self, user: User) -> None:
+        user.n_failed_logins += 1
+        user.last_failed_login = self.clock.now()
+
+    def login_succeeded(self, user: User) -> None:
+        user.n_failed_logins = 0
+        user.last_login = self.clock.now()

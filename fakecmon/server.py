@@ -1,0 +1,206 @@
+"""The HTTPS server: aiohttp application, TLS listeners and the /v2 request handler."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import ssl
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+import fakecmon.api  # noqa: F401  (registers every operation)
+from fakecmon.controller import Controller
+from fakecmon.errors import INVALID_REQUEST, UNKNOWN_ERROR, RpcError
+from fakecmon.rpc import Call, dispatch, envelope
+from fakecmon.wire import compat_factory
+
+log = logging.getLogger("fakecmon")
+
+CONTROLLER = web.AppKey("controller", Controller)
+COOKIE = "cmon-sid"
+
+
+def session_id(request: web.Request) -> str | None:
+    """The ``cmon-sid`` value from a Cookie header, bare or with attributes."""
+    for header in request.headers.getall("Cookie", []):
+        for part in header.replace(",", ";").split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == COOKIE and value:
+                return value.strip().strip('"')
+    return None
+
+
+def reply(controller: Controller, doc: dict[str, Any], status: int = 200,
+          sid: str | None = None) -> web.Response:
+    """Raw UTF-8 JSON with a Content-Length, ``Server: cmon/<version>`` and at most one cookie."""
+    resp = web.Response(body=orjson.dumps(doc), status=status, content_type="application/json")
+    resp.headers["Server"] = f"cmon/{controller.world.version}"
+    if sid is not None:
+        resp.headers["Set-Cookie"] = f"{COOKIE}={sid}; Path=/; HttpOnly; Secure"
+    return resp
+
+
+def parse_body(raw: bytes) -> dict[str, Any]:
+    """Lenient JSON, as CMON reads it: NaN, Infinity and raw control characters pass."""
+    if not raw.strip():
+        return {}
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        try:
+            value = json.loads(raw.decode("utf-8", errors="replace"), strict=False)
+        except json.JSONDecodeError as exc:
+            raise RpcError(INVALID_REQUEST, f"The request is not valid JSON: {exc.msg} "
+                           f"at line {exc.lineno} column {exc.colno}.") from None
+    if not isinstance(value, dict):
+        kind = {list: "an array", str: "a string", bool: "a boolean", int: "a number",
+                float: "a number", type(None): "null"}.get(type(value), "not an object")
+        raise RpcError(INVALID_REQUEST, f"The request must be a JSON object, not {kind}.")
+    return value
+
+
+def path_parts(path: str) -> list[str]:
+    return [p for p in path.split("/") if p]
+
+
+async def handle_rpc(request: web.Request) -> web.Response:
+    """Every ``/v2/...`` request: parse, log in, dispatch, wrap in the envelope."""
+    controller = request.app[CONTROLLER]
+    parts = path_parts(request.path)
+    path = "/" + "/".join(parts)
+    if path == "/v2":
+        path = "/v2/info"  # CMON serves the bare /v2 as /v2/info
+    call = Call(controller, path, {}, peer=request.remote or "")
+    try:
+        if request.content_length is not None and request.content_length > controller.config.max_body_size:
+            call.http_status = 413
+            raise RpcError(INVALID_REQUEST, _too_large(request.content_length, controller))
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            call.http_status = 413
+            raise RpcError(INVALID_REQUEST, _too_large(None, controller)) from None
+        call.body = parse_body(raw)
+        op = call.body.get("operation", "")
+        if op is not None and not isinstance(op, str):
+            raise RpcError(INVALID_REQUEST, "The 'operation' field must be a string.")
+        call.operation = op or ""
+        call.session = controller.sessions.get(session_id(request))
+        status, payload, error = await dispatch(call, parts)
+    except RpcError as exc:
+        status, payload, error = exc.status, {}, exc
+    except Exception:  # noqa: BLE001 - a bug must still answer with an envelope
+        log.exception("internal error on %s %r", path, call.operation)
+        call.http_status = 500
+        status, payload = UNKNOWN_ERROR, {}
+        error = RpcError(UNKNOWN_ERROR, "Internal error in fakecmon; see its log.")
+    doc = envelope(call, status, payload, error)
+    sid = call.new_session.sid if call.new_session is not None else None
+    return reply(controller, doc, call.http_status, sid)
+
+
+def _too_large(size: int | None, controller: Controller) -> str:
+    limit = controller.config.max_body_size
+    got = f" ({size} bytes)" if size is not None else ""
+    return f"The request body is too large{got}; the limit is {limit} bytes."
+
+
+async def handle_other(request: web.Request) -> web.Response:
+    """Paths outside /v2 are not part of the RPC API."""
+    controller = request.app[CONTROLLER]
+    call = Call(controller, request.path, {})
+    doc = envelope(call, INVALID_REQUEST, {}, RpcError(
+        INVALID_REQUEST, f"The path '{request.path}' is not served; RPC v2 requests go to /v2/<area>."))
+    return reply(controller, doc, 404)
+
+
+def make_app(controller: Controller) -> web.Application:
+    # The body limit is checked by handle_rpc to answer with an envelope; aiohttp's
+    # own limit is a backstop just above it.
+    app = web.Application(client_max_size=controller.config.max_body_size + 1)
+    app[CONTROLLER] = controller
+    app.router.add_route("*", "/v2", handle_rpc)
+    app.router.add_route("*", "/v2/{tail:.*}", handle_rpc)
+    app.router.add_route("*", "/{tail:.*}", handle_other)
+    return app
+
+
+def server_ssl_context(cert: str, key: str) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(cert, key)
+    return ctx
+
+
+class CmonServer:
+    """One fakecmon server: an aiohttp app behind TLS listeners on one port.
+
+    ``await start()`` binds every address (port 0 picks a free port, shared by all
+    addresses) and returns the port; ``await stop()`` closes everything.
+    """
+
+    def __init__(self, controller: Controller, ssl_context: ssl.SSLContext,
+                 binds: list[str] | None = None, port: int = 9501) -> None:
+        self.controller = controller
+        self.ssl_context = ssl_context
+        self.binds = binds or ["127.0.0.1"]
+        self.port = port
+        self.app = make_app(controller)
+        self._runner: web.AppRunner | None = None
+        self._servers: list[asyncio.AbstractServer] = []
+
+    @property
+    def urls(self) -> list[str]:
+        return [f"https://{'[' + b + ']' if ':' in b else b}:{self.port}" for b in self.binds]
+
+    async def start(self) -> int:
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        assert self._runner.server is not None
+        factory = compat_factory(self._runner.server)
+        loop = asyncio.get_running_loop()
+        _quiet_handshake_errors(loop)
+        try:
+            for bind in self.binds:
+                family = socket.AF_INET6 if ":" in bind else socket.AF_INET
+                server = await loop.create_server(
+                    factory, host=bind, port=self.port, family=family, ssl=self.ssl_context,
+                    reuse_address=True, ssl_handshake_timeout=10)
+                self._servers.append(server)
+                if self.port == 0:
+                    self.port = server.sockets[0].getsockname()[1]
+        except BaseException:
+            await self.stop()
+            raise
+        return self.port
+
+    async def stop(self) -> None:
+        for server in self._servers:
+            server.close()
+        for server in self._servers:
+            await server.wait_closed()
+        self._servers.clear()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+
+def _quiet_handshake_errors(loop: asyncio.AbstractEventLoop) -> None:
+    """A plain-HTTP client on the TLS port fails its handshake; log it in one line."""
+    previous = loop.get_exception_handler()
+
+    def handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if isinstance(exc, (ssl.SSLError, ConnectionError)):
+            log.info("TLS connection refused: %s", exc)
+            return
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(handler)

@@ -1,0 +1,48 @@
+"""CMON's one time format: RFC 3339, UTC, milliseconds, ``Z`` (Go clients accept no other)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def rfc3339(t: float | None) -> str:
+    """Format epoch seconds as ``2021-02-09T09:30:56.594Z``; ``""`` for no time."""
+    if t is None:
+        return ""
+    ms = int(round(t * 1000))
+    dt = EPOCH + timedelta(milliseconds=ms)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+_GO_STRING = re.compile(
+    r"^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d(?:\.\d+)?)\s*([+-]\d\d:?\d\d|Z)?(?:\s+[A-Z]{2,5})?$"
+)
+
+
+def parse_time(text: str) -> float:
+    """Parse the time formats clients send (RFC 3339, Go ``time.String()``, plain dates).
+
+    Raises ValueError with a readable message for anything else.
+    """
+    s = text.strip()
+    m = _GO_STRING.match(s)
+    if m:
+        date, clock, zone = m.groups()
+        zone = zone or "Z"
+        if zone != "Z" and ":" not in zone:
+            zone = zone[:3] + ":" + zone[3:]
+        iso = f"{date}T{clock}{'+00:00' if zone == 'Z' else zone}"
+        try:
+            return datetime.fromisoformat(iso).timestamp()
+        except ValueError:
+            pass
+    try:
+        dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"Invalid time '{text}'.") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
