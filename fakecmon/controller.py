@@ -20,6 +20,8 @@ DEFAULT_WORLD = Path(__file__).resolve().parent.parent / "fixtures" / "default.y
 #: so that areas such as jobs can set up their state in ``world.extensions``.
 WORLD_HOOKS: list[Callable[["Controller", World], None]] = []
 
+import fakecmon.api  # noqa: E402,F401  (registers operations, world sections and hooks)
+
 
 @dataclass
 class Config:

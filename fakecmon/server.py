@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-import fakecmon.api  # noqa: F401  (registers every operation)
+
 from fakecmon.controller import Controller
 from fakecmon.errors import INVALID_REQUEST, UNKNOWN_ERROR, RpcError
 from fakecmon.rpc import Call, dispatch, envelope

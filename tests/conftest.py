@@ -1,0 +1,50 @@
+"""Shared fixtures: one real fakecmon server (TLS, ephemeral port) per test session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fakecmon.client import RpcClient
+from fakecmon.testing import FakeCmon
+
+SHARED_CONTRACT = Path(__file__).resolve().parents[2] / "shared" / "contract"
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[FakeCmon]:
+    with FakeCmon() as cmon:
+        yield cmon
+
+
+@pytest.fixture
+def cmon(server: FakeCmon) -> FakeCmon:
+    """The session's server with a fresh default world for this test."""
+    server.reset()
+    return server
+
+
+@pytest.fixture
+def system(cmon: FakeCmon) -> RpcClient:
+    """A client logged in as the superuser ``system``."""
+    client = cmon.client()
+    assert client.login("system", "secret")["request_status"] == "Ok"
+    return client
+
+
+@pytest.fixture
+def reader(cmon: FakeCmon) -> RpcClient:
+    """A client logged in as ``readeruser`` (read-only on every cluster)."""
+    client = cmon.client()
+    assert client.login("readeruser", "s3cr3tP455")["request_status"] == "Ok"
+    return client
+
+
+@pytest.fixture
+def contract() -> Path:
+    """``../shared/contract``; tests that need it skip cleanly where it is absent."""
+    if not SHARED_CONTRACT.is_dir():
+        pytest.skip("../shared/contract is not present")
+    return SHARED_CONTRACT
