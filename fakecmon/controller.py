@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fakecmon.clock import Clock
+from fakecmon.events import Event, emit
 from fakecmon.sessions import SessionStore
 from fakecmon.world.loader import build_world
 from fakecmon.world.models import User
@@ -78,7 +79,11 @@ class Controller:
     def login_failed(self, user: User) -> None:
         user.n_failed_logins += 1
         user.last_failed_login = self.clock.now()
+        emit(self.world, Event("user.login_failed", self.clock.now(), user_name=user.user_name,
+                               message=f"User {user.user_name} failed to log in."))
 
     def login_succeeded(self, user: User) -> None:
         user.n_failed_logins = 0
         user.last_login = self.clock.now()
+        emit(self.world, Event("user.login", self.clock.now(), user_name=user.user_name,
+                               message=f"User {user.user_name} logged in."))
