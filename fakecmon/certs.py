@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -97,14 +98,20 @@ def make_server_cert(p: CertPaths, hosts: list[str]) -> None:
 
 
 def _covers(p: CertPaths, hosts: list[str]) -> bool:
-    """True when the server certificate exists, names every host and lives 30 more days."""
+    """True when the server certificate exists, comes from the CA, names every host and
+    lives 30 more days."""
     try:
         cert = x509.load_pem_x509_certificate(p.cert.read_bytes())
         ca = x509.load_pem_x509_certificate(p.ca_cert.read_bytes())
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except (OSError, ValueError, x509.ExtensionNotFound):
         return False
-    if cert.issuer != ca.subject or not p.key.exists():
+    try:  # signed by this CA (a CA made again has the same name) and matching its key
+        cert.verify_directly_issued_by(ca)
+        key = serialization.load_pem_private_key(p.key.read_bytes(), None)
+    except (OSError, ValueError, TypeError, InvalidSignature):
+        return False
+    if key.public_key() != cert.public_key():
         return False
     if cert.not_valid_after_utc < _now() + dt.timedelta(days=30):
         return False

@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 from fakecmon.certs import ensure_certificates
+from fakecmon.control import is_loopback
 from fakecmon.controller import DEFAULT_WORLD, Config, Controller
+from fakecmon.reload import WorldWatcher
 from fakecmon.server import CmonServer, server_ssl_context
 from fakecmon.world.yamlfile import WorldError
 
@@ -47,8 +49,27 @@ def build_parser() -> argparse.ArgumentParser:
                        help="idle seconds before a session expires")
     serve.add_argument("--max-body-size", type=int, default=8 * 1024 * 1024,
                        help="largest request body in bytes")
+    serve.add_argument("--password-reset-mail-dir", type=Path, metavar="DIR",
+                       help="write passwordReset mails (with the token) to "
+                            "DIR/<email>/email_NNNN.json, as CMON spools them")
+    serve.add_argument("--journal-size", type=int, default=1000, metavar="N",
+                       help="requests kept in the journal of the control API (default 1000)")
+    serve.add_argument("--control-token", metavar="TOKEN",
+                       default=os.environ.get("FAKECMON_CONTROL_TOKEN") or None,
+                       help="token the control API (/_fakecmon/) asks for; needed to reach it "
+                            "from other hosts (default FAKECMON_CONTROL_TOKEN; without one, "
+                            "loopback clients only)")
+    serve.add_argument("--reload", action="store_true",
+                       help="watch the world files and swap the world when they change")
     serve.add_argument("--quiet", action="store_true", help="log warnings only")
-    serve.add_argument("--verbose", action="store_true", help="log debug details")
+    serve.add_argument("--verbose", action="store_true",
+                       help="log debug details (request bodies, secrets masked)")
+
+    ops = sub.add_parser("operations", help="list the operations fakecmon answers, and "
+                         "those of the client contract it does not answer yet")
+    ops.add_argument("--contract", type=Path, metavar="TSV",
+                     help="operations.tsv to compare with (default ../shared/contract/operations.tsv)")
+    ops.add_argument("--markdown", action="store_true", help="print the README table")
 
     certs = sub.add_parser("certs", help="make (or refresh) the local CA and server certificate")
     certs.add_argument("--certs-dir", type=Path, default=DEFAULT_CERTS)
@@ -64,12 +85,9 @@ def cmd_certs(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve(server: CmonServer, ca_path: Path | None) -> None:
-    await server.start()
-    for url in server.urls:
-        print(f"listening on {url}", flush=True)
-    if ca_path is not None:
-        print(f"CA certificate: {ca_path}", flush=True)
+async def _serve(server: CmonServer, ca_path: Path | None, reload: bool = False) -> None:
+    # Signal handlers first: a script that stops the server as soon as it has read the
+    # start lines must get a clean exit, not death by the default SIGTERM action.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -77,27 +95,43 @@ async def _serve(server: CmonServer, ca_path: Path | None) -> None:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
+    await server.start()
+    watcher = asyncio.create_task(WorldWatcher(server.controller).run()) if reload else None
+    for url in server.urls:
+        print(f"listening on {url}", flush=True)
+    if ca_path is not None:
+        print(f"CA certificate: {ca_path}", flush=True)
     try:
         await stop.wait()
     finally:
+        if watcher is not None:
+            watcher.cancel()
         await server.stop()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     level = logging.WARNING if args.quiet else logging.DEBUG if args.verbose else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s")
+    if not args.verbose:
+        logging.getLogger("asyncio").setLevel(logging.WARNING)
     if (args.cert is None) != (args.key is None):
         print("fakecmon: --cert and --key go together", file=sys.stderr)
         return 2
     config = Config(world_paths=args.world or [DEFAULT_WORLD], controller_id=args.controller_id,
                     auth_required_http_status=args.auth_required_status,
-                    max_body_size=args.max_body_size, session_idle_timeout=args.session_timeout)
+                    max_body_size=args.max_body_size, session_idle_timeout=args.session_timeout,
+                    journal_size=args.journal_size, control_token=args.control_token,
+                    password_reset_mail_dir=args.password_reset_mail_dir)
     try:
         controller = Controller(config)
     except WorldError as exc:
         print(f"fakecmon: cannot load the world: {exc}", file=sys.stderr)
         return 1
     binds = bind_addresses(args)
+    if not args.control_token and not all(is_loopback(b) for b in binds):
+        logging.getLogger("fakecmon").warning(
+            "the control API (/_fakecmon/) answers loopback clients only; give "
+            "--control-token (or FAKECMON_CONTROL_TOKEN) to reach it from other hosts")
     if args.cert is not None:
         cert, key, ca_path = args.cert, args.key, None
     else:
@@ -105,7 +139,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         cert, key, ca_path = paths.cert, paths.key, paths.ca_cert
     server = CmonServer(controller, server_ssl_context(str(cert), str(key)), binds, args.port)
     try:
-        asyncio.run(_serve(server, ca_path))
+        asyncio.run(_serve(server, ca_path, args.reload))
     except OSError as exc:
         print(f"fakecmon: cannot listen: {exc}", file=sys.stderr)
         return 1
@@ -118,4 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "certs":
         return cmd_certs(args)
+    if args.command == "operations":
+        from fakecmon.coverage import report
+        print(report(args.contract, args.markdown), end="")
+        return 0
     return cmd_serve(args)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from fakecmon.clock import Clock
 from fakecmon.events import Event, emit
+from fakecmon.faults import Faults
+from fakecmon.journal import Journal
 from fakecmon.sessions import SessionStore
 from fakecmon.world.loader import build_world
 from fakecmon.world.models import User
@@ -33,6 +35,13 @@ class Config:
     max_body_size: int = 8 * 1024 * 1024
     session_idle_timeout: float = 1800.0
     max_sessions: int = 100_000
+    #: Requests kept in the journal (a ring buffer: the oldest fall out).
+    journal_size: int = 1000
+    #: Token the control API (/_fakecmon/) asks for; without one, loopback peers only.
+    control_token: str | None = None
+    #: Where passwordReset "mails" its token (``<dir>/<email>/email_NNNN.json``, as CMON
+    #: spools mails); the token is also kept for ``FakeCmon.password_reset_token``.
+    password_reset_mail_dir: Path | None = None
 
 
 class Controller:
@@ -45,6 +54,13 @@ class Controller:
                                                for p in self.config.world_paths]
         self.world = self._build(self.files)
         self.sessions = SessionStore(self.config.session_idle_timeout, self.config.max_sessions)
+        # For tests and the control API (fakecmon/control.py): the files the server
+        # started with (a full reset goes back to them), the request journal, the
+        # injected faults and named world snapshots.
+        self.startup_files = self.files
+        self.journal = Journal(self.config.journal_size)
+        self.faults = Faults()
+        self.snapshots: dict[str, World] = {}
 
     def _build(self, files: list[tuple[Path, Node]]) -> World:
         world = build_world(files, created=self.clock.now(),

@@ -11,6 +11,7 @@ everybody else gets ``other::``.
 from __future__ import annotations
 
 from fakecmon.errors import RpcError, denied
+from fakecmon.world.cdt import cdt_of
 from fakecmon.world.models import Cluster, Owned, User
 from fakecmon.world.state import World
 
@@ -48,11 +49,29 @@ def can(world: World, user: User, obj: Owned, wanted: str) -> bool:
 
 
 def controller_object(world: World) -> Owned:
-    """What stands for cluster 0 (the controller itself): the CDT root folder."""
-    return world.extensions["cdt_root"] if "cdt_root" in world.extensions else _ROOT
+    """What stands for cluster 0 (the controller itself): the CDT file ``/.runtime/jobs/jobExecutor``.
+
+    CMON decides who may run jobs on the controller by that file's ACL (members of
+    ``users`` by default); the root folder ``/`` itself is ``rwxrwxrwx`` in CMON, so
+    it cannot be what guards the controller.
+    """
+    return cdt_of(world).job_executor
 
 
-_ROOT = Owned(owner_user_id=1, owner_group_id=1)
+def can_execute_jobs(world: World, user: User) -> bool:
+    """``can_execute_jobs`` of whoAmI: ``r-x`` on ``/.runtime/jobs/jobExecutor``."""
+    return can(world, user, cdt_of(world).job_executor, READ + EXECUTE)
+
+
+def can_create_clusters(world: World, user: User) -> bool:
+    """``can_create_clusters`` of whoAmI: ``r-x`` on ``/.runtime/jobs/jobExecutorCreateCluster``."""
+    return can(world, user, cdt_of(world).create_cluster_executor, READ + EXECUTE)
+
+
+def check_create_cluster(world: World, user: User) -> None:
+    """For jobs that create a cluster (``create_cluster``, ``add_cluster``...)."""
+    if not can_create_clusters(world, user):
+        raise denied(f"User {user.user_name} has no privileges to create clusters.")
 
 
 def check_cluster(world: World, user: User, cluster: Cluster | None, cluster_id: int,
@@ -71,6 +90,21 @@ def check_object(world: World, user: User, obj: Owned, path: str, wanted: str) -
         if not can(world, user, obj, letter):
             raise denied(f"{_WORDS[letter]} access to '{path}' "
                          f"for user {user.user_name} is denied.")
+
+
+def check_owner(world: World, user: User, obj: Owned, path: str) -> None:
+    """Changing an object's owner, group or ACL: its owner or a superuser only (as POSIX)."""
+    if not world.is_superuser(user) and obj.owner_user_id != user.user_id:
+        raise denied(f"User {user.user_name} is not the owner of '{path}' and is not a "
+                     "superuser.")
+
+
+def check_named(world: World, user: User, obj: Owned, kind: str, name: str,
+                wanted: str) -> None:
+    """Raise AccessDenied as CMON words it for users and groups:
+    ``Access to group 'admins' is denied for user 'student'.``"""
+    if not can(world, user, obj, wanted):
+        raise denied(f"Access to {kind} '{name}' is denied for user '{user.user_name}'.")
 
 
 def require_superuser(world: World, user: User, what: str) -> None:

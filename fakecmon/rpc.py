@@ -8,6 +8,7 @@ Call, return the reply's payload fields, and raise RpcError to answer an error.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -32,16 +33,20 @@ class Operation:
     name: str
     handler: Handler
     login: bool
+    #: "stateful" (reads and changes the world) or "world-data" (values derived from
+    #: the world, e.g. statistics); shown by ``fakecmon operations``.
+    kind: str = "stateful"
 
 
 #: path -> lower-cased operation name -> Operation
 OPERATIONS: dict[str, dict[str, Operation]] = {}
 
 
-def operation(path: str, name: str, *, login: bool = True) -> Callable[[Handler], Handler]:
+def operation(path: str, name: str, *, login: bool = True,
+              kind: str = "stateful") -> Callable[[Handler], Handler]:
     """Register a handler for ``name`` on ``path`` (matched case-insensitively)."""
     def register(fn: Handler) -> Handler:
-        OPERATIONS.setdefault(path, {})[name.lower()] = Operation(path, name, fn, login)
+        OPERATIONS.setdefault(path, {})[name.lower()] = Operation(path, name, fn, login, kind)
         return fn
     return register
 
@@ -70,6 +75,9 @@ class Call:
         self.new_session: Session | None = None   # sent as Set-Cookie when set
         self.http_status = 200
         self.reply_user_id = True     # CMON leaves request_user_id out of login replies
+        #: The aiohttp request, for the rare operation that takes over the connection
+        #: (the event stream); set by the server, None elsewhere.
+        self.request: Any = None
 
     @property
     def world(self) -> "World":
@@ -122,6 +130,9 @@ class Call:
         return None
 
 
+_INT_STRING = re.compile(r"-?[0-9]{1,20}")  # ASCII digits only: int() rejects "²", huge strings
+
+
 def coerce(value: Any, kind: type[T], name: str) -> T:
     """Check a JSON value's type the way CMON is lenient: numeric strings are numbers."""
     if kind is bool:
@@ -136,7 +147,7 @@ def coerce(value: Any, kind: type[T], name: str) -> T:
             return value  # type: ignore[return-value]
         if isinstance(value, float) and value.is_integer():
             return int(value)  # type: ignore[return-value]
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        if isinstance(value, str) and _INT_STRING.fullmatch(value.strip()):
             return int(value)  # type: ignore[return-value]
     elif kind is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -183,6 +194,11 @@ def authenticate_nested(call: Call) -> None:
     call.user = user
 
 
+#: Run with the Call before every handler: areas whose state follows the clock
+#: (maintenance windows opening and closing...) bring it up to date here, cheaply.
+BEFORE_CALL: list[Callable[[Call], None]] = []
+
+
 async def dispatch(call: Call, parts: list[str]) -> tuple[str, Payload, RpcError | None]:
     """Run one call; returns (status, payload, error)."""
     try:
@@ -196,6 +212,8 @@ async def dispatch(call: Call, parts: list[str]) -> tuple[str, Payload, RpcError
         if op.login and call.user is None:
             call.http_status = call.controller.config.auth_required_http_status
             raise RpcError(AUTH_REQUIRED, "Authentication required.")
+        for hook in BEFORE_CALL:
+            hook(call)
         result = op.handler(call)
         if inspect.isawaitable(result):
             result = await result

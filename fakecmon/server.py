@@ -7,14 +7,19 @@ import json
 import logging
 import socket
 import ssl
+import time
 from typing import Any
 
 import orjson
 from aiohttp import web
 
 
+from fakecmon.control import add_control_routes
 from fakecmon.controller import Controller
+from fakecmon.eventstream import close_streams
 from fakecmon.errors import INVALID_REQUEST, UNKNOWN_ERROR, RpcError
+from fakecmon.faults import Fault, before_dispatch, damage_reply, fault_reply, runs_request
+from fakecmon.journal import record
 from fakecmon.rpc import Call, dispatch, envelope
 from fakecmon.wire import compat_factory
 
@@ -56,6 +61,11 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         except json.JSONDecodeError as exc:
             raise RpcError(INVALID_REQUEST, f"The request is not valid JSON: {exc.msg} "
                            f"at line {exc.lineno} column {exc.colno}.") from None
+        except RecursionError:
+            raise RpcError(INVALID_REQUEST, "The request is not valid JSON: "
+                           "it is nested too deeply.") from None
+        except ValueError as exc:  # e.g. an integer with more digits than Python converts
+            raise RpcError(INVALID_REQUEST, f"The request is not valid JSON: {exc}.") from None
     if not isinstance(value, dict):
         kind = {list: "an array", str: "a string", bool: "a boolean", int: "a number",
                 float: "a number", type(None): "null"}.get(type(value), "not an object")
@@ -67,7 +77,7 @@ def path_parts(path: str) -> list[str]:
     return [p for p in path.split("/") if p]
 
 
-async def handle_rpc(request: web.Request) -> web.Response:
+async def handle_rpc(request: web.Request) -> web.StreamResponse:
     """Every ``/v2/...`` request: parse, log in, dispatch, wrap in the envelope."""
     controller = request.app[CONTROLLER]
     parts = path_parts(request.path)
@@ -75,6 +85,9 @@ async def handle_rpc(request: web.Request) -> web.Response:
     if path == "/v2":
         path = "/v2/info"  # CMON serves the bare /v2 as /v2/info
     call = Call(controller, path, {}, peer=request.remote or "")
+    call.request = request
+    started = time.perf_counter()
+    fault: Fault | None = None
     try:
         if request.content_length is not None and request.content_length > controller.config.max_body_size:
             call.http_status = 413
@@ -90,7 +103,18 @@ async def handle_rpc(request: web.Request) -> web.Response:
             raise RpcError(INVALID_REQUEST, "The 'operation' field must be a string.")
         call.operation = op or ""
         call.session = controller.sessions.get(session_id(request))
-        status, payload, error = await dispatch(call, parts)
+        if controller.faults:
+            fault = await before_dispatch(call, request)
+        if fault is not None and fault.replaces_reply:
+            status, payload, error = fault_reply(fault, call, request)
+        elif not runs_request(fault):
+            assert fault is not None
+            resp = await damage_reply(fault, request, reply(controller, {}, 200))
+            record(controller, call, None, None if fault.kind == "drop" else 200, started,
+                   fault.kind)
+            return resp
+        else:
+            status, payload, error = await dispatch(call, parts)
     except RpcError as exc:
         status, payload, error = exc.status, {}, exc
     except Exception:  # noqa: BLE001 - a bug must still answer with an envelope
@@ -100,7 +124,12 @@ async def handle_rpc(request: web.Request) -> web.Response:
         error = RpcError(UNKNOWN_ERROR, "Internal error in fakecmon; see its log.")
     doc = envelope(call, status, payload, error)
     sid = call.new_session.sid if call.new_session is not None else None
-    return reply(controller, doc, call.http_status, sid)
+    resp = reply(controller, doc, call.http_status, sid)
+    if fault is not None:
+        resp = await damage_reply(fault, request, resp)
+    record(controller, call, status, None if fault and fault.kind == "drop" else resp.status,
+           started, fault.kind if fault else None)
+    return resp
 
 
 def _too_large(size: int | None, controller: Controller) -> str:
@@ -125,6 +154,7 @@ def make_app(controller: Controller) -> web.Application:
     app[CONTROLLER] = controller
     app.router.add_route("*", "/v2", handle_rpc)
     app.router.add_route("*", "/v2/{tail:.*}", handle_rpc)
+    add_control_routes(app, controller)  # /_fakecmon/: tests and tools, never under /v2
     app.router.add_route("*", "/{tail:.*}", handle_other)
     return app
 
@@ -179,6 +209,7 @@ class CmonServer:
         return self.port
 
     async def stop(self) -> None:
+        await close_streams(self.controller)  # open event streams would keep wait_closed() waiting
         for server in self._servers:
             server.close()
         for server in self._servers:

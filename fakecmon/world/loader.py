@@ -30,6 +30,15 @@ class Reader:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._seen: dict[tuple[str, str], tuple[int, int]] = {}
+
+    def once(self, kind: str, name: str, m: Node, key: str, place: str) -> None:
+        """One entry per name and kind in a file: a repeat is a mistake, not an override
+        (overriding is what a later file does)."""
+        entry, line = self._seen.setdefault((kind, name), (id(m), line_of(m, key)))
+        if entry != id(m):
+            raise self.fail(m, key, f"{place}.{key}",
+                            f"duplicate {kind} '{name}' (first at line {line})")
 
     def fail(self, container: Any, key: Any, place: str, cause: str) -> WorldError:
         line = line_of(container, key)
@@ -134,6 +143,7 @@ def load_groups(r: Reader, data: Node, world: World) -> None:
         name = r.get(m, place, "group_name", str)
         if not name or "/" in name:
             raise r.fail(m, "group_name", f"{place}.group_name", f"invalid group name '{name}'")
+        r.once("group", name, m, "group_name", place)
         old = world.group_by_name(name)
         gid = r.get(m, place, "group_id", int, old.group_id if old else world.next_group_id())
         other = world.groups.get(gid)
@@ -155,6 +165,7 @@ def load_users(r: Reader, data: Node, world: World) -> None:
         name = r.get(m, place, "user_name", str)
         if not name or "/" in name:
             raise r.fail(m, "user_name", f"{place}.user_name", f"invalid user name '{name}'")
+        r.once("user", name, m, "user_name", place)
         old = world.user_by_name(name)
         uid = r.get(m, place, "user_id", int, old.user_id if old else world.next_user_id())
         other = world.users.get(uid)
@@ -196,10 +207,16 @@ def load_users(r: Reader, data: Node, world: World) -> None:
             origin=r.get(m, place, "origin", str, "CmonDb"),
             tags=r.strings(m, place, "tags"),
             created=world.created,
-            owner_user_id=uid, owner_group_id=group_ids[0],
+            # CMON's user objects belong to the user itself and to 'admins'.
+            owner_user_id=uid, owner_group_id=_admins_id(world, group_ids[0]),
             acl=r.acl(m, place, USER_ACL),
         )
         world.add_user(user)
+
+
+def _admins_id(world: World, fallback: int) -> int:
+    admins = world.group_by_name("admins")
+    return admins.group_id if admins else fallback
 
 
 HOST_FIELDS = ("hostname", "port", "nodetype", "class_name", "role", "hoststatus", "version",
@@ -248,6 +265,7 @@ def load_clusters(r: Reader, data: Node, world: World) -> None:
         name = r.get(m, place, "cluster_name", str)
         if not name or "/" in name:
             raise r.fail(m, "cluster_name", f"{place}.cluster_name", f"invalid cluster name '{name}'")
+        r.once("cluster", name, m, "cluster_name", place)
         ctype = r.get(m, place, "cluster_type", str).upper()
         if ctype not in HOST_CLASSES:
             raise r.fail(m, "cluster_type", f"{place}.cluster_type",

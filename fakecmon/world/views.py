@@ -35,23 +35,27 @@ def user_json(world: World, user: User) -> dict[str, Any]:
     doc.update(_owner_fields(world, user, "/"))
     if user.tags:
         doc["tags"] = list(user.tags)
-    doc.update({
+    # CMON leaves out empty texts, and the login counters of a user who never logged in
+    # (contract/captures: Ok-getUsers, Ok-authenticateResponse).
+    logged_in = user.last_login is not None or user.last_failed_login is not None
+    fields: dict[str, Any] = {
         "created": rfc3339(user.created),
         "disabled": user.disabled,
-        "email_address": user.email_address,
-        "first_name": user.first_name,
-        "last_failed_login": rfc3339(user.last_failed_login),
-        "last_login": rfc3339(user.last_login),
-        "last_name": user.last_name,
-        "n_failed_logins": user.n_failed_logins,
+        "email_address": user.email_address or None,
+        "first_name": user.first_name or None,
+        "last_failed_login": rfc3339(user.last_failed_login) if logged_in else None,
+        "last_login": rfc3339(user.last_login) if logged_in else None,
+        "last_name": user.last_name or None,
+        "n_failed_logins": user.n_failed_logins if logged_in else None,
         "origin": user.origin,
         "suspended": user.suspended,
-        "title": user.title,
+        "title": user.title or None,
         "user_id": user.user_id,
         "user_name": user.user_name,
-        "groups": [group_json(world, g) for g in world.user_groups(user)],
-        "timezone": TIMEZONE,
-    })
+    }
+    doc.update((k, v) for k, v in fields.items() if v is not None)
+    doc["groups"] = [group_json(world, g) for g in world.user_groups(user)]
+    doc["timezone"] = TIMEZONE
     return doc
 
 

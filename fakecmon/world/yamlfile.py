@@ -61,6 +61,11 @@ def read_yaml(path: Path) -> Node:
         raise WorldError(f"{path}: cannot read the world file: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise WorldError(f"{path}: the world file is not UTF-8: {exc}") from None
+    return parse_yaml(text, path)
+
+
+def parse_yaml(text: str, path: Path) -> Node:
+    """Parse world file text (``path`` names it in errors); the top level must be a mapping."""
     try:
         data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 (SafeLoader subclass)
     except yaml.MarkedYAMLError as exc:
@@ -76,7 +81,7 @@ def read_yaml(path: Path) -> Node:
         data = Node()
     if not isinstance(data, Node):
         raise WorldError(f"{path}: line 1: the top level must be a mapping of sections, "
-                         f"not {type(data).__name__}")
+                         f"not {'a list' if isinstance(data, list) else type(data).__name__}")
     return data
 
 

@@ -1,0 +1,117 @@
+"""/v2/backup: backup records (``getBackups``, ``deleteBackupRecord``).
+
+Records come from ``backup`` jobs and from world files (``fakecmon.world.backups``).
+s9s asks without ``backup_record_version`` and reads flat records; the Go clients
+ask for version 2 and read ``metadata``. Both page newest first by default.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fakecmon import permissions
+from fakecmon.errors import OBJECT_NOT_FOUND, RpcError, invalid
+from fakecmon.events import Event, emit
+from fakecmon.rpc import Call, Payload, coerce, operation
+from fakecmon.world.backups import BackupRecord, backups_of
+from fakecmon.world.models import Cluster
+
+PATH = "/v2/backup"
+NOT_FOUND = "Cluster was not found."
+
+
+def _cluster(call: Call) -> Cluster | None:
+    """The cluster asked for (None: every cluster the caller may read)."""
+    if call.body.get("cluster_id") is not None:
+        cid = call.arg("cluster_id", int)
+        if cid > 0:
+            cluster = call.world.clusters.get(cid)
+            if cluster is None:
+                raise RpcError(OBJECT_NOT_FOUND, NOT_FOUND)
+            return cluster
+    elif call.body.get("cluster_name") not in (None, ""):
+        cluster = call.world.cluster_by_name(call.arg("cluster_name", str))
+        if cluster is None:
+            raise RpcError(OBJECT_NOT_FOUND, NOT_FOUND)
+        return cluster
+    return None
+
+
+def _descending(call: Call) -> bool:
+    """``order: "created DESC"`` (Terraform) wins over ``ascending`` (default: newest first)."""
+    order = call.arg("order", str, "")
+    if order:
+        words = order.split()
+        if len(words) > 1 and words[-1].upper() in ("ASC", "DESC"):
+            return words[-1].upper() == "DESC"
+    return not call.arg("ascending", bool, False)
+
+
+@operation(PATH, "getBackups")
+def get_backups(call: Call) -> Payload:
+    user = call.login_user()
+    world = call.world
+    cluster = _cluster(call)
+    if cluster is not None:
+        permissions.check_cluster(world, user, cluster, cluster.cluster_id, permissions.READ)
+        clusters = {cluster.cluster_id: cluster}
+    else:
+        clusters = {cid: c for cid, c in world.clusters.items()
+                    if permissions.can(world, user, c, permissions.READ)}
+    parent = call.arg("parent_id", int, -1)
+    version = call.arg("backup_record_version", int, 1)
+    records = backups_of(world).listed(set(clusters), descending=_descending(call),
+                                       parent_id=parent if parent >= 0 else None)
+    offset = max(call.arg("offset", int, 0), 0)
+    limit = call.arg("limit", int, -1)
+    page = records[offset:None if limit < 0 else offset + limit]
+    return {"total": len(records),
+            "backup_records": [_json(r, version, clusters.get(r.cluster_id)) for r in page]}
+
+
+def _json(record: BackupRecord, version: int, cluster: Cluster | None) -> dict[str, Any]:
+    return record.v2_json(cluster) if version >= 2 else record.flat_json()
+
+
+def _backup_ids(call: Call) -> list[int]:
+    """``backup_record: {backup_id}``, ``backup_id_list`` or ``backup_id``."""
+    ids: list[Any] = []
+    record = call.body.get("backup_record")
+    if record is not None:
+        if not isinstance(record, dict) or record.get("backup_id") is None:
+            raise invalid("The 'backup_record' must be an object with a 'backup_id'.")
+        ids.append(record["backup_id"])
+    listed = call.body.get("backup_id_list")
+    if listed is not None:
+        if not isinstance(listed, list):
+            raise invalid("The 'backup_id_list' must be a list of backup ids.")
+        ids += listed
+    if call.body.get("backup_id") is not None:
+        ids.append(call.body["backup_id"])
+    if not ids:
+        raise invalid("Missing 'backup_record' field in the request.")
+    return [coerce(v, int, "backup_id") for v in ids]
+
+
+@operation(PATH, "deleteBackupRecord")
+def delete_backup_record(call: Call) -> Payload:
+    """Forget backup records (the files stay where they are, as in CMON)."""
+    user = call.login_user()
+    world = call.world
+    store = backups_of(world)
+    found = []
+    for bid in _backup_ids(call):
+        record = store.records.get(bid)
+        cluster = world.clusters.get(record.cluster_id) if record is not None else None
+        if record is None or cluster is None or not permissions.can(
+                world, user, cluster, permissions.READ):
+            raise RpcError(OBJECT_NOT_FOUND, f"Backup record {bid} was not found.")
+        permissions.check_cluster(world, user, cluster, cluster.cluster_id, permissions.WRITE)
+        found.append(record)
+    for record in found:
+        store.remove(record.backup_id)
+        emit(world, Event("backup.deleted", call.now, cluster_id=record.cluster_id,
+                          user_name=user.user_name,
+                          message=f"Backup record {record.backup_id} is deleted.",
+                          data={"backup_id": record.backup_id}))
+    return {}

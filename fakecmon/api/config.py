@@ -1,0 +1,315 @@
+"""/v2/config (node config files, templates, LDAP) and /v2/clusters getConfig/setConfig.
+
+``/v2/clusters setConfig`` is how Terraform renames and retags a cluster
+(``configuration: [{name: "name"|"tags", value}]``, tags joined by ``;``): those
+settings are the cluster's own fields, so the change shows everywhere at once.
+See ``fakecmon/world/config.py`` for what is stored and what is derived.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from fakecmon import permissions
+from fakecmon.errors import ACCESS_DENIED, OBJECT_NOT_FOUND, RpcError, invalid
+from fakecmon.rpc import Call, Payload, operation
+from fakecmon.world import config
+from fakecmon.world.config import ConfigFile, Option
+from fakecmon.world.models import Cluster, Host
+
+from fakecmon.api._common import announce, readable_clusters  # isort: skip
+
+PATH = "/v2/config"
+CLUSTERS = "/v2/clusters"
+
+
+# ---- /v2/clusters getConfig / setConfig: CMON's own settings of a cluster
+
+def _config_cluster(call: Call, verb: str) -> Cluster | None:
+    """The cluster whose settings are read or written; None is the controller (cluster 0).
+
+    CMON words the refusal "Read access to configuration 0 for user 'pipas'is denied."
+    (sic: no space) and answers InvalidRequest.
+    """
+    user = call.login_user()
+    world = call.world
+    if call.body.get("cluster_name") not in (None, ""):
+        cluster = world.cluster_by_name(call.arg("cluster_name", str))
+        cid = cluster.cluster_id if cluster is not None else -1
+    else:
+        cid = call.arg("cluster_id", int, 0)
+        cluster = world.clusters.get(cid) if cid else None
+    denied = RpcError("InvalidRequest" if verb == "Read" else ACCESS_DENIED,
+                      f"{verb} access to configuration {max(cid, 0)} for user "
+                      f"'{user.user_name}'is denied.")
+    if cid == 0:
+        if not world.is_superuser(user):
+            raise denied
+        return None
+    if cluster is None:
+        raise invalid("Cluster was not found.")
+    wanted = permissions.READ if verb == "Read" else permissions.WRITE
+    if not permissions.can(world, user, cluster, permissions.READ):
+        raise invalid("Cluster was not found.")
+    if not permissions.can(world, user, cluster, wanted):
+        raise denied
+    return cluster
+
+
+def _value_json(call: Call, cluster: Cluster | None, option: Option) -> dict[str, Any]:
+    book = config.book(call.world)
+    return {"name": option.name, "current_value": book.current(call.world, cluster, option),
+            "default_value": option.default, "description": option.description,
+            "keys": list(option.all_keys), "sql_keys": list(option.sql_keys)}
+
+
+@operation(CLUSTERS, "getConfig")
+def cluster_get_config(call: Call) -> Payload:
+    cluster = _config_cluster(call, "Read")
+    cid = cluster.cluster_id if cluster is not None else 0
+    return {"configuration": {"values": [_value_json(call, cluster, o)
+                                         for o in config.options_for(cid)]}}
+
+
+def _changes(call: Call, cid: int) -> list[tuple[Option, Any]]:
+    items = call.body.get("configuration")
+    if not isinstance(items, list) or not items:
+        raise invalid("The 'configuration' field must be a non-empty list of {name, value}.")
+    changes = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise invalid("Each 'configuration' entry needs a 'name' string and a 'value'.")
+        option = config.find_option(cid, item["name"])
+        if option is None:
+            raise invalid(f"Unknown configuration option '{item['name']}'.")
+        if option.readonly:
+            raise invalid(f"The configuration option '{option.name}' is read-only.")
+        try:
+            value = config.parse_value(option, item.get("value"))
+        except ValueError as exc:
+            raise invalid(f"Invalid value for '{option.name}': {exc}.") from None
+        changes.append((option, value))
+    return changes
+
+
+def _apply_to_cluster(call: Call, cluster: Cluster, option: Option, value: Any) -> None:
+    world = call.world
+    if option.name == "name":
+        if not value or "/" in value:
+            raise invalid(f"Invalid cluster name '{value}'.")
+        other = world.cluster_by_name(value)
+        if other is not None and other is not cluster:
+            raise invalid(f"Cluster name '{value}' is already used.")
+        world.remove_cluster(cluster)
+        cluster.cluster_name = value
+        world.add_cluster(cluster)
+    elif option.name == "tags":
+        cluster.tags = list(dict.fromkeys(value or []))
+    elif option.name == "enable_node_autorecovery":
+        cluster.node_auto_recovery = bool(value)
+    elif option.name == "enable_cluster_autorecovery":
+        cluster.cluster_auto_recovery = bool(value)
+
+
+@operation(CLUSTERS, "setConfig")
+def cluster_set_config(call: Call) -> Payload:
+    """Check every entry first, then apply them all (no half-changed configuration)."""
+    cluster = _config_cluster(call, "Write")
+    cid = cluster.cluster_id if cluster is not None else 0
+    changes = _changes(call, cid)
+    for option, value in changes:
+        if option.name == "name" and cluster is not None:
+            other = call.world.cluster_by_name(value or "")
+            if not value or "/" in value or (other is not None and other is not cluster):
+                raise invalid(f"Cluster name '{value}' is invalid or already used.")
+    stored = config.book(call.world).values.setdefault(cid, {})
+    messages = []
+    for option, value in changes:
+        if option.name in config.MIRRORED and cluster is not None:
+            _apply_to_cluster(call, cluster, option, value)
+            kind = "cluster.changed"
+        else:
+            stored[option.name] = value
+            kind = "config.changed"
+        text = f"Configuration value '{option.name}' is set to '{_show(value)}'."
+        messages.append(text)
+        announce(call, kind, cid, text, name=option.name, value=_show(value))
+    return {"messages": messages}
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return ";".join(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+# ---- /v2/config: the config files of a node
+
+_SYNTAX = {"ini": "MySQL", "plain": "Plain", "space": "Plain", "yaml": "YAML"}
+
+
+def _node(call: Call, wanted: str) -> tuple[Cluster, Host]:
+    hostname = call.arg("hostname", str)
+    port = call.arg("port", int, 0)
+    cid = call.arg("cluster_id", int, 0)
+    for cluster in readable_clusters(call):
+        if cid and cluster.cluster_id != cid:
+            continue
+        host = cluster.host(hostname, port or None)
+        if host is not None:
+            permissions.check_cluster(call.world, call.login_user(), cluster,
+                                      cluster.cluster_id, wanted)
+            return cluster, host
+    where = f"{hostname}:{port}" if port else hostname
+    raise RpcError(OBJECT_NOT_FOUND, f"Host '{where}' was not found.")
+
+
+def _file_json(cluster: Cluster, host: Host, f: ConfigFile) -> dict[str, Any]:
+    content, values = f.render()
+    syntax = "PostgreSQL" if "postgresql" in f.path else (
+        "Redis" if f.path.endswith(("redis.conf", "valkey.conf")) else _SYNTAX[f.syntax])
+    return {"class_name": "CmonConfigFile", "filename": f.filename, "path": f.path,
+            "hostname": host.hostname, "port": host.port, "syntax": syntax,
+            "content": content, "values": values}
+
+
+@operation(PATH, "getConfig")
+def get_config(call: Call) -> Payload:
+    cluster, host = _node(call, permissions.READ)
+    f = config.book(call.world).node_file(cluster, host)
+    return {"config": {"class_name": "CmonClusterConfig", "cluster_id": cluster.cluster_id,
+                       "hostname": host.hostname, "port": host.port,
+                       "files": [_file_json(cluster, host, f)]}}
+
+
+def _entries(call: Call, need_value: bool) -> list[tuple[str, str, str | None]]:
+    items = call.body.get("configuration")
+    if not isinstance(items, list) or not items:
+        raise invalid("The 'configuration' field must be a non-empty list of {name, value}.")
+    found = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"]:
+            raise invalid("Each 'configuration' entry needs a 'name' string.")
+        value = item.get("value")
+        if need_value and (value is None or isinstance(value, (dict, list))):
+            raise invalid(f"The configuration entry '{item['name']}' needs a scalar 'value'.")
+        group = item.get("group")
+        if group is not None and not isinstance(group, str):
+            raise invalid("The 'group' of a configuration entry must be a string.")
+        text = _show(value) if value is not None else ""
+        found.append((item["name"], text, group))
+    return found
+
+
+def _section(f: ConfigFile, group: str | None) -> str:
+    if group is not None:
+        return group
+    return "mysqld" if f.section("mysqld") is not None else f.default_section()
+
+
+@operation(PATH, "setConfig")
+def set_config(call: Call) -> Payload:
+    cluster, host = _node(call, permissions.WRITE)
+    entries = _entries(call, True)
+    f = config.book(call.world).node_file(cluster, host)
+    messages = []
+    for name, value, group in entries:
+        lines = f.section(_section(f, group), create=True)
+        assert lines is not None
+        for line in lines:
+            if line[0] == name:
+                line[1] = value
+                break
+        else:
+            lines.append([name, value])
+        messages.append(f"{host.hostname}:{host.port}: '{name}' is set to '{value}' in {f.path}.")
+    announce(call, "config.changed", cluster.cluster_id, "; ".join(messages),
+             hostname=host.hostname, port=host.port)
+    return {"messages": messages}
+
+
+@operation(PATH, "unsetConfig")
+def unset_config(call: Call) -> Payload:
+    cluster, host = _node(call, permissions.WRITE)
+    entries = _entries(call, False)
+    f = config.book(call.world).node_file(cluster, host)
+    targets = []
+    for name, _, group in entries:
+        lines = f.section(_section(f, group))
+        line = next((ln for ln in lines or [] if ln[0] == name), None)
+        if lines is None or line is None:
+            raise invalid(f"The variable '{name}' is not set in {f.path}.")
+        targets.append((lines, line))
+    messages = []
+    for lines, line in targets:
+        lines.remove(line)
+        messages.append(f"{host.hostname}:{host.port}: '{line[0]}' is removed from {f.path}.")
+    announce(call, "config.changed", cluster.cluster_id, "; ".join(messages),
+             hostname=host.hostname, port=host.port)
+    return {"messages": messages}
+
+
+#: (cluster type, vendor, version, template file) of the templates CMON ships.
+TEMPLATES = (
+    ("galera", "percona", "8.0", "my.cnf.80-pxc"),
+    ("galera", "mariadb", "10.11", "my.cnf.mdb10x-galera"),
+    ("galera", "mariadb", "11.4", "my.cnf.mdb11x-galera"),
+    ("replication", "oracle", "8.0", "my.cnf.80-repl"),
+    ("replication", "percona", "8.0", "my.cnf.80-repl"),
+    ("replication", "mariadb", "10.11", "my.cnf.mdb10x-replication"),
+    ("group_replication", "oracle", "8.0", "my.cnf.grouprepl"),
+    ("postgresql_single", "default", "16", "postgresql.conf.j2"),
+    ("mongodb", "percona", "7.0", "mongodb.conf.percona"),
+    ("mongodb", "10gen", "7.0", "mongodb.conf.org"),
+    ("redis", "redis", "7", "redis.conf.j2"),
+    ("valkey", "valkey", "8", "valkey.conf.j2"),
+    ("mssql_single", "microsoft", "2022", "mssql.conf.j2"),
+    ("elastic", "elastic", "8", "elasticsearch.yml.j2"),
+)
+
+
+@operation(PATH, "listTemplates", kind="world-data")
+def list_templates(call: Call) -> Payload:
+    """The configuration templates deployments use (optionally of one ``cluster_type``)."""
+    call.login_user()
+    wanted = call.arg("cluster_type", str, "").lower()
+    found = [{"class_name": "CmonConfigTemplate", "cluster_type": ctype, "vendor": vendor,
+              "version": version, "name": name, "path": f"/etc/cmon/templates/{name}"}
+             for ctype, vendor, version, name in TEMPLATES if not wanted or ctype == wanted]
+    return {"total": len(found), "templates": found}
+
+
+# ---- LDAP settings (superusers only: they hold the LDAP admin password)
+
+LDAP_STRINGS = ("ldapAdminPassword", "ldapAdminUser", "ldapGroupSearchRoot", "ldapServerUri",
+                "ldapUserSearchRoot")
+
+
+@operation(PATH, "getLdapConfig")
+def get_ldap_config(call: Call) -> Payload:
+    permissions.require_superuser(call.world, call.login_user(), "read the LDAP configuration")
+    return {"ldap_configuration": copy.deepcopy(config.book(call.world).ldap)}
+
+
+@operation(PATH, "setLdapConfig")
+def set_ldap_config(call: Call) -> Payload:
+    permissions.require_superuser(call.world, call.login_user(), "change the LDAP configuration")
+    spec = call.body.get("ldap_configuration")
+    if not isinstance(spec, dict):
+        raise invalid("The 'ldap_configuration' field must be an object.")
+    if "enabled" in spec and not isinstance(spec["enabled"], bool):
+        raise invalid("The 'enabled' field of the LDAP configuration must be a boolean.")
+    for name in LDAP_STRINGS:
+        if spec.get(name) is not None and not isinstance(spec[name], str):
+            raise invalid(f"The '{name}' field of the LDAP configuration must be a string.")
+    for name in ("groupMappings",):
+        if spec.get(name) is not None and not isinstance(spec[name], list):
+            raise invalid(f"The '{name}' field of the LDAP configuration must be a list.")
+    book = config.book(call.world)
+    book.ldap = {**book.ldap, **copy.deepcopy(spec)}
+    announce(call, "config.ldap_changed", 0, "The LDAP configuration is changed.",
+             enabled=bool(book.ldap.get("enabled")))
+    return {}

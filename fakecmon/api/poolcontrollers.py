@@ -1,0 +1,149 @@
+"""/v2/poolcontrollers: the controller pool (``s9s controller --list``, cmon-proxy routing).
+
+A controller starts outside pool mode: ``listControllers`` then lists no pool
+controllers, which cmon-proxy reads as "no pool" (it would otherwise fan requests
+out to ``port + 1`` of every active member). ``setPoolMode`` turns pool mode on,
+and this controller becomes the pool's main controller, managing every cluster.
+
+``properties`` is sent as a JSON *string*: cmon-proxy v0.3.2 fails the whole
+reply on an object, newer versions accept both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from fakecmon import permissions
+from fakecmon.errors import invalid
+from fakecmon.rpc import Call, Payload, operation
+from fakecmon.timefmt import rfc3339
+from fakecmon.world import telemetry
+from fakecmon.world.state import World
+
+PATH = "/v2/poolcontrollers"
+#: The port CMON pool members announce; clients reach their RPC v2 at port + 1.
+MEMBER_PORT = 9500
+
+
+@dataclass
+class PoolState:
+    """Pool settings of this controller (``world.extensions["pool"]``)."""
+
+    enabled: bool = False
+    conf_storage: str = ""
+    network_mask: str = ""
+    max_clusters: int = 0            # 0: no limit
+    enabled_at: float = 0.0
+
+
+def pool(world: World) -> PoolState:
+    return world.extensions.setdefault("pool", PoolState())
+
+
+def _member(call: Call) -> dict[str, Any]:
+    """This controller as a pool member."""
+    world = call.world
+    state = pool(world)
+    seed = telemetry.seed_of("controller", world.controller_id)
+    properties = {
+        "role": "main_controller",
+        "dynamic_id": 1,
+        "max_clusters": state.max_clusters,
+        "stats": {"cpu_pct": f"{telemetry.wave(seed, call.now, 1.0, 12.0):.1f}",
+                  "mem_used": str(int(telemetry.wave(seed + 1, call.now, 300, 900)) * 1024 ** 2),
+                  "mem_total": str(16 * 1024 ** 3),
+                  "fd_used": int(telemetry.wave(seed + 2, call.now, 80, 400)),
+                  "fd_total": 65536},
+    }
+    return {
+        "class_name": "CmonPoolController",
+        "controller_id": 1,
+        "hostname": world.hostname,
+        "port": MEMBER_PORT,
+        "properties": orjson.dumps(properties).decode(),
+        "report_ts": rfc3339(call.now),
+        "role": "main_controller",
+        "static_id": world.controller_id,
+        "status": "active",
+        "max_clusters": state.max_clusters,
+        "clusters": [str(cid) for cid in sorted(world.clusters)],
+    }
+
+
+def _common(call: Call) -> Payload:
+    return {"full_controller_id": call.world.controller_id, "pool_id": call.world.controller_id}
+
+
+@operation(PATH, "listControllers")
+def list_controllers(call: Call) -> Payload:
+    """The pool members (none outside pool mode); ``controller_id`` narrows to one."""
+    call.login_user()
+    members = [_member(call)] if pool(call.world).enabled else []
+    if call.body.get("controller_id") not in (None, 0, ""):
+        wanted = call.arg("controller_id", int)
+        members = [m for m in members if m["controller_id"] == wanted]
+    return {**_common(call), "total": len(members), "controllers": members}
+
+
+@operation(PATH, "assignedController")
+def assigned_controller(call: Call) -> Payload:
+    """The controller that manages ``cluster_id``: always this one."""
+    user = call.login_user()
+    cluster = call.cluster()
+    assert cluster is not None
+    permissions.check_cluster(call.world, user, cluster, cluster.cluster_id, permissions.READ)
+    return {**_common(call), "controller": _member(call)}
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "on", "enable", "enabled", "1"):
+        return True
+    if isinstance(value, str) and value.lower() in ("false", "off", "disable", "disabled", "0"):
+        return False
+    if isinstance(value, int):
+        return value != 0
+    raise invalid("The 'pool_mode' field must be a boolean (or on/off).")
+
+
+@operation(PATH, "setPoolMode")
+def set_pool_mode(call: Call) -> Payload:
+    """Turn pool mode on (needs the shared ``conf_storage``) or off; superusers only."""
+    user = call.login_user()
+    permissions.require_superuser(call.world, user, "change the pool mode")
+    if "pool_mode" not in call.body:
+        raise invalid("Missing 'pool_mode' field in the request.")
+    enable = _flag(call.body["pool_mode"])
+    state = pool(call.world)
+    if enable:
+        storage = call.arg("conf_storage", str, state.conf_storage)
+        if not storage.startswith("/"):
+            raise invalid("Pool mode needs 'conf_storage': the absolute path of the "
+                          "configuration storage the pool members share.")
+        state.conf_storage = storage
+        state.network_mask = call.arg("controllers_network_mask", str, state.network_mask)
+        if not state.enabled:
+            state.enabled_at = call.now
+    state.enabled = enable
+    return {**_common(call), "pool_mode": state.enabled, "conf_storage": state.conf_storage,
+            "controllers_network_mask": state.network_mask}
+
+
+@operation(PATH, "setmaxclusterscapacity")
+def set_max_clusters_capacity(call: Call) -> Payload:
+    """How many clusters this controller takes; below the current count only with ``force``."""
+    user = call.login_user()
+    permissions.require_superuser(call.world, user, "change the cluster capacity")
+    limit = call.arg("max_clusters", int)
+    if limit < 0:
+        raise invalid("The 'max_clusters' field must not be negative.")
+    managed = len(call.world.clusters)
+    if limit and limit < managed and not call.arg("force", bool, False):
+        raise invalid(f"The controller manages {managed} clusters, more than {limit}; "
+                      f"use 'force' to set the capacity anyway.")
+    pool(call.world).max_clusters = limit
+    return {**_common(call), "max_clusters": limit}

@@ -1,0 +1,30 @@
+"""/v2/subscribe_events: the CmonEvent stream that ``s9s event --list/--watch`` reads.
+
+The reply is not an envelope: the connection turns into a stream of
+``\\x1e{json}\\n\\n`` records (see ``fakecmon.eventstream``) and is closed when the
+client goes away or the server stops.
+"""
+
+from __future__ import annotations
+
+from fakecmon import eventstream, permissions
+from fakecmon.errors import invalid
+from fakecmon.rpc import Call, Payload, operation
+
+PATH = "/v2/subscribe_events"
+
+
+@operation(PATH, "subscribe")
+async def subscribe(call: Call) -> Payload:
+    """Stream events the caller may read; ``cluster_id``/``cluster_name`` narrow it to a cluster."""
+    user = call.login_user()
+    cluster = call.cluster(required=False)
+    if cluster is not None:
+        permissions.check_cluster(call.world, user, cluster, cluster.cluster_id, permissions.READ)
+    request = call.request
+    if request is None:
+        raise invalid("The event stream needs its own connection.")
+    await eventstream.stream(call.controller, user,
+                             cluster.cluster_id if cluster is not None else None,
+                             lambda: request.transport)
+    return {}

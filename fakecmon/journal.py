@@ -1,0 +1,195 @@
+"""The request journal: what the server received and answered, for tests to check.
+
+A bounded ring buffer (oldest entries fall out), one entry per ``/v2`` request,
+added in O(1) by the request handler. Secrets never reach it: passwords,
+signatures, keys and tokens in request bodies are masked when recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from fakecmon.faults import request_user
+from fakecmon.timefmt import rfc3339
+
+if TYPE_CHECKING:
+    from fakecmon.controller import Controller
+    from fakecmon.rpc import Call
+
+log = logging.getLogger("fakecmon")
+
+MASK = "********"
+_SECRET = re.compile(r"password|passwd|secret|signature|token|private|(^|_)key$|^response$",
+                     re.IGNORECASE)
+#: Bodies deeper than this are cut: the journal must not choke on a hostile request.
+_MAX_DEPTH = 32
+
+
+def mask(value: Any, depth: int = 0) -> Any:
+    """A copy of a request body with secret-looking fields replaced by ``MASK``."""
+    if depth > _MAX_DEPTH:
+        return "..."
+    if isinstance(value, dict):
+        return {k: (MASK if isinstance(k, str) and _SECRET.search(k) and v not in (None, "")
+                    else mask(v, depth + 1)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask(v, depth + 1) for v in value]
+    return value
+
+
+@dataclass
+class Entry:
+    """One request as the server saw it."""
+
+    id: int
+    time: str                 # controller clock, RFC 3339
+    client: str               # peer address
+    path: str
+    operation: str
+    body: dict[str, Any]      # masked
+    user: str | None          # the authenticated user's name, if any
+    status: str | None        # request_status answered (None: no envelope was sent)
+    http_status: int | None
+    latency_ms: float
+    fault: str | None = None  # the injected fault's kind, when one applied
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def line(self) -> str:
+        """One readable line, as failure messages list it."""
+        body = orjson.dumps(self.body).decode()
+        if len(body) > 300:
+            body = body[:297] + "..."
+        extra = f" fault={self.fault}" if self.fault else ""
+        return (f"#{self.id} {self.path} {self.operation or '-'} user={self.user or '-'} "
+                f"status={self.status or '-'} http={self.http_status or '-'}{extra} body={body}")
+
+
+@dataclass
+class Filter:
+    """Which entries to list: every given criterion must hold (names compared case-insensitively)."""
+
+    path: str | None = None
+    operation: str | None = None
+    user: str | None = None
+    status: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def matches(self, e: Entry) -> bool:
+        if self.path is not None and e.path != _norm_path(self.path):
+            return False
+        if self.operation is not None and e.operation.lower() != self.operation.lower():
+            return False
+        if self.user is not None and (e.user or "") != self.user:
+            return False
+        if self.status is not None and (e.status or "").lower() != self.status.lower():
+            return False
+        return not self.fields or contains(e.body, self.fields)
+
+
+def _norm_path(path: str) -> str:
+    path = "/" + "/".join(p for p in path.split("/") if p)
+    return path if path.startswith("/v2") else "/v2" + path
+
+
+def contains(have: Any, want: Any) -> bool:
+    """``want`` is a subset of ``have``: dicts by key (recursively), everything else equal."""
+    if isinstance(want, dict):
+        return isinstance(have, dict) and all(k in have and contains(have[k], v)
+                                              for k, v in want.items())
+    return have == want
+
+
+class Journal:
+    """The last ``size`` requests, oldest first."""
+
+    def __init__(self, size: int = 1000) -> None:
+        self._entries: deque[Entry] = deque(maxlen=max(0, size))
+        self._seq = 0
+
+    @property
+    def size(self) -> int:
+        return self._entries.maxlen or 0
+
+    def resize(self, size: int) -> None:
+        self._entries = deque(self._entries, maxlen=max(0, size))
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self._entries)
+
+    @property
+    def total(self) -> int:
+        """Requests recorded since the last clear, including those that fell out."""
+        return self._seq
+
+    def add(self, **fields: Any) -> Entry:
+        self._seq += 1
+        entry = Entry(id=self._seq, **fields)
+        self._entries.append(entry)
+        return entry
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self._seq = 0
+
+    def select(self, flt: Filter | None = None, limit: int | None = None) -> list[Entry]:
+        found = [e for e in self._entries if flt is None or flt.matches(e)]
+        return found[-limit:] if limit else found
+
+
+def closest(entries: Iterable[Entry], operation: str | None, path: str | None,
+            fields: dict[str, Any] | None, n: int = 5) -> list[tuple[Entry, list[str]]]:
+    """The ``n`` entries most like what was expected, each with what differs."""
+    scored: list[tuple[float, int, Entry, list[str]]] = []
+    for e in entries:
+        score = 0.0
+        diffs: list[str] = []
+        if operation is not None:
+            if e.operation.lower() == operation.lower():
+                score += 4
+            else:
+                diffs.append(f"operation {e.operation or '-'!r}")
+        if path is not None:
+            if e.path == _norm_path(path):
+                score += 2
+            else:
+                diffs.append(f"path {e.path}")
+        for key, want in (fields or {}).items():
+            if key not in e.body:
+                diffs.append(f"no {key}")
+            elif contains(e.body[key], want):
+                score += 1
+            else:
+                diffs.append(f"{key}={orjson.dumps(e.body[key]).decode()[:80]}")
+        scored.append((score, e.id, e, diffs))
+    scored.sort(key=lambda s: (-s[0], -s[1]))
+    return [(e, diffs) for _, _, e, diffs in scored[:n]]
+
+
+def record(controller: "Controller", call: "Call", status: str | None, http_status: int | None,
+           started: float, fault: str | None = None) -> None:
+    """Journal one answered request and log its line: O(size of its body), not of the world."""
+    latency = (time.perf_counter() - started) * 1000.0
+    user = request_user(call)
+    controller.journal.add(time=rfc3339(call.now), client=call.peer, path=call.path,
+                           operation=call.operation, body=mask(call.body), user=user,
+                           status=status, http_status=http_status,
+                           latency_ms=round(latency, 3), fault=fault)
+    if log.isEnabledFor(logging.INFO):
+        extra = f" fault={fault}" if fault else ""
+        log.info("%s %s user=%s %s %.1fms%s", call.path, call.operation or "-", user or "-",
+                 status or f"(no reply, HTTP {http_status or '-'})", latency, extra)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("request body: %s", orjson.dumps(mask(call.body)).decode()[:2000])

@@ -1,0 +1,346 @@
+"""Backup records: what ``backup`` jobs leave behind and ``/v2/backup getBackups`` lists.
+
+Two JSON shapes, as CMON has them: the flat record s9s reads (no
+``backup_record_version`` in the request) and the version 2 record of the Go
+clients, where everything about the backup sits in ``metadata`` and where it is
+stored in ``host_locations``. The store lives in ``world.extensions["backups"]``;
+world files add records with a ``backups`` section.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from fakecmon.timefmt import rfc3339
+from fakecmon.world.loader import SECTIONS, Reader
+from fakecmon.world.models import Cluster
+from fakecmon.world.state import World
+from fakecmon.world.yamlfile import Node
+
+STATUSES = ("Completed", "Failed", "Running", "Pending", "Aborted")
+
+#: cluster_type -> (default backup method, databases a backup holds)
+METHODS: dict[str, tuple[str, list[str]]] = {
+    "GALERA": ("xtrabackupfull", ["mysql", "sys", "shop"]),
+    "REPLICATION": ("xtrabackupfull", ["mysql", "sys", "shop"]),
+    "MYSQL_SINGLE": ("mysqldump", ["mysql", "sys", "shop"]),
+    "GROUP_REPLICATION": ("xtrabackupfull", ["mysql", "sys", "shop"]),
+    "MYSQLCLUSTER": ("ndb", ["mysql", "shop"]),
+    "POSTGRESQL_SINGLE": ("pg_basebackup", ["postgres", "shop"]),
+    "MONGODB": ("mongodump", ["admin", "config", "shop"]),
+    "REDIS": ("redis-rdb", ["0"]),
+    "VALKEY": ("valkey-rdb", ["0"]),
+    "REDIS_SHARDED": ("redis-rdb", ["0"]),
+    "ELASTIC": ("elasticsearch-snapshot", ["indices"]),
+    "MSSQL_SINGLE": ("mssqlfull", ["master", "shop"]),
+    "MSSQL_AO_ASYNC": ("mssqlfull", ["master", "shop"]),
+    "CLICKHOUSE": ("clickhouse-backup", ["default", "shop"]),
+}
+
+
+def default_method(cluster: Cluster) -> str:
+    """What CMON picks when a backup job names no method (MariaDB has its own xtrabackup)."""
+    method = METHODS.get(cluster.cluster_type, ("mysqldump", []))[0]
+    if cluster.vendor.lower() == "mariadb" and method.startswith("xtrabackup"):
+        return method.replace("xtrabackup", "mariabackup")
+    return method
+
+
+def _file_name(method: str, created: float) -> tuple[str, str]:
+    """A backup file name and its ``type`` for a method, in CMON's naming."""
+    stamp = rfc3339(created)[:19].replace("T", "_").replace(":", "")
+    if method == "mysqldump":
+        return f"mysqldump_{stamp}_dbdumpfile.sql.gz", "data,schema"
+    if "backup" in method and ("xtra" in method or "maria" in method):
+        kind = "incr" if method.endswith("incr") else "full"
+        return f"backup-{kind}-{stamp}.xbstream.gz", kind
+    if method.startswith("pg"):
+        return f"pg_basebackup_{stamp}.tar.gz", "full"
+    if method.startswith("mongo") or method.startswith("percona-backup"):
+        return f"mongodump_{stamp}.tar.gz", "full"
+    return f"{method}_{stamp}.tar.gz", "full"
+
+
+@dataclass
+class BackupRecord:
+    backup_id: int
+    cluster_id: int
+    method: str
+    created: float
+    finished: float | None = None
+    status: str = "Completed"
+    job_id: int = 0
+    backup_host: str = ""
+    root_dir: str = ""
+    title: str = "Untitled Backup Record"
+    description: str = ""
+    created_by: str = ""
+    compressed: bool = True
+    encrypted: bool = False
+    databases: list[str] = field(default_factory=list)
+    size: int = 0
+    db_vendor: str = ""
+    server_version: str = ""
+    parent_id: int = 0
+    retention: int = 31
+    verified: bool = False
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def location_uuid(self) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_OID, f"fakecmon-backup-{self.cluster_id}-{self.backup_id}"))
+
+    def _entries(self) -> list[dict[str, Any]]:
+        """``backup[]``: one entry with the files of the backup."""
+        if self.status != "Completed":
+            return []
+        name, kind = _file_name(self.method, self.created)
+        return [{
+            "class_name": "CmonBackupRecordEntry",
+            "db": ",".join(self.databases),
+            "start_time": rfc3339(int(self.created) + 1),
+            "database_names": list(self.databases),
+            "files": [{
+                "class_name": "CmonBackupFile",
+                "created": rfc3339(int(self.finished or self.created)),
+                "hash": "md5:" + uuid.uuid5(uuid.NAMESPACE_OID, name).hex,
+                "path": name,
+                "size": self.size,
+                "type": kind,
+            }],
+        }]
+
+    def _verified(self) -> dict[str, Any]:
+        return {"message": "", "status": "Verified" if self.verified else "NotVerified",
+                "verified_time": rfc3339(self.finished) if self.verified else ""}
+
+    def _config(self) -> dict[str, Any]:
+        doc = {
+            "backupDir": self.root_dir.rsplit("/", 1)[0] if "/" in self.root_dir else self.root_dir,
+            "backupHost": self.backup_host, "backupMethod": self.method,
+            "backupSubDir": self.root_dir.rsplit("/", 1)[-1],
+            "backup_retention": self.retention, "compression": self.compressed,
+            "createdBy": self.created_by, "description": self.description,
+            "encrypt_backup": self.encrypted, "storageHost": self.backup_host,
+        }
+        doc.update(self.config)
+        return doc
+
+    def flat_json(self) -> dict[str, Any]:
+        """The record as s9s reads it (``backup --list``)."""
+        return {
+            "class_name": "CmonBackupRecord",
+            "backup_host": self.backup_host,
+            "backup_name": "",
+            "backup_tool_version": self.server_version,
+            "chain_up": 0,
+            "children": 0,
+            "cid": self.cluster_id,
+            "compressed": self.compressed,
+            "created": rfc3339(int(self.created)),
+            "created_by": self.created_by,
+            "db_vendor": self.db_vendor,
+            "description": self.description,
+            "encrypted": self.encrypted,
+            "encryption_md5": "",
+            "finished": rfc3339(self.finished) if self.finished is not None else "",
+            "id": self.backup_id,
+            "job_id": self.job_id,
+            "log_file": "",
+            "lsn": 0,
+            "method": self.method,
+            "mysqldump_type": "DbDumpFile" if self.method == "mysqldump" else "",
+            "parent_id": self.parent_id,
+            "root_dir": self.root_dir,
+            "schedule_id": 0,
+            "server_version": self.server_version,
+            "stanza_name": "",
+            "status": self.status,
+            "storage_host": self.backup_host,
+            "timezone": "UTC",
+            "title": self.title,
+            "total_datadir_size": self.size * 3,
+            "use_for_pitr": False,
+            "version": 1,
+            "backup": self._entries(),
+            "config": self._config(),
+            "verified": self._verified(),
+        }
+
+    def v2_json(self, cluster: Cluster | None) -> dict[str, Any]:
+        """The record as the Go clients read it (``backup_record_version: 2``)."""
+        created = rfc3339(int(self.created))
+        finished = rfc3339(self.finished) if self.finished is not None else ""
+        doc: dict[str, Any] = {
+            "class_name": "CmonBackupRecordV2",
+            "version": 2,
+            "metadata": {
+                "class_name": "CmonBackupMetadata",
+                "id": self.backup_id,
+                "cid": self.cluster_id,
+                "job_id": self.job_id,
+                "parent_id": self.parent_id,
+                "chain_up": 0,
+                "children": 0,
+                "method": self.method,
+                "status": self.status,
+                "created": created,
+                "finished": finished,
+                "backup_host": self.backup_host,
+                "compressed": self.compressed,
+                "encrypted": self.encrypted,
+                "created_by": self.created_by,
+                "description": self.description,
+                "title": self.title,
+                "db_vendor": self.db_vendor,
+                "server_version": self.server_version,
+                "total_datadir_size": self.size * 3,
+                "backup": self._entries(),
+                "config": self._config(),
+                "verified": self._verified(),
+            },
+            "host_locations": [{
+                "class_name": "CmonBackupHostLocation",
+                "type": "hostLocation",
+                "created_time": created,
+                "finished_time": finished,
+                "being_deleted": False,
+                "retention": self.retention,
+                "host_location_uuid": self.location_uuid,
+                "root_dir": self.root_dir,
+                "storage_host": self.backup_host,
+            }],
+            "cloud_locations": [],
+        }
+        if cluster is not None:
+            doc["cluster"] = {"class_name": "CmonClusterInfo", "cluster_id": cluster.cluster_id,
+                              "cluster_name": cluster.cluster_name,
+                              "cluster_type": cluster.cluster_type.lower()}
+        return doc
+
+
+class BackupStore:
+    """Every backup record of the controller, by id (ids grow, never reused)."""
+
+    def __init__(self) -> None:
+        self.records: dict[int, BackupRecord] = {}
+        self.next_id = 1
+
+    def add(self, record: BackupRecord) -> BackupRecord:
+        if not record.backup_id:
+            record.backup_id = self.next_id
+        self.records[record.backup_id] = record
+        self.next_id = max(self.next_id, record.backup_id + 1)
+        return record
+
+    def new_id(self) -> int:
+        return self.next_id
+
+    def remove(self, backup_id: int) -> BackupRecord | None:
+        return self.records.pop(backup_id, None)
+
+    def remove_cluster(self, cluster_id: int) -> int:
+        gone = [bid for bid, r in self.records.items() if r.cluster_id == cluster_id]
+        for bid in gone:
+            del self.records[bid]
+        return len(gone)
+
+    def listed(self, cluster_ids: set[int], *, descending: bool = True,
+               parent_id: int | None = None) -> list[BackupRecord]:
+        """The records of these clusters, sorted by id (newest first by default)."""
+        found = [r for r in self.records.values() if r.cluster_id in cluster_ids
+                 and (parent_id is None or r.parent_id == parent_id)]
+        found.sort(key=lambda r: r.backup_id, reverse=descending)
+        return found
+
+
+def backups_of(world: World) -> BackupStore:
+    """The world's backup store (made on first use, so a world without backups has one too)."""
+    store = world.extensions.get("backups")
+    if store is None:
+        store = world.extensions["backups"] = BackupStore()
+    return store
+
+
+def make_record(world: World, cluster: Cluster, *, created: float, finished: float | None,
+                method: str | None = None, host: str = "", backupdir: str = "/root/backups",
+                subdir: str = "BACKUP-%I", **fields: Any) -> BackupRecord:
+    """A record for ``cluster`` with CMON's defaults (host, method, size, root_dir...)."""
+    store = backups_of(world)
+    bid = fields.pop("backup_id", 0) or store.new_id()
+    method = method or default_method(cluster)
+    if not host:
+        host = cluster.hosts[0].hostname if cluster.hosts else world.hostname
+    dbs = fields.pop("databases", None) or list(METHODS.get(cluster.cluster_type, ("", ["db"]))[1])
+    server_version = next((h.version for h in cluster.hosts if h.hostname == host),
+                          cluster.version)
+    return BackupRecord(
+        backup_id=bid, cluster_id=cluster.cluster_id, method=method, created=created,
+        finished=finished, backup_host=host,
+        root_dir=f"{backupdir.rstrip('/')}/{subdir.replace('%I', str(bid))}",
+        databases=dbs, size=fields.pop("size", 0) or 40_000_000 + (bid * 7_919_113) % 400_000_000,
+        db_vendor=cluster.vendor, server_version=server_version, **fields)
+
+
+# ---- the ``backups`` world file section
+
+_FIELDS = ("backup_id", "cluster", "method", "status", "host", "ago", "duration", "size",
+           "databases", "backupdir", "job_id", "title", "description", "created_by",
+           "compressed", "encrypted", "verified", "retention")
+
+
+def load_backups(r: Reader, data: Node, world: World) -> None:
+    """``backups:`` a list of records; times are given as ``ago`` seconds before the world loads.
+
+    ::
+
+        backups:
+          - {cluster: galera-prod, method: xtrabackupfull, ago: 86400, host: 10.0.1.12}
+    """
+    store = backups_of(world)
+    for i, m in r.items(data, "backups"):
+        place = f"backups[{i}]"
+        r.only(m, place, _FIELDS)
+        ref = r.get(m, place, "cluster", (str, int))
+        cluster = (world.clusters.get(ref) if isinstance(ref, int)
+                   else world.cluster_by_name(ref))
+        if cluster is None:
+            raise r.fail(m, "cluster", f"{place}.cluster", f"unknown cluster {ref!r}")
+        bid = r.get(m, place, "backup_id", int, 0)
+        if bid < 0 or bid in store.records:
+            raise r.fail(m, "backup_id", f"{place}.backup_id",
+                         f"backup id {bid} is negative or already used")
+        status = r.get(m, place, "status", str, "Completed")
+        if status not in STATUSES:
+            raise r.fail(m, "status", f"{place}.status",
+                         f"unknown status '{status}' (known: {', '.join(STATUSES)})")
+        host = r.get(m, place, "host", str, "")
+        if host and cluster.host(host) is None:
+            raise r.fail(m, "host", f"{place}.host",
+                         f"host '{host}' is not in cluster '{cluster.cluster_name}'")
+        ago = r.get(m, place, "ago", float, 86400.0)
+        duration = r.get(m, place, "duration", float, 300.0)
+        if ago < 0 or duration < 0:
+            raise r.fail(m, "ago", place, "'ago' and 'duration' must not be negative")
+        created = world.created - ago
+        record = make_record(
+            world, cluster, created=created,
+            finished=created + duration if status in ("Completed", "Failed") else None,
+            method=r.get(m, place, "method", str, None), host=host,
+            backupdir=r.get(m, place, "backupdir", str, "/root/backups"),
+            backup_id=bid, status=status, size=r.get(m, place, "size", int, 0),
+            databases=r.strings(m, place, "databases"),
+            job_id=r.get(m, place, "job_id", int, 0),
+            title=r.get(m, place, "title", str, "Untitled Backup Record"),
+            description=r.get(m, place, "description", str, ""),
+            created_by=r.get(m, place, "created_by", str, "system"),
+            compressed=r.get(m, place, "compressed", bool, True),
+            encrypted=r.get(m, place, "encrypted", bool, False),
+            verified=r.get(m, place, "verified", bool, False),
+            retention=r.get(m, place, "retention", int, 31))
+        store.add(record)
+
+
+SECTIONS["backups"] = load_backups

@@ -1,0 +1,405 @@
+"""The CMON directory tree (CDT): one tree of every object, each with owner, group and ACL.
+
+CMON keeps its users at ``/``, its groups in ``/groups``, its clusters at ``/``
+and its own status files in ``/.runtime``; users add folders and files anywhere
+they may write. Folders and files are stored here as ``Entry`` objects. Users,
+groups and clusters are not copied into the tree: their entries are made from
+the World on each lookup (``Node``), so a cluster's owner, group and ACL *are*
+its tree entry's, and a cluster created by a job is in the tree at once.
+
+This module only models the tree; who may do what is decided in
+``fakecmon.permissions``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from fakecmon.errors import invalid
+from fakecmon.timefmt import rfc3339
+from fakecmon.world.acl import Acl
+from fakecmon.world.models import Cluster, Group, Owned, User
+from fakecmon.world.state import ADMINS, World
+
+FOLDER, FILE, USER, GROUP, CLUSTER = "Folder", "File", "User", "Group", "Cluster"
+
+MAX_NAME = 255
+MAX_PATH = 4096
+
+#: What ``mkdir`` and ``mkfile`` give a new entry (``drwxrwxrwx``, as CMON does).
+NEW_ENTRY_ACL = "user::rwx,group::rwx,other::rwx"
+ROOT_ACL = "user::rwx,group::rwx,other::rwx"
+SYSTEM_FOLDER_ACL = "user::rwx,group::rwx,other::r--"
+RUNTIME_RO_ACL = "user::r--,group::---,other::---"
+RUNTIME_RW_ACL = "user::rw-,group::---,other::---"
+ISSUE_ACL = "user::rw-,group::r--,other::r--"
+#: ``/.runtime/jobs/jobExecutor*``: members of ``users`` may run jobs and create clusters;
+#: everybody may read (this file stands for cluster 0, whose data every user could read).
+JOB_EXECUTOR_ACL = "user::rwx,group::r-x,other::r--"
+
+#: Makes a file's content when it is read (status files of the controller).
+Generator = Callable[[World, float], str]
+
+CDT_KEY = "cdt"
+
+
+@dataclass(eq=False)
+class Entry(Owned):
+    """A stored folder or file. Device files (``major``/``minor``) show CMON's internals."""
+
+    name: str = ""
+    kind: str = FILE
+    parent: Entry | None = field(default=None, repr=False)
+    children: dict[str, Entry] = field(default_factory=dict, repr=False)
+    content: str = ""
+    device: tuple[int, int] | None = None
+    generator: Generator | None = field(default=None, repr=False)
+    #: Part of CMON's own layout: never moved, renamed or removed.
+    system: bool = False
+    created: float = 0.0
+
+    # Entries are compared by identity (the tree links them by reference).
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    def text(self, world: World, now: float) -> str:
+        return self.generator(world, now) if self.generator is not None else self.content
+
+    @property
+    def writable(self) -> bool:
+        """Generated status files are read-only whatever their ACL says."""
+        return self.kind == FILE and self.generator is None
+
+    def path(self) -> str:
+        names: list[str] = []
+        entry: Entry | None = self
+        while entry is not None and entry.parent is not None:
+            names.append(entry.name)
+            entry = entry.parent
+        return "/" + "/".join(reversed(names))
+
+    def is_within(self, other: Entry) -> bool:
+        """True when this entry is ``other`` or somewhere below it."""
+        entry: Entry | None = self
+        while entry is not None:
+            if entry is other:
+                return True
+            entry = entry.parent
+        return False
+
+
+@dataclass
+class Node:
+    """One object of the tree as a path finds it: a stored entry or a World object."""
+
+    kind: str
+    name: str
+    folder: str                  # the ``item_path``: the path of the containing folder
+    obj: Owned                   # whose owner, group and ACL are this node's
+    entry: Entry | None = None   # for folders and files
+    link_target: str | None = None
+
+    @property
+    def path(self) -> str:
+        if not self.name:
+            return "/"
+        return ("" if self.folder == "/" else self.folder) + "/" + self.name
+
+    @property
+    def is_folder(self) -> bool:
+        return self.kind == FOLDER
+
+
+# ---- paths and names
+
+
+def check_name(name: object, what: str = "name") -> str:
+    """A name of one tree object (also of users and groups): CMON's rules, clear errors."""
+    if not isinstance(name, str):
+        raise invalid(f"The {what} must be a string.")
+    if name == "":
+        raise invalid(f"The {what} is empty.")
+    if len(name) > MAX_NAME:
+        raise invalid(f"The {what} '{name[:40]}...' is too long ({len(name)} characters, "
+                      f"at most {MAX_NAME}).")
+    if "/" in name:
+        raise invalid(f"The {what} '{name}' contains '/', which separates path elements.")
+    if name in (".", ".."):
+        raise invalid(f"The {what} '{name}' is not a valid name.")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise invalid(f"The {what} '{name!r}' contains control characters.")
+    return name
+
+
+def split_path(path: object, what: str = "path") -> list[str]:
+    """The names along ``path`` (relative paths start at ``/``); no ``.`` or ``..``."""
+    if not isinstance(path, str):
+        raise invalid(f"The {what} must be a string.")
+    if path.strip() == "":
+        raise invalid(f"The {what} is empty.")
+    if len(path) > MAX_PATH:
+        raise invalid(f"The {what} is too long ({len(path)} characters, at most {MAX_PATH}).")
+    names = [p for p in path.split("/") if p]
+    for name in names:
+        if name in (".", ".."):
+            raise invalid(f"The {what} '{path}' contains '{name}': CDT paths are absolute, "
+                          "without '.' or '..'.")
+        check_name(name, f"name '{name}' in the {what}")
+    return names
+
+
+def join(folder: str, name: str) -> str:
+    return ("" if folder == "/" else folder) + "/" + name
+
+
+def parent_of(names: list[str]) -> str:
+    return "/" + "/".join(names[:-1])
+
+
+# ---- the tree
+
+
+class Cdt:
+    """The tree of one World: stored folders and files, World objects seen through it."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        system = world.user_by_name("system")
+        admins = world.group_by_name(ADMINS)
+        users = world.group_by_name("users")
+        self.system_uid = system.user_id if system else 1
+        self.admins_gid = admins.group_id if admins else 1
+        users_gid = users.group_id if users else self.admins_gid
+        self.root = self._entry(None, "", FOLDER, ROOT_ACL)
+        self.root.system = True
+        self.groups = self._entry(self.root, "groups", FOLDER, SYSTEM_FOLDER_ACL, device=(1, 0))
+        self._entry(self.root, ".issue", FILE, ISSUE_ACL,
+                    content=f"fakecmon {world.version}: a CMON stand-in\n")
+        runtime = self._entry(self.root, ".runtime", FOLDER, SYSTEM_FOLDER_ACL)
+        self._runtime(runtime)
+        jobs = runtime.children["jobs"]
+        self.job_executor = self._entry(jobs, "jobExecutor", FILE, JOB_EXECUTOR_ACL,
+                                        group=users_gid)
+        self.create_cluster_executor = self._entry(jobs, "jobExecutorCreateCluster", FILE,
+                                                   JOB_EXECUTOR_ACL, group=users_gid)
+        self._entry(jobs, "jobExecutorDeleteOldJobs", FILE, JOB_EXECUTOR_ACL, group=users_gid,
+                    content=DELETE_OLD_JOBS)
+        for entry in self.walk_entries(self.root):
+            entry.system = True
+
+    def _entry(self, parent: Entry | None, name: str, kind: str, acl: str, *,
+               group: int | None = None, content: str = "", device: tuple[int, int] | None = None,
+               generator: Generator | None = None) -> Entry:
+        entry = Entry(owner_user_id=self.system_uid,
+                      owner_group_id=self.admins_gid if group is None else group,
+                      acl=Acl.parse(acl), name=name, kind=kind, parent=parent, content=content,
+                      device=device, generator=generator, created=self.world.created)
+        if parent is not None:
+            parent.children[name] = entry
+        return entry
+
+    def _runtime(self, runtime: Entry) -> None:
+        """CMON's ``/.runtime``: status files (read-only) and a few settings files."""
+        folders = {name: self._entry(runtime, name, FOLDER, SYSTEM_FOLDER_ACL)
+                   for name in ("LDAP", "cloud", "cmon_ha", "files", "jobs", "rpc")}
+        for folder, name, acl, device, generator in RUNTIME_FILES:
+            parent = folders[folder] if folder else runtime
+            content = "false\n" if name == "enabled" else ""
+            self._entry(parent, name, FILE, acl, device=device, generator=generator,
+                        content=content)
+
+    # ---- nodes
+
+    def root_node(self) -> Node:
+        return Node(FOLDER, "", "/", self.root, self.root)
+
+    def entry_node(self, entry: Entry) -> Node:
+        if entry.parent is None:
+            return self.root_node()
+        return Node(entry.kind, entry.name, entry.parent.path(), entry, entry)
+
+    def user_node(self, user: User, folder: str = "/") -> Node:
+        link = join("/", user.user_name) if folder != "/" else None
+        return Node(USER, user.user_name, folder, user, link_target=link)
+
+    def group_node(self, group: Group) -> Node:
+        return Node(GROUP, group.group_name, "/groups", group)
+
+    def cluster_node(self, cluster: Cluster) -> Node:
+        return Node(CLUSTER, cluster.cluster_name, "/", cluster)
+
+    def child(self, node: Node, name: str) -> Node | None:
+        """The object called ``name`` in ``node`` (a folder, or a group for its members)."""
+        world = self.world
+        if node.kind == GROUP:
+            group = node.obj
+            user = world.user_by_name(name)
+            if isinstance(group, Group) and user is not None and group.group_id in user.group_ids:
+                return self.user_node(user, node.path)
+            return None
+        if node.entry is None or node.kind != FOLDER:
+            return None
+        entry = node.entry.children.get(name)
+        if entry is not None:
+            return self.entry_node(entry)
+        if node.entry is self.root:
+            user = world.user_by_name(name)
+            if user is not None:
+                return self.user_node(user)
+            cluster = world.cluster_by_name(name)
+            if cluster is not None:
+                return self.cluster_node(cluster)
+        elif node.entry is self.groups:
+            group = world.group_by_name(name)
+            if group is not None:
+                return self.group_node(group)
+        return None
+
+    def children(self, node: Node) -> list[Node]:
+        """Everything in a folder (or a group's members): folders first, then by name."""
+        world = self.world
+        found: list[Node] = []
+        if node.kind == GROUP:
+            gid = node.obj.group_id if isinstance(node.obj, Group) else -1
+            found = [self.user_node(u, node.path) for u in world.users.values()
+                     if gid in u.group_ids]
+        elif node.kind == FOLDER and node.entry is not None:
+            found = [self.entry_node(e) for e in node.entry.children.values()]
+            if node.entry is self.root:
+                found += [self.user_node(u) for u in world.users.values()]
+                found += [self.cluster_node(c) for c in world.clusters.values()]
+            elif node.entry is self.groups:
+                found += [self.group_node(g) for g in world.groups.values()]
+        found.sort(key=lambda n: (n.kind != FOLDER, n.name))
+        return found
+
+    def resolve(self, path: object, what: str = "path") -> Node | None:
+        """The node at ``path``; None when some element is missing. Bad paths raise InvalidRequest."""
+        node: Node | None = self.root_node()
+        for name in split_path(path, what):
+            assert node is not None
+            node = self.child(node, name)
+            if node is None:
+                return None
+        return node
+
+    def walk(self, node: Node) -> Iterator[Node]:
+        """``node`` and everything below it (a group's member links are not descended)."""
+        yield node
+        if node.kind == FOLDER:
+            for child in self.children(node):
+                yield from self.walk(child)
+
+    def walk_entries(self, entry: Entry) -> Iterator[Entry]:
+        yield entry
+        for child in entry.children.values():
+            yield from self.walk_entries(child)
+
+    # ---- changes (callers have checked names, permissions and collisions)
+
+    def add(self, parent: Entry, name: str, kind: str, owner: int, group: int,
+            now: float) -> Entry:
+        entry = Entry(owner_user_id=owner, owner_group_id=group, acl=Acl.parse(NEW_ENTRY_ACL),
+                      name=name, kind=kind, parent=parent, created=now)
+        parent.children[name] = entry
+        return entry
+
+    def remove(self, entry: Entry) -> None:
+        if entry.parent is not None:
+            del entry.parent.children[entry.name]
+            entry.parent = None
+
+    def move(self, entry: Entry, folder: Entry, name: str) -> None:
+        self.remove(entry)
+        entry.name = name
+        entry.parent = folder
+        folder.children[name] = entry
+
+
+def cdt_of(world: World) -> Cdt:
+    """The tree of ``world``, made on first use (a reset makes a new World, so a new tree).
+
+    The root folder is also kept as ``world.extensions["cdt_root"]``.
+    """
+    tree = world.extensions.get(CDT_KEY)
+    if tree is None:
+        tree = Cdt(world)
+        world.extensions[CDT_KEY] = tree
+        world.extensions["cdt_root"] = tree.root
+    return tree
+
+
+# ---- what the status files of /.runtime say
+
+
+def _lines(pairs: list[tuple[str, object]]) -> str:
+    width = max(len(k) for k, _ in pairs)
+    return "".join(f"{k.rjust(width)} : {v}\n" for k, v in pairs)
+
+
+def _cluster_manager(world: World, now: float) -> str:
+    rows = [(str(c.cluster_id), f"{c.cluster_name} {c.cluster_type} {c.state}")
+            for c in sorted(world.clusters.values(), key=lambda c: c.cluster_id)]
+    return _lines([("number_of_clusters", len(rows))] + rows)
+
+
+def _user_manager(world: World, now: float) -> str:
+    return _lines([("number_of_users", len(world.users)),
+                   ("number_of_groups", len(world.groups))])
+
+
+def _host_manager(world: World, now: float) -> str:
+    return _lines([("number_of_hosts", sum(len(c.hosts) for c in world.clusters.values()))])
+
+
+def _controller(world: World, now: float) -> str:
+    return _lines([("controller_id", world.controller_id), ("version", world.version),
+                   ("hostname", world.hostname), ("started", rfc3339(world.created))])
+
+
+def _device(name: str) -> Generator:
+    """Internals fakecmon has no model of: the device says what it is, nothing more."""
+    return lambda world, now: _lines([("device", name), ("controller_id", world.controller_id)])
+
+
+RUNTIME_FILES: list[tuple[str, str, str, tuple[int, int] | None, Generator | None]] = [
+    # (folder under /.runtime, name, ACL, device numbers, content generator)
+    ("LDAP", "configuration", RUNTIME_RW_ACL, (120, 4), None),
+    ("cloud", "credentials", RUNTIME_RW_ACL, (110, 2), None),
+    ("cloud", "credentials_manager", RUNTIME_RO_ACL, (110, 1), _device("credentials_manager")),
+    ("cmon_ha", "controller_data", RUNTIME_RO_ACL, (100, 2), _controller),
+    ("cmon_ha", "controller_manager", RUNTIME_RO_ACL, (100, 1), _device("controller_manager")),
+    ("cmon_ha", "enabled", RUNTIME_RW_ACL, (100, 3), None),
+    ("cmon_ha", "self_controller", RUNTIME_RO_ACL, (101, 2), _controller),
+    ("files", "config_files.csv", RUNTIME_RO_ACL, (121, 5), _device("config_files.csv")),
+    ("files", "config_versions.csv", RUNTIME_RO_ACL, (121, 2), _device("config_versions.csv")),
+    ("jobs", "job_manager", RUNTIME_RO_ACL, (40, 1), _device("job_manager")),
+    ("rpc", "rpc_stats", RUNTIME_RO_ACL, (91, 1), _device("rpc_stats")),
+    ("rpc", "rpcv2_service", RUNTIME_RO_ACL, (90, 1), _device("rpcv2_service")),
+    ("rpc", "sessions", RUNTIME_RO_ACL, (92, 1), _device("sessions")),
+    ("", "cluster_manager", RUNTIME_RO_ACL, (10, 1), _cluster_manager),
+    ("", "cmon_license", RUNTIME_RW_ACL, (111, 2), None),
+    ("", "config_manager", RUNTIME_RO_ACL, (121, 1), _device("config_manager")),
+    ("", "controller", RUNTIME_RO_ACL, (99, 1), _controller),
+    ("", "controller_clock", RUNTIME_RO_ACL, None, lambda w, now: rfc3339(now)),
+    ("", "controller_hostname", RUNTIME_RO_ACL, None, lambda w, now: w.hostname),
+    ("", "controller_pid", RUNTIME_RO_ACL, None, lambda w, now: "4242"),
+    ("", "host_manager", RUNTIME_RO_ACL, (20, 1), _host_manager),
+    ("", "mutexes", RUNTIME_RO_ACL, (50, 1), _device("mutexes")),
+    ("", "process_manager", RUNTIME_RO_ACL, (41, 1), _device("process_manager")),
+    ("", "server_manager", RUNTIME_RO_ACL, (4, 1), _device("server_manager")),
+    ("", "threads", RUNTIME_RO_ACL, (60, 1), _device("threads")),
+    ("", "user_manager", RUNTIME_RO_ACL, (30, 1), _user_manager),
+]
+
+DELETE_OLD_JOBS = """\
+/*
+ * Deletes the jobs that ended long ago (run by the controller once a day).
+ */
+function main()
+{
+    var days = 30;
+    return CmonJobInstance::deleteOldJobs(days);
+}
+"""

@@ -1,0 +1,71 @@
+"""The database software CMON can deploy: cluster types, vendors, versions.
+
+One catalogue answers ``/v2/discovery getSupportedClusterTypes`` and the
+``/v2/dbversions`` operations, so both always agree. Major versions are what
+create_cluster jobs take; patch versions are what a vendor repository offers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ClusterType:
+    name: str                       # as clients send it in job_data.cluster_type
+    long_name: str
+    vendors: dict[str, dict[str, tuple[str, ...]]]   # vendor -> major -> patch versions
+
+
+_MYSQL = {
+    "oracle": {"8.0": ("8.0.39", "8.0.40", "8.0.41"), "8.4": ("8.4.2", "8.4.3", "8.4.4")},
+    "percona": {"8.0": ("8.0.39-30", "8.0.40-31", "8.0.41-32"),
+                "8.4": ("8.4.2-2", "8.4.3-3")},
+    "mariadb": {"10.6": ("10.6.19", "10.6.20"), "10.11": ("10.11.9", "10.11.10"),
+                "11.4": ("11.4.3", "11.4.4")},
+}
+
+CLUSTER_TYPES: tuple[ClusterType, ...] = (
+    ClusterType("mysql_single", "MySQL / MariaDB standalone", _MYSQL),
+    ClusterType("replication", "MySQL / MariaDB replication", _MYSQL),
+    ClusterType("galera", "MySQL / MariaDB Galera cluster",
+                {"percona": {"8.0": ("8.0.39-30.1", "8.0.40-31.1")},
+                 "mariadb": _MYSQL["mariadb"]}),
+    ClusterType("group_replication", "MySQL group replication",
+                {"oracle": _MYSQL["oracle"], "percona": _MYSQL["percona"]}),
+    ClusterType("mysqlcluster", "MySQL NDB cluster",
+                {"oracle": {"8.0": ("8.0.39", "8.0.40"), "8.4": ("8.4.2", "8.4.3")}}),
+    ClusterType("postgresql_single", "PostgreSQL",
+                {"default": {"13": ("13.16", "13.18"), "14": ("14.13", "14.15"),
+                             "15": ("15.8", "15.10"), "16": ("16.4", "16.6"),
+                             "17": ("17.0", "17.2")},
+                 "enterprisedb": {"15": ("15.8",), "16": ("16.4",)}}),
+    ClusterType("mongodb", "MongoDB replica set / sharded cluster",
+                {"percona": {"6.0": ("6.0.18-15",), "7.0": ("7.0.14-8", "7.0.15-9")},
+                 "10gen": {"6.0": ("6.0.18",), "7.0": ("7.0.14", "7.0.15"),
+                           "8.0": ("8.0.3", "8.0.4")}}),
+    ClusterType("redis", "Redis with Sentinel",
+                {"redis": {"6": ("6.2.16",), "7": ("7.2.6", "7.4.1")}}),
+    ClusterType("valkey", "Valkey with Sentinel",
+                {"valkey": {"7": ("7.2.7",), "8": ("8.0.1",)}}),
+    ClusterType("redis_sharded", "Redis / Valkey cluster (sharded)",
+                {"redis": {"7": ("7.2.6", "7.4.1")}, "valkey": {"8": ("8.0.1",)}}),
+    ClusterType("elastic", "Elasticsearch",
+                {"elasticsearch": {"7.17": ("7.17.24",), "8.15": ("8.15.3",)}}),
+    ClusterType("mssql_single", "Microsoft SQL Server standalone",
+                {"microsoft": {"2019": ("15.0.4395.2",), "2022": ("16.0.4145.4",)}}),
+    ClusterType("mssql_ao_async", "Microsoft SQL Server Always On (asynchronous)",
+                {"microsoft": {"2019": ("15.0.4395.2",), "2022": ("16.0.4145.4",)}}),
+    ClusterType("clickhouse", "ClickHouse",
+                {"clickhouse": {"24.8": ("24.8.6.70",), "24.10": ("24.10.2.80",)}}),
+)
+
+BY_NAME = {t.name: t for t in CLUSTER_TYPES}
+
+
+def cluster_type(name: str) -> ClusterType | None:
+    return BY_NAME.get(name.lower())
+
+
+def vendors() -> list[str]:
+    return sorted({v for t in CLUSTER_TYPES for v in t.vendors})

@@ -1,0 +1,670 @@
+"""Jobs: CMON's job model and an engine that runs jobs in simulated time.
+
+A job goes DEFINED -> RUNNING -> FINISHED, FAILED or ABORTED (a scheduled one
+waits as SCHEDULED, a disabled one as PAUSED). Nothing sleeps: the engine keeps
+a heap of the next moment each unfinished job changes, and ``sync(now)`` (run
+before every RPC call) applies, in time order and exactly once, every change
+that is due by the controller clock. So ``cmon.advance(60)`` ends a job at once,
+and a busy-polling client costs one heap peek per request.
+
+What a job does is a *plan* (see ``fakecmon.world.job_effects``): built when the
+job starts, which is when it checks that it can do what it asks, then applied
+step by step over the job's duration. Plans are lists of plain functions and
+arguments, so a World with running jobs stays deep-copyable.
+
+The engine lives in ``world.extensions["jobs"]``; ``world.extensions["job_counts"]``
+counts jobs by state for ``job_statistics``. World files hold past jobs in a
+``jobs`` section and timing in ``job_settings``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from fakecmon.events import Event, emit
+from fakecmon.timefmt import rfc3339
+from fakecmon.world.cron import Cron
+from fakecmon.world.loader import SECTIONS, Reader
+from fakecmon.world.models import Cluster
+from fakecmon.world.state import World
+
+if TYPE_CHECKING:
+    from fakecmon.world.yamlfile import Node
+
+log = logging.getLogger("fakecmon")
+
+DEFINED, RUNNING, FINISHED, FAILED, ABORTED = "DEFINED", "RUNNING", "FINISHED", "FAILED", "ABORTED"
+SCHEDULED, PAUSED, DEQUEUED = "SCHEDULED", "PAUSED", "DEQUEUED"
+ENDED = frozenset((FINISHED, FAILED, ABORTED))
+WAITING = frozenset((DEFINED, DEQUEUED, SCHEDULED, PAUSED))
+#: The states ``job_statistics.by_state`` counts.
+COUNTED = ("ABORTED", "DEFINED", "DEQUEUED", "FAILED", "FINISHED", "RUNNING")
+
+JOB_SUCCESS, JOB_WARNING, JOB_FAILED, JOB_DEBUG = (
+    "JOB_SUCCESS", "JOB_WARNING", "JOB_FAILED", "JOB_DEBUG")
+_LEVELS = {JOB_DEBUG: 0, JOB_SUCCESS: 1, JOB_WARNING: 2, JOB_FAILED: 3}
+
+STATUS_TEXTS = {DEFINED: "Pending", RUNNING: "Running...", FINISHED: "Job finished.",
+                FAILED: "Job failed.", ABORTED: "Job aborted.", SCHEDULED: "Scheduled",
+                PAUSED: "Paused", DEQUEUED: "Dequeued"}
+
+#: Seconds a job runs, by command, unless the world's ``job_settings`` say otherwise.
+DEFAULT_DURATIONS: dict[str, float] = {
+    "create_cluster": 5.0, "add_cluster": 3.0, "remove_cluster": 2.0, "addnode": 3.0,
+    "removenode": 2.0, "stop_cluster": 3.0, "start_cluster": 3.0, "rolling_restart": 4.0,
+    "restart": 2.0, "reboot": 2.0, "backup": 3.0, "restore_backup": 4.0,
+    "upgrade_cluster": 5.0, "verify_backup": 3.0, "add_replication_slave": 3.0,
+}
+DEFAULT_DURATION = 1.0
+
+
+class JobFailed(Exception):
+    """Raised by a plan step: the job ends FAILED, the message is its last log line."""
+
+
+@dataclass
+class JobSettings:
+    """How long jobs take. ``durations`` maps a command to seconds of RUNNING."""
+
+    start_delay: float = 0.0
+    default_duration: float = DEFAULT_DURATION
+    durations: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_DURATIONS))
+
+    def duration_for(self, job: "Job") -> float:
+        """The test commands take ``job_data.timeout`` seconds when given, as in CMON."""
+        timeout = job.job_data.get("timeout")
+        if job.command in ("success", "fail") and isinstance(timeout, (int, float)) \
+                and not isinstance(timeout, bool) and timeout > 0:
+            return float(timeout)
+        return self.durations.get(job.command, self.default_duration)
+
+
+@dataclass
+class JobMessage:
+    message_id: int
+    job_id: int
+    created: float
+    status: str
+    text: str
+    file_name: str = "CmonCommandHandlerWorker.cpp"
+    line_number: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"class_name": "CmonJobMessage", "created": rfc3339(int(self.created)),
+                "file_name": self.file_name, "job_id": self.job_id,
+                "line_number": self.line_number, "message_id": self.message_id,
+                "message_status": self.status, "message_text": self.text}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing a job does: ``action(ctx, *args)`` after ``weight`` parts of its duration."""
+
+    weight: float
+    action: Callable[..., None]
+    args: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Planned:
+    at: float
+    progress: int
+    action: Callable[..., None]
+    args: tuple[Any, ...]
+
+
+@dataclass
+class Job:
+    job_id: int
+    cluster_id: int
+    command: str
+    job_data: dict[str, Any]
+    title: str
+    user_id: int
+    user_name: str
+    group_id: int
+    group_name: str
+    created: float
+    status: str = DEFINED
+    status_text: str = STATUS_TEXTS[DEFINED]
+    progress_percent: int = 0
+    started: float | None = None
+    ended: float | None = None
+    exit_code: int = 0
+    tags: list[str] = field(default_factory=list)
+    scheduled: float | None = None
+    recurrence: str = ""
+    parent_job_id: int = 0
+    ip_address: str = "127.0.0.1"
+    rpc_version: str = "2.0"
+    messages: list[JobMessage] = field(default_factory=list)
+    # the engine's bookkeeping
+    plan: list[_Planned] = field(default_factory=list)
+    step: int = 0
+    version: int = 0
+    touched: set[int] = field(default_factory=set)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``CmonJobInstance`` object, with the fields CMON sends in each state."""
+        doc: dict[str, Any] = {
+            "class_name": "CmonJobInstance",
+            "can_be_aborted": self.status == RUNNING,
+            "can_be_deleted": self.status != RUNNING,
+            "cluster_id": self.cluster_id,
+            "created": rfc3339(int(self.created)),
+        }
+        if self.ended is not None:
+            doc["ended"] = rfc3339(int(self.ended))
+        doc.update({"exit_code": self.exit_code, "group_id": self.group_id,
+                    "group_name": self.group_name})
+        if self.started is not None:
+            doc["has_progress"] = True
+        doc.update({"ip_address": self.ip_address, "job_id": self.job_id})
+        if self.started is not None:
+            doc["progress_percent"] = self.progress_percent
+        doc["rpc_version"] = self.rpc_version
+        if self.started is not None:
+            doc["started"] = rfc3339(int(self.started))
+        doc.update({"status": self.status, "status_text": self.status_text, "title": self.title,
+                    "user_id": self.user_id, "user_name": self.user_name})
+        if self.tags:
+            doc["tags"] = list(self.tags)
+        if self.scheduled is not None:
+            doc["scheduled"] = rfc3339(int(self.scheduled))
+        if self.recurrence:
+            doc["recurrence"] = self.recurrence
+        if self.parent_job_id:
+            doc["parent_job_id"] = self.parent_job_id
+        doc["job_spec"] = {"command": self.command, "job_data": self.job_data}
+        return doc
+
+
+class JobContext:
+    """What a plan step may do: log, set the status text, fail, change the world."""
+
+    def __init__(self, engine: "JobEngine", job: Job, now: float) -> None:
+        self.engine = engine
+        self.job = job
+        self.now = now
+
+    @property
+    def world(self) -> World:
+        return self.engine.world
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.job.job_data
+
+    def log(self, text: str, status: str = JOB_SUCCESS) -> None:
+        self.engine.add_message(self.job, self.now, text, status)
+
+    def status(self, text: str) -> None:
+        self.job.status_text = text
+
+    def fail(self, reason: str) -> NoReturn:
+        raise JobFailed(reason)
+
+    def emit(self, kind: str, message: str, cluster_id: int | None = None, **data: Any) -> None:
+        emit(self.world, Event(kind, self.now,
+                               cluster_id=self.job.cluster_id if cluster_id is None else cluster_id,
+                               user_name=self.job.user_name, message=message,
+                               data={"job_id": self.job.job_id, **data}))
+
+    def cluster(self, cluster_id: int | None = None) -> Cluster:
+        """The job's cluster (or ``cluster_id``); the job fails if it is gone."""
+        cid = self.job.cluster_id if cluster_id is None else cluster_id
+        if cid == 0:
+            self.fail(f"The '{self.job.command}' job needs a cluster: "
+                      "set 'cluster_id' (or 'job_data.clusterid').")
+        cluster = self.world.clusters.get(cid)
+        if cluster is None:
+            self.fail(f"Cluster {cid} was not found.")
+        return cluster
+
+    def touch(self, cluster: Cluster) -> None:
+        """Remember that the cluster's state must follow its hosts when the job ends."""
+        self.job.touched.add(cluster.cluster_id)
+
+
+Plan = Callable[[JobContext], list[Step]]
+
+#: command -> what the job does; filled by ``fakecmon.world.job_effects``. A command
+#: missing here is unknown: its jobs fail, as CMON fails a job it cannot run.
+PLANS: dict[str, Plan] = {}
+
+
+class JobEngine:
+    """Every job of one World, and the clock-driven machinery that runs them."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.settings = JobSettings()
+        self.jobs: dict[int, Job] = {}          # ascending ids: reversed() lists newest first
+        self.next_job_id = 1
+        self.next_message_id = 1
+        self._queue: list[tuple[float, int, int, int, str]] = []   # (at, order, job_id, version, what)
+        self._order = 0
+        self._counts: dict[int, dict[str, int]] = {}
+
+    # ---- counting (job_statistics.by_state)
+
+    def counts(self, cluster_id: int) -> dict[str, int]:
+        """``{state: n}`` for a cluster, in the states ``job_statistics`` shows."""
+        have = self._counts.get(cluster_id, {})
+        return {s: have.get(s, 0) for s in COUNTED}
+
+    def _count(self, job: Job, delta: int) -> None:
+        per = self._counts.setdefault(job.cluster_id, {})
+        per[job.status] = per.get(job.status, 0) + delta
+
+    def _set_status(self, job: Job, status: str, text: str | None = None) -> None:
+        self._count(job, -1)
+        job.status = status
+        self._count(job, +1)
+        job.status_text = text if text is not None else STATUS_TEXTS.get(status, status)
+
+    # ---- adding jobs
+
+    def add(self, job: Job, now: float, *, queue: bool = True) -> Job:
+        """Give ``job`` the next id, keep it and (unless ``queue`` is false) arm it."""
+        if not job.job_id:
+            job.job_id = self.next_job_id
+        self.next_job_id = max(self.next_job_id, job.job_id + 1)
+        self.jobs[job.job_id] = job
+        self._count(job, +1)
+        if queue:
+            self.arm(job, now)
+            self._job_event(job, "job.created", now, f"Job {job.job_id} '{job.title}' is created.")
+        return job
+
+    def sort(self) -> None:
+        """Keep ``jobs`` in ascending id order (world files may give ids out of order)."""
+        self.jobs = dict(sorted(self.jobs.items()))
+
+    def _push(self, at: float, job: Job, what: str) -> None:
+        self._order += 1
+        heapq.heappush(self._queue, (at, self._order, job.job_id, job.version, what))
+
+    def arm(self, job: Job, now: float) -> None:
+        """Queue what comes next for a job that has not run yet."""
+        job.version += 1
+        if job.recurrence:
+            if job.status != PAUSED:
+                self._set_status(job, SCHEDULED)
+                self._push(Cron(job.recurrence).next_after(now), job, "fire")
+        elif job.status == PAUSED:
+            return
+        elif job.scheduled is not None and job.scheduled > now:
+            self._set_status(job, SCHEDULED)
+            self._push(job.scheduled, job, "start")
+        else:
+            if job.status != DEFINED:
+                self._set_status(job, DEFINED)
+            self._push(max(job.created, now) + self.settings.start_delay, job, "start")
+
+    # ---- running
+
+    def sync(self, now: float) -> None:
+        """Apply every job change due by ``now``, in time order (cheap when nothing is due)."""
+        queue = self._queue
+        while queue and queue[0][0] <= now:
+            at, _, job_id, version, what = heapq.heappop(queue)
+            job = self.jobs.get(job_id)
+            if job is None or job.version != version:
+                continue   # cancelled: killed, deleted, paused or re-armed
+            if what == "start":
+                self._start(job, at)
+            elif what == "step":
+                self._step(job, at)
+            elif what == "fire":
+                self._fire(job, at, now)
+
+    def next_due(self) -> float | None:
+        """When the next job change is due (None when nothing is queued)."""
+        return self._queue[0][0] if self._queue else None
+
+    def _start(self, job: Job, t: float) -> None:
+        self._set_status(job, RUNNING)
+        job.started = t
+        job.progress_percent = 0
+        self._job_event(job, "job.started", t, f"Job {job.job_id} '{job.title}' is started.")
+        ctx = JobContext(self, job, t)
+        plan = PLANS.get(job.command)
+        try:
+            if plan is None:
+                ctx.fail(f"Unknown job command '{job.command}'.")
+            steps = plan(ctx)
+        except JobFailed as exc:
+            self._end(job, t, FAILED, str(exc))
+            return
+        except Exception:  # noqa: BLE001 - a plan's bug fails the job, never the server
+            log.exception("job %s (%s) failed to start", job.job_id, job.command)
+            self._end(job, t, FAILED, "Internal error while starting the job.")
+            return
+        duration = self.settings.duration_for(job)
+        total = sum(s.weight for s in steps) or 1.0
+        done = 0.0
+        job.plan = []
+        for s in steps:
+            done += s.weight
+            job.plan.append(_Planned(t + duration * done / total, int(99 * done / total),
+                                     s.action, s.args))
+        job.step = 0
+        if not job.plan:
+            self._push(t + duration, job, "step")   # nothing to do but take its time
+        else:
+            self._push(job.plan[0].at, job, "step")
+
+    def _step(self, job: Job, t: float) -> None:
+        if job.step < len(job.plan):
+            planned = job.plan[job.step]
+            job.step += 1
+            try:
+                planned.action(JobContext(self, job, t), *planned.args)
+            except JobFailed as exc:
+                self._end(job, t, FAILED, str(exc))
+                return
+            except Exception:  # noqa: BLE001
+                log.exception("job %s (%s) step failed", job.job_id, job.command)
+                self._end(job, t, FAILED, "Internal error while running the job.")
+                return
+            job.progress_percent = max(job.progress_percent, planned.progress)
+        if job.step < len(job.plan):
+            self._push(job.plan[job.step].at, job, "step")
+        else:
+            self._end(job, t, FINISHED)
+
+    def _fire(self, template: Job, t: float, now: float) -> None:
+        """A recurring job is due: run a copy of it, then wait for the next time."""
+        child = Job(job_id=0, cluster_id=template.cluster_id, command=template.command,
+                    job_data=dict(template.job_data), title=template.title,
+                    user_id=template.user_id, user_name=template.user_name,
+                    group_id=template.group_id, group_name=template.group_name, created=t,
+                    tags=list(template.tags), parent_job_id=template.job_id,
+                    ip_address=template.ip_address)
+        self.add(child, t)
+        self._push(Cron(template.recurrence).next_after(max(t, now)), template, "fire")
+
+    def _end(self, job: Job, t: float, status: str, reason: str = "",
+             by: str | None = None) -> None:
+        job.version += 1
+        job.plan = []
+        job.ended = t
+        if status == FINISHED:
+            job.progress_percent = 100
+            job.exit_code = 0
+            self._set_status(job, FINISHED)
+        elif status == FAILED:
+            job.exit_code = 1
+            self.add_message(job, t, reason or "Job failed.", JOB_FAILED)
+            self._set_status(job, FAILED, reason or None)
+        else:
+            job.exit_code = 0
+            who = f" by {by}" if by else ""
+            self.add_message(job, t, f"Job aborted{who}.", JOB_FAILED)
+            self._set_status(job, ABORTED)
+        for cid in sorted(job.touched):
+            cluster = self.world.clusters.get(cid)
+            if cluster is not None:
+                reconcile(self.world, cluster, t, job)
+        self._job_event(job, "job.ended", t, f"Job {job.job_id} '{job.title}' ended: {job.status}.")
+
+    def _job_event(self, job: Job, kind: str, t: float, message: str) -> None:
+        """``job.created`` / ``job.started`` / ``job.ended``, carrying the job object."""
+        emit(self.world, Event(kind, t, cluster_id=job.cluster_id, user_name=job.user_name,
+                               message=message,
+                               data={"job_id": job.job_id, "command": job.command,
+                                     "status": job.status, "job": job.to_json()}))
+
+    def add_message(self, job: Job, t: float, text: str, status: str = JOB_SUCCESS) -> None:
+        job.messages.append(JobMessage(self.next_message_id, job.job_id, t, status, text,
+                                       line_number=120 + 11 * len(job.messages)))
+        self.next_message_id += 1
+
+    # ---- what the API does to jobs
+
+    def kill(self, job: Job, now: float, by: str) -> None:
+        """Abort a job that has not ended (a running one stops where it is)."""
+        self._end(job, now, ABORTED, by=by)
+
+    def delete(self, job: Job) -> None:
+        job.version += 1
+        self._count(job, -1)
+        del self.jobs[job.job_id]
+
+    def set_enabled(self, job: Job, enabled: bool, now: float) -> None:
+        """``updateJobInstance`` status SCHEDULED (enable) or PAUSED (disable)."""
+        if enabled:
+            if job.status == PAUSED:
+                self._set_status(job, SCHEDULED)
+            self.arm(job, now)
+        else:
+            job.version += 1
+            self._set_status(job, PAUSED)
+
+    def listed(self, keep: Callable[[Job], bool]) -> list[Job]:
+        """Jobs that ``keep`` accepts, newest (highest id) first."""
+        return [job for job in reversed(self.jobs.values()) if keep(job)]
+
+
+def messages_for(job: Job, *, ascending: bool, level: str | None) -> list[JobMessage]:
+    msgs: Iterable[JobMessage] = job.messages if ascending else reversed(job.messages)
+    if level is not None:
+        floor = _LEVELS.get(level, 0)
+        msgs = (m for m in msgs if _LEVELS.get(m.status, 1) >= floor)
+    return list(msgs)
+
+
+LOG_LEVELS = {"DEBUG": JOB_DEBUG, "INFO": JOB_SUCCESS, "WARNING": JOB_WARNING,
+              "ERROR": JOB_FAILED, "JOB_DEBUG": JOB_DEBUG, "JOB_SUCCESS": JOB_SUCCESS,
+              "JOB_WARNING": JOB_WARNING, "JOB_FAILED": JOB_FAILED}
+
+
+# ---- cluster state follows the hosts
+
+#: Node types that do not hold data: they do not count for the cluster's state.
+AUX_NODETYPES = frozenset(("haproxy", "proxysql", "maxscale", "pgbouncer", "keepalived",
+                           "garbd", "prometheus", "controller", "nfsserver", "nfsclient"))
+STATE_TEXTS = {"STARTED": "All nodes are operational.",
+               "DEGRADED": "Not all nodes are operational.",
+               "FAILURE": "The cluster failed.", "STOPPED": "The cluster is stopped.",
+               "STARTING": "The cluster is starting.", "SHUTTING_DOWN": "The cluster is stopping.",
+               "RECOVERING": "The cluster is recovering."}
+
+
+def data_hosts(cluster: Cluster) -> list[Any]:
+    return [h for h in cluster.hosts if h.nodetype not in AUX_NODETYPES]
+
+
+def derived_state(cluster: Cluster) -> str:
+    """STARTED when every data node is up, DEGRADED when some are, else STOPPED or FAILURE."""
+    hosts = data_hosts(cluster)
+    if not hosts:
+        return cluster.state
+    up = sum(1 for h in hosts if h.online)
+    if up == len(hosts):
+        return "STARTED"
+    if up:
+        return "DEGRADED"
+    if all(h.hoststatus == "CmonHostShutDown" for h in hosts):
+        return "STOPPED"
+    return "FAILURE"
+
+
+def set_cluster_state(world: World, cluster: Cluster, state: str, t: float,
+                      job: Job | None = None) -> None:
+    if cluster.state == state:
+        return
+    old, cluster.state = cluster.state, state
+    cluster.status_text = STATE_TEXTS.get(state, cluster.status_text)
+    emit(world, Event("cluster.state", t, cluster_id=cluster.cluster_id,
+                      user_name=job.user_name if job else None,
+                      message=f"Cluster {cluster.cluster_id} state changed: {old} -> {state}.",
+                      data={"previous": old, "state": state, "cluster_state": state,
+                            "job_id": job.job_id if job else 0}))
+
+
+def reconcile(world: World, cluster: Cluster, t: float, job: Job | None = None) -> None:
+    """Make the cluster's state follow its hosts."""
+    set_cluster_state(world, cluster, derived_state(cluster), t, job)
+
+
+def jobs_of(world: World) -> JobEngine:
+    """The world's job engine (made on first use, with the ``job_counts`` the views read)."""
+    engine = world.extensions.get("jobs")
+    if engine is None:
+        engine = world.extensions["jobs"] = JobEngine(world)
+        world.extensions["job_counts"] = engine.counts
+    return engine
+
+
+# ---- world file sections: ``job_settings`` and ``jobs``
+
+def plain(value: Any) -> Any:
+    """YAML nodes as plain JSON values (dicts and lists without line bookkeeping)."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def load_job_settings(r: Reader, data: "Node", world: World) -> None:
+    """``job_settings: {start_delay, default_duration, durations: {command: seconds}}``."""
+    m = r.mapping(data, "job_settings", "job_settings")
+    place = "job_settings"
+    r.only(m, place, ("start_delay", "default_duration", "durations"))
+    settings = jobs_of(world).settings
+    for key in ("start_delay", "default_duration"):
+        value = r.get(m, place, key, float, getattr(settings, key))
+        if value < 0:
+            raise r.fail(m, key, f"{place}.{key}", "must not be negative")
+        setattr(settings, key, value)
+    durations = r.get(m, place, "durations", dict, {})
+    for command in durations:
+        value = r.get(durations, f"{place}.durations", command, float)
+        if value < 0:
+            raise r.fail(durations, command, f"{place}.durations.{command}",
+                         "must not be negative")
+        settings.durations[str(command)] = value
+
+
+_JOB_FIELDS = ("job_id", "command", "cluster", "job_data", "title", "status", "status_text",
+               "user", "ago", "duration", "tags", "messages", "recurrence")
+_PAST = (FINISHED, FAILED, ABORTED, SCHEDULED, PAUSED)
+
+
+def load_jobs(r: Reader, data: "Node", world: World) -> None:
+    """``jobs:`` past jobs (FINISHED, FAILED, ABORTED) and recurring ones (SCHEDULED, PAUSED).
+
+    Times are relative to the moment the world loads: ``ago`` seconds before it the
+    job was created, and it ran for ``duration`` seconds. ``messages`` is its log
+    (strings, or ``{text, status}``); a short log is made up when it is missing.
+    """
+    engine = jobs_of(world)
+    for i, m in r.items(data, "jobs"):
+        place = f"jobs[{i}]"
+        r.only(m, place, _JOB_FIELDS)
+        command = r.get(m, place, "command", str)
+        status = r.get(m, place, "status", str, FINISHED).upper()
+        if status not in _PAST:
+            raise r.fail(m, "status", f"{place}.status",
+                         f"'{status}' is not a status a world file can give "
+                         f"(known: {', '.join(_PAST)})")
+        ref = r.get(m, place, "cluster", (str, int), 0)
+        cluster = world.clusters.get(ref) if isinstance(ref, int) else world.cluster_by_name(ref)
+        if ref != 0 and cluster is None:
+            raise r.fail(m, "cluster", f"{place}.cluster", f"unknown cluster {ref!r}")
+        user_name = r.get(m, place, "user", str, "system")
+        user = world.user_by_name(user_name)
+        if user is None:
+            raise r.fail(m, "user", f"{place}.user", f"unknown user '{user_name}'")
+        group = world.groups.get(user.group_ids[0]) if user.group_ids else None
+        job_id = r.get(m, place, "job_id", int, 0)
+        if job_id < 0 or job_id in engine.jobs:
+            raise r.fail(m, "job_id", f"{place}.job_id",
+                         f"job id {job_id} is negative or already used")
+        recurrence = r.get(m, place, "recurrence", str, "")
+        if recurrence:
+            try:
+                Cron(recurrence)
+            except ValueError as exc:
+                raise r.fail(m, "recurrence", f"{place}.recurrence", str(exc)) from None
+        elif status in (SCHEDULED, PAUSED):
+            raise r.fail(m, "status", place, f"a {status} job needs a 'recurrence'")
+        ago = r.get(m, place, "ago", float, 3600.0)
+        duration = r.get(m, place, "duration", float, engine.settings.durations.get(
+            command, engine.settings.default_duration))
+        if ago < 0 or duration < 0:
+            raise r.fail(m, "ago", place, "'ago' and 'duration' must not be negative")
+        job_data = plain(r.get(m, place, "job_data", dict, {}))
+        created = world.created - ago
+        job = Job(job_id=job_id, cluster_id=cluster.cluster_id if cluster else 0,
+                  command=command, job_data=job_data,
+                  title=r.get(m, place, "title", str, default_title(command)),
+                  user_id=user.user_id, user_name=user.user_name,
+                  group_id=group.group_id if group else 0,
+                  group_name=group.group_name if group else "",
+                  created=created, status=status, tags=r.strings(m, place, "tags"),
+                  recurrence=recurrence)
+        if status in ENDED:
+            job.started = created
+            job.ended = min(created + duration, world.created)
+            job.progress_percent = 100 if status == FINISHED else 50
+            job.exit_code = 1 if status == FAILED else 0
+        job.status_text = r.get(m, place, "status_text", str, STATUS_TEXTS[status])
+        engine.add(job, world.created, queue=False)
+        _load_messages(r, m, place, engine, job)
+        if recurrence:
+            engine.arm(job, world.created)
+    engine.sort()
+
+
+def _load_messages(r: Reader, m: "Node", place: str, engine: JobEngine, job: Job) -> None:
+    raw = r.get(m, place, "messages", list, None)
+    when = job.ended if job.ended is not None else job.created
+    if raw is None:
+        if job.status in ENDED:
+            engine.add_message(job, job.started or job.created,
+                               f"Running '{job.title}' ({job.command}).")
+            final = JOB_SUCCESS if job.status == FINISHED else JOB_FAILED
+            engine.add_message(job, when, job.status_text, final)
+        return
+    for k, item in enumerate(raw):
+        kplace = f"{place}.messages[{k}]"
+        if isinstance(item, str):
+            engine.add_message(job, when, item)
+            continue
+        if not isinstance(item, dict):
+            raise r.fail(raw, k, kplace, "expected a string or a mapping {text, status}")
+        r.only(item, kplace, ("text", "status"))
+        status = r.get(item, kplace, "status", str, JOB_SUCCESS)
+        if status not in _LEVELS:
+            raise r.fail(item, "status", f"{kplace}.status",
+                         f"unknown message status (known: {', '.join(_LEVELS)})")
+        engine.add_message(job, when, r.get(item, kplace, "text", str), status)
+
+
+#: Titles CMON gives jobs whose request has none.
+TITLES = {
+    "create_cluster": "Create Cluster", "add_cluster": "Import Cluster",
+    "remove_cluster": "Remove Cluster", "addnode": "Add Node", "removenode": "Remove Node",
+    "stop": "Stop Node", "start": "Start Node", "restart": "Restart Node",
+    "reboot": "Reboot Host", "stop_cluster": "Stop Cluster", "start_cluster": "Start Cluster",
+    "rolling_restart": "Rolling Restart", "backup": "Create Backup",
+    "restore_backup": "Restore Backup", "delete_backup": "Delete Backup",
+    "create_maintenance": "Create Maintenance", "success": "Simulated Success",
+    "fail": "Simulated Failure",
+}
+
+
+def default_title(command: str) -> str:
+    return TITLES.get(command, command.replace("_", " ").strip().title() or "Job")
+
+
+SECTIONS["job_settings"] = load_job_settings
+SECTIONS["jobs"] = load_jobs
