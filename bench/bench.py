@@ -3,7 +3,8 @@
     python bench/bench.py [--seconds 3] [--concurrency 16]
 
 1. ``FakeCmon().start()`` to the first TLS reply (certificates made in a fresh
-   temporary directory each time, as a test session does).
+   temporary directory each time, as a test session does), and the one-time
+   import cost in a fresh process.
 2. The cost of ``cmon.reset()`` (what the pytest ``cmon`` fixture does per test),
    as a test sees it and on the server's own loop.
 3. Requests per second of ``getJobInstance`` (the call job-polling clients repeat;
@@ -40,6 +41,26 @@ def start_to_first_reply(runs: int) -> list[float]:
         finally:
             cmon.stop()
     return times
+
+
+COLD = """
+import time
+t0 = time.perf_counter()
+from fakecmon.testing import FakeCmon
+t1 = time.perf_counter()
+with FakeCmon() as cmon:
+    assert cmon.client().call("/v2/info", "ping")["request_status"] == "Ok"
+    t2 = time.perf_counter()
+print(t1 - t0, t2 - t1)
+"""
+
+
+def cold_start() -> tuple[float, float]:
+    """(import seconds, start-to-first-reply seconds) in a fresh Python process."""
+    out = subprocess.run([sys.executable, "-c", COLD], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).resolve().parent.parent)
+    imported, first = out.stdout.split()
+    return float(imported), float(first)
 
 
 def reset_cost(cmon: FakeCmon, runs: int) -> tuple[float, float]:
@@ -138,6 +159,9 @@ def main() -> None:
     print(f"start to first TLS reply: median {statistics.median(starts) * 1000:.1f} ms "
           f"(min {min(starts) * 1000:.1f}, max {max(starts) * 1000:.1f}; 7 runs, "
           f"fresh certificates each)")
+    imported, first = cold_start()
+    print(f"in a fresh process: import {imported * 1000:.0f} ms, then start to first reply "
+          f"{first * 1000:.1f} ms")
     with FakeCmon() as cmon:
         outside, inside = reset_cost(cmon, 200)
         print(f"reset: {outside * 1000:.2f} ms per call from a test, "

@@ -38,8 +38,8 @@ RECORD_END = b"\n\n"
 QUEUE_LIMIT = 1000
 #: Bytes the transport may hold unsent for one subscriber before it is dropped.
 WRITE_BUFFER_LIMIT = 4 * 1024 * 1024
-#: How often an idle stream checks that its client is still connected (seconds).
-IDLE_CHECK = 1.0
+#: How often an idle stream checks its connection besides being told of its loss (seconds).
+IDLE_CHECK = 5.0
 
 EVENT_CLASSES = {
     "job": "EventJob",
@@ -133,11 +133,15 @@ def cmon_event(world: "World", event: Event, user: "User", now: float) -> dict[s
         specifics.setdefault("cluster", cluster_json(
             world, cluster, now, privileges=permissions.privileges(world, user, cluster),
             with_hosts=False))
-    elif event_class == "EventUser" and event.user_name:
-        specifics.setdefault("user_name", event.user_name)
-        subject = world.user_by_name(event.user_name)
-        if subject is not None:
-            specifics.setdefault("user", user_json(world, subject))
+    elif event_class == "EventUser":
+        name = subject_of(event)
+        if name:
+            specifics["user_name"] = name
+            subject = world.user_by_name(name)
+            if subject is not None:
+                specifics["user"] = user_json(world, subject)
+            else:
+                specifics.pop("user", None)
     seconds = int(event.time)
     return {
         "class_name": "CmonEvent",
@@ -147,6 +151,12 @@ def cmon_event(world: "World", event: Event, user: "User", now: float) -> dict[s
                           "tv_nsec": int((event.time - seconds) * 1e9), "tv_sec": seconds},
         "event_specifics": specifics,
     }
+
+
+def subject_of(event: Event) -> str | None:
+    """The user a ``user.*`` event is about: ``data["user"]`` when another user acted."""
+    named = event.data.get("user")
+    return named if isinstance(named, str) and named else event.user_name
 
 
 def _host_specifics(specifics: dict[str, Any], cluster: "Cluster | None", now: float) -> None:
@@ -171,7 +181,7 @@ def _visible(world: "World", sub: Subscriber, user: "User", event: Event) -> boo
     cluster = world.clusters.get(event.cluster_id)
     if cluster is not None:
         return permissions.can(world, user, cluster, permissions.READ)
-    if event.kind.startswith("user.") and event.user_name == user.user_name:
+    if event.kind.startswith("user.") and user.user_name in (event.user_name, subject_of(event)):
         return True
     return permissions.can(world, user, permissions.controller_object(world), permissions.READ)
 
@@ -195,22 +205,61 @@ LISTENERS.append(_listener)
 
 # ---- the stream itself
 
+class LossWatcher(asyncio.Protocol):
+    """Sits between the transport and the HTTP protocol to tell the stream at once when
+    the client goes away (the HTTP protocol itself only notices on its next write)."""
+
+    def __init__(self, inner: asyncio.BaseProtocol, lost: asyncio.Event) -> None:
+        self._inner = inner
+        self._lost = lost
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._inner.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        self._inner.data_received(data)  # type: ignore[attr-defined]
+
+    def eof_received(self) -> bool | None:
+        self._lost.set()
+        return self._inner.eof_received()  # type: ignore[attr-defined]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost.set()
+        self._inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
+
+
 async def stream(controller: "Controller", user: "User", cluster_id: int | None,
                  transport_of: Callable[[], asyncio.Transport | None]) -> None:
     """Write records to the client until it disconnects, falls behind or the server stops.
 
     ``transport_of`` returns the connection's current transport (None once lost).
     """
+    lost = asyncio.Event()
+    first = transport_of()
+    if first is None:
+        return
+    first.set_protocol(LossWatcher(first.get_protocol(), lost))
     sub = Subscriber(controller, user.user_id, cluster_id)
     _add(sub)
+    gone = asyncio.ensure_future(lost.wait())
     try:
         while True:
-            try:
-                record = await asyncio.wait_for(sub.queue.get(), IDLE_CHECK)
-            except asyncio.TimeoutError:
+            getter = asyncio.ensure_future(sub.queue.get())
+            done, _ = await asyncio.wait({getter, gone}, timeout=IDLE_CHECK,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if getter in done:
+                record = getter.result()
+            else:
+                getter.cancel()
                 record = b""
             transport = transport_of()
-            if record is None or transport is None or transport.is_closing():
+            if record is None or lost.is_set() or transport is None or transport.is_closing():
                 return
             if sub.overflowed or transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT:
                 log.info("event subscriber of user %s fell behind; disconnected", user.user_name)
@@ -218,6 +267,7 @@ async def stream(controller: "Controller", user: "User", cluster_id: int | None,
             if record:
                 transport.write(record)
     finally:
+        gone.cancel()
         _remove(sub)
         transport = transport_of()
         if transport is not None and sub.stopping:

@@ -49,11 +49,11 @@ def can(world: World, user: User, obj: Owned, wanted: str) -> bool:
 
 
 def controller_object(world: World) -> Owned:
-    """What stands for cluster 0 (the controller itself): the CDT file ``/.runtime/jobs/jobExecutor``.
+    """What stands for cluster 0 (the controller itself): ``/.runtime/jobs/jobExecutor``.
 
-    CMON decides who may run jobs on the controller by that file's ACL (members of
-    ``users`` by default); the root folder ``/`` itself is ``rwxrwxrwx`` in CMON, so
-    it cannot be what guards the controller.
+    CMON decides who may run jobs on the controller by that file's ACL (by default
+    members of ``users`` may run jobs, everybody may read); the root folder ``/`` is
+    ``rwxrwxrwx`` in CMON, so it cannot be what guards the controller.
     """
     return cdt_of(world).job_executor
 

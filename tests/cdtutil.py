@@ -95,7 +95,7 @@ def type_mismatches(ours: Any, theirs: Any, path: str = "") -> list[str]:
     return []
 
 
-def replay(client: RpcClient, path: str, req: dict[str, Any], **changes: Any) -> dict[str, Any]:
+def replay(client: RpcClient, path: str, req: dict[str, Any], /, **changes: Any) -> dict[str, Any]:
     """Send a captured request, with some fields changed to fit the test world."""
     body = {**req, **changes}
     return client.post(path, {k: v for k, v in body.items() if v is not None}).json

@@ -101,13 +101,14 @@ def test_invalid_world_is_refused_and_the_old_one_stays(cmon, tmp_path):
 def test_snapshots(cmon):
     ctl(cmon, "POST", "/world", {"yaml": ALICE})
     status, doc = ctl(cmon, "POST", "/snapshots/alice")
-    assert status == 200 and doc["snapshots"] == ["alice"]
+    assert status == 200 and "alice" in doc["snapshots"]  # others' snapshots may be there
     ctl(cmon, "POST", "/reset")
     assert login_status(cmon, "alice", "wonderland") == "AccessDenied"
     assert ctl(cmon, "POST", "/snapshots/alice/restore")[0] == 200
     assert login_status(cmon, "alice", "wonderland") == "Ok"
-    assert ctl(cmon, "GET", "/snapshots")[1] == {"snapshots": ["alice"]}
-    assert ctl(cmon, "DELETE", "/snapshots/alice")[0] == 200
+    assert "alice" in ctl(cmon, "GET", "/snapshots")[1]["snapshots"]
+    status, doc = ctl(cmon, "DELETE", "/snapshots/alice")
+    assert status == 200 and "alice" not in doc["snapshots"]
     status, doc = ctl(cmon, "POST", "/snapshots/alice/restore")
     assert status == 404 and "No snapshot named 'alice'" in doc["error"]
 

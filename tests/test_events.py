@@ -192,3 +192,27 @@ def _exchange(cmon: FakeCmon, data: bytes) -> bytes:
             while chunk := tls.recv(65536):
                 out += chunk
             return out
+
+
+def test_user_changes_name_the_user_changed(cmon, system):
+    with subscribed(cmon, system) as stream:
+        reply = system.call("/v2/users", "createUser", new_password="pw-12345", create_group=True,
+                            user={"class_name": "CmonUser", "user_name": "newbie",
+                                  "first_name": "New"})
+        assert reply["request_status"] == "Ok", reply
+        rec = stream.until("EventUser")
+    assert rec["event_name"] == "Created"
+    assert rec["event_specifics"]["user_name"] == "newbie"
+    assert rec["event_specifics"]["user"]["first_name"] == "New"
+
+
+def test_job_events_carry_the_job(cmon, system):
+    with subscribed(cmon, system) as stream:
+        reply = system.call("/v2/jobs", "createJobInstance", cluster_id=1, job={
+            "class_name": "CmonJobInstance", "title": "noop",
+            "job_spec": {"command": "success", "job_data": {}}})
+        assert reply["request_status"] == "Ok", reply
+        rec = stream.until("EventJob")
+    assert rec["event_name"] == "Created"
+    assert rec["event_specifics"]["job"]["job_id"] == reply["job"]["job_id"]
+    assert rec["event_specifics"]["cluster_id"] == 1

@@ -271,3 +271,18 @@ def test_clock_freeze_advance_set_and_reset(cmon):
     assert abs(processed(client.call("/v2/info", "ping")) - time.time()) < 60
     with pytest.raises(ValueError):
         cmon.advance(-1)
+
+
+def test_a_job_finishes_by_moving_the_clock(cmon):
+    cmon.freeze()  # real time stands still: only advance() moves the job
+    client = cmon.client("system", "secret")
+    job = client.call("/v2/jobs", "createJobInstance", cluster_id=1,
+                      job={"job_spec": {"command": "rolling_restart"}})["job"]
+
+    def status() -> str:
+        return client.call("/v2/jobs", "getJobInstance", job_id=job["job_id"])["job"]["status"]
+
+    assert status() in ("DEFINED", "RUNNING")
+    cmon.advance(3600)
+    assert status() == "FINISHED"
+    cmon.assert_called("getJobInstance", times=2, with_fields={"job_id": job["job_id"]})

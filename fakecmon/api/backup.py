@@ -1,8 +1,10 @@
-"""/v2/backup: backup records (``getBackups``, ``deleteBackupRecord``).
+"""/v2/backup: backup records and backup schedules.
 
 Records come from ``backup`` jobs and from world files (``fakecmon.world.backups``).
 s9s asks without ``backup_record_version`` and reads flat records; the Go clients
 ask for version 2 and read ``metadata``. Both page newest first by default.
+A backup schedule is what CMON makes of it: a recurring ``backup`` job (status
+SCHEDULED, or PAUSED when disabled), so it also shows in ``getJobInstances``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ from fakecmon import permissions
 from fakecmon.errors import OBJECT_NOT_FOUND, RpcError, invalid
 from fakecmon.events import Event, emit
 from fakecmon.rpc import Call, Payload, coerce, operation
+from fakecmon.timefmt import rfc3339
 from fakecmon.world.backups import BackupRecord, backups_of
+from fakecmon.world.cron import Cron
+from fakecmon.world.jobs import PAUSED, SCHEDULED, Job, jobs_of
 from fakecmon.world.models import Cluster
 
 PATH = "/v2/backup"
@@ -115,3 +120,91 @@ def delete_backup_record(call: Call) -> Payload:
                           message=f"Backup record {record.backup_id} is deleted.",
                           data={"backup_id": record.backup_id}))
     return {}
+
+
+operation(PATH, "deleteBackupList")(delete_backup_record)
+
+
+# ---- backup schedules: recurring ``backup`` jobs, as CMON keeps them
+
+def _schedule_json(job: Job) -> dict[str, Any]:
+    return {
+        "class_name": "CmonBackupSchedule",
+        "id": job.job_id,
+        "cluster_id": job.cluster_id,
+        "created": rfc3339(int(job.created)),
+        "enabled": job.status != PAUSED,
+        "status": job.status,
+        "schedule": job.recurrence,
+        "recurrence": job.recurrence,
+        "description": str(job.job_data.get("description") or job.title),
+        "job": {"command": job.command, "job_data": job.job_data},
+    }
+
+
+def _schedules(world: Any, cluster_id: int | None) -> list[Job]:
+    return jobs_of(world).listed(lambda j: j.command == "backup" and bool(j.recurrence)
+                                 and j.status in (SCHEDULED, PAUSED)
+                                 and (cluster_id is None or j.cluster_id == cluster_id))
+
+
+@operation(PATH, "getBackupSchedules")
+def get_backup_schedules(call: Call) -> Payload:
+    """The recurring backup jobs of a cluster (or of every cluster the caller may read)."""
+    user = call.login_user()
+    world = call.world
+    cluster = _cluster(call)
+    if cluster is not None:
+        permissions.check_cluster(world, user, cluster, cluster.cluster_id, permissions.READ)
+    readable = {cid for cid, c in world.clusters.items()
+                if permissions.can(world, user, c, permissions.READ)}
+    found = [j for j in _schedules(world, cluster.cluster_id if cluster else None)
+             if j.cluster_id in readable]
+    return {"total": len(found), "backup_schedules": [_schedule_json(j) for j in found]}
+
+
+@operation(PATH, "scheduleBackup")
+def schedule_backup(call: Call) -> Payload:
+    """A new backup schedule (or a changed one, with ``schedule_id``): a recurring backup job."""
+    user = call.login_user()
+    world = call.world
+    spec = call.arg("schedule", dict)
+    cluster = _cluster(call)
+    if cluster is None:
+        raise invalid("The request has no 'cluster_id' or 'cluster_name'.")
+    permissions.check_cluster(world, user, cluster, cluster.cluster_id, permissions.EXECUTE)
+    recurrence = spec.get("schedule", spec.get("recurrence"))
+    if not isinstance(recurrence, str) or not recurrence.strip():
+        raise invalid("The 'schedule' needs a 'schedule' (a cron expression).")
+    try:
+        Cron(recurrence)
+    except ValueError as exc:
+        raise invalid(str(exc)) from None
+    job_spec = spec.get("job") if spec.get("job") is not None else {"command": "backup"}
+    if not isinstance(job_spec, dict):
+        raise invalid("The schedule's 'job' must be an object.")
+    if job_spec.get("command", "backup") != "backup":
+        raise invalid("A backup schedule runs 'backup' jobs only.")
+    job_data = job_spec.get("job_data", {})
+    if not isinstance(job_data, dict):
+        raise invalid("The schedule's 'job.job_data' must be an object.")
+    enabled = spec.get("enabled", True) is not False
+    engine = jobs_of(world)
+    existing = spec.get("schedule_id")
+    if existing not in (None, 0):
+        job = engine.jobs.get(coerce(existing, int, "schedule_id"))
+        if job is None or job not in _schedules(world, cluster.cluster_id):
+            raise RpcError(OBJECT_NOT_FOUND, f"Backup schedule {existing} was not found.")
+        job.recurrence, job.job_data = recurrence.strip(), dict(job_data)
+        engine.set_enabled(job, enabled, call.now)
+        return {"backup_schedule": _schedule_json(job)}
+    group = world.groups.get(user.group_ids[0]) if user.group_ids else None
+    job = Job(job_id=0, cluster_id=cluster.cluster_id, command="backup",
+              job_data=dict(job_data), title=str(job_data.get("description") or "Backup Schedule"),
+              user_id=user.user_id, user_name=user.user_name,
+              group_id=group.group_id if group else 0,
+              group_name=group.group_name if group else "", created=call.now,
+              recurrence=recurrence.strip(), status=SCHEDULED if enabled else PAUSED,
+              ip_address=call.peer or "127.0.0.1")
+    engine.add(job, call.now)
+    return {"backup_schedule": _schedule_json(job)}

@@ -7,8 +7,8 @@ from typing import Any
 from fakecmon import PACKAGE_BUGREPORT, permissions
 from fakecmon.errors import invalid
 from fakecmon.rpc import Call, Payload, operation
-from fakecmon.timefmt import rfc3339
 from fakecmon.world.acl import show_perm
+from fakecmon.world.config import license_docs
 from fakecmon.world.models import Cluster
 from fakecmon.world.views import cluster_json
 
@@ -37,15 +37,8 @@ def _cluster_doc(call: Call, cluster: Cluster) -> dict[str, Any]:
 
 
 def _license(call: Call) -> dict[str, Any]:
-    return {
-        "license": {"class_name": "CmonLicense", "company": "fakecmon", "days_left": 365,
-                    "email_address": "license@fakecmon.invalid",
-                    "expiration_date": rfc3339(call.now + 365 * 86400), "licensed_nodes": -1,
-                    "type": "Enterprise", "used_nodes": sum(len(c.hosts) for c in call.world.clusters.values()),
-                    "valid_date": True},
-        "license_check": {"class_name": "CmonLicenseCheck", "expires_days": 365,
-                          "has_license": True, "status_text": "License is valid."},
-    }
+    """The license (``/v2/config setLicense`` changes it: fakecmon/world/config.py)."""
+    return license_docs(call.world, call.now)
 
 
 @operation(PATH, "getAllClusterInfo")

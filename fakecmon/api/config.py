@@ -124,7 +124,6 @@ def cluster_set_config(call: Call) -> Payload:
             if not value or "/" in value or (other is not None and other is not cluster):
                 raise invalid(f"Cluster name '{value}' is invalid or already used.")
     stored = config.book(call.world).values.setdefault(cid, {})
-    messages = []
     for option, value in changes:
         if option.name in config.MIRRORED and cluster is not None:
             _apply_to_cluster(call, cluster, option, value)
@@ -133,9 +132,8 @@ def cluster_set_config(call: Call) -> Payload:
             stored[option.name] = value
             kind = "config.changed"
         text = f"Configuration value '{option.name}' is set to '{_show(value)}'."
-        messages.append(text)
         announce(call, kind, cid, text, name=option.name, value=_show(value))
-    return {"messages": messages}
+    return {}    # CMON's reply carries no messages here (the capture)
 
 
 def _show(value: Any) -> str:
@@ -313,3 +311,27 @@ def set_ldap_config(call: Call) -> Payload:
     announce(call, "config.ldap_changed", 0, "The LDAP configuration is changed.",
              enabled=bool(book.ldap.get("enabled")))
     return {}
+
+
+# ---- the license
+
+@operation(PATH, "getLicense")
+def get_license(call: Call) -> Payload:
+    call.login_user()
+    return config.license_docs(call.world, call.now)
+
+
+@operation(PATH, "setLicense")
+def set_license(call: Call) -> Payload:
+    """``licensedata``: the key, JSON ``{company, email_address, expiration_date,
+    licensed_nodes, type}`` as is or base64-encoded; superusers only."""
+    permissions.require_superuser(call.world, call.login_user(), "change the license")
+    data = call.arg("licensedata", str)
+    try:
+        lic = config.parse_license(data)
+    except ValueError as exc:
+        raise invalid(f"The license data is invalid: {exc}.") from None
+    call.world.extensions[config.LICENSE] = lic
+    announce(call, "config.license_changed", 0,
+             f"License of {lic.company} installed (expires {config.rfc3339(lic.expiration)}).")
+    return config.license_docs(call.world, call.now)

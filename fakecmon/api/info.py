@@ -27,7 +27,7 @@ operation("/v2/info", "ping", login=False)(controller_ping)
 operation("/v2/controller", "ping", login=False)(controller_ping)
 
 
-@operation("/v2/controller", "heartBeat", kind="world-data")
+@operation("/v2/controller", "heartBeat", login=False, kind="world-data")
 def heart_beat(call: Call) -> Payload:
     """Whether the controller is alive and since when: what a watchdog or pool member polls.
 
@@ -39,8 +39,9 @@ def heart_beat(call: Call) -> Payload:
         if not isinstance(key, str) or not hmac.compare_digest(key.encode(),
                                                                call.world.rpc_key.encode()):
             raise denied("The controller key is not valid.")
-    else:
-        call.login_user()
+    elif call.user is None:
+        call.http_status = call.controller.config.auth_required_http_status
+        call.login_user()               # AuthRequired, as for any operation needing a login
     world = call.world
     started = world.created
     client = call.arg("client_ip_address", str, "") or call.peer

@@ -13,17 +13,17 @@ from typing import Any
 
 from fakecmon import permissions
 from fakecmon.api.users import remove_group, remove_user
-from fakecmon.errors import invalid, not_found
+from fakecmon.errors import RpcError, invalid, not_found
 from fakecmon.events import Event, emit
 from fakecmon.rpc import Call, Payload, operation
-from fakecmon.world import accounts
+from fakecmon.world import accounts, loader
 from fakecmon.world.acl import Acl, parse_perm, show_perm
 from fakecmon.world.cdt import (
-    CLUSTER, FILE, FOLDER, GROUP, USER, Cdt, Entry, Node, cdt_of, check_name, parent_of,
-    split_path,
+    CLUSTER, FILE, FOLDER, GROUP, USER, Cdt, Entry, Node, cdt_of, check_name,
+    check_principal_name, parent_of, split_path,
 )
 from fakecmon.world.models import Cluster, Group, User
-from fakecmon.world.state import ADMINS
+from fakecmon.world.state import ADMINS, World
 
 PATH = "/v2/tree"
 
@@ -35,9 +35,11 @@ def _tree(call: Call) -> Cdt:
 
 
 def _node(call: Call, field: str = "path") -> Node:
+    """The object at the path in ``field``; a cluster the caller may not read is not
+    found, as it is not listed (CMON does not tell which clusters exist)."""
     path = call.arg(field, str)
     node = _tree(call).resolve(path, f"'{field}'")
-    if node is None:
+    if node is None or not _visible(call, node):
         raise not_found(f"CDT path '{path}' is not found.")
     return node
 
@@ -65,7 +67,8 @@ def _refuse_system(node: Node, doing: str) -> None:
 # ---- the reply shapes
 
 
-def item_json(call: Call, node: Node, depth: int | None, *, expand: bool = False) -> dict[str, Any]:
+def item_json(call: Call, node: Node, depth: int | None, *,
+              expand: bool = False) -> dict[str, Any]:
     """One ``CmonTreeItem``; folders (and the group asked for) carry ``sub_items``."""
     world, user = call.world, call.login_user()
     obj = node.obj
@@ -135,7 +138,7 @@ def get_tree(call: Call) -> Payload:
     user = call.login_user()
     path = call.arg("path", str, "") or "/"
     node = _tree(call).resolve(path)
-    if node is None:
+    if node is None or not _visible(call, node):
         raise not_found(f"CDT path '{path}' is not found.")
     depth = call.arg("depth", int, -1)
     if node.kind in (FOLDER, GROUP):
@@ -377,8 +380,10 @@ def _relocate(call: Call, node: Node, folder: Node, name: str) -> None:
         permissions.check_object(world, user, node.obj, node.path, permissions.WRITE)
     old_path = node.path
     if isinstance(node.obj, User):
+        tree.rename_in_acls("user", node.obj.user_name, name)
         world.rename_user(node.obj, name)
     elif isinstance(node.obj, Group):
+        tree.rename_in_acls("group", node.obj.group_name, name)
         world.rename_group(node.obj, name)
     elif isinstance(node.obj, Cluster):
         world.remove_cluster(node.obj)
@@ -395,6 +400,8 @@ def _relocate(call: Call, node: Node, folder: Node, name: str) -> None:
 def _check_world_name(call: Call, node: Node, name: str) -> None:
     """Renaming a user, group or cluster: the name must be free in its own kind too."""
     world = call.world
+    if isinstance(node.obj, (User, Group)):
+        check_principal_name(name, f"new {node.kind.lower()} name")
     if isinstance(node.obj, User):
         if node.obj.user_name == "system":
             raise invalid("The 'system' user can not be renamed.")
@@ -427,6 +434,8 @@ def chown(call: Call) -> Payload:
     new_group = world.group_by_name(group_name) if group_name else None
     if group_name and new_group is None:
         raise not_found(f"Group '{group_name}' is not found.")
+    if node.link_target is not None:
+        raise invalid(f"'{node.path}' is a group membership, not an object.")
     nodes = list(_tree(call).walk(node)) if call.arg("recursive", bool, False) else [node]
     for each in nodes:
         permissions.check_owner(world, user, each.obj, each.path)
@@ -561,3 +570,118 @@ def _base_privileges(call: Call, text: str) -> dict[str, str]:
                           f"not '{kind}:{name}'.")
         base[kind] = letters
     return base
+
+
+# ---- tags (users and clusters have them)
+
+
+def _tagged(call: Call) -> tuple[Node, list[str], str]:
+    node = _node(call)
+    tag = call.arg("tag", str)
+    if not tag.strip() or any(c in tag for c in ",;") or len(tag) > 255:
+        raise invalid(f"Invalid tag '{tag[:40]}': tags are non-empty words without ',' or ';'.")
+    if node.link_target is not None or not isinstance(node.obj, (User, Cluster)):
+        raise invalid(f"'{node.path}' can not have tags: only users and clusters have them.")
+    permissions.check_object(call.world, call.login_user(), node.obj, node.path,
+                             permissions.WRITE)
+    return node, node.obj.tags, tag.strip()
+
+
+@operation(PATH, "appendTag")
+def append_tag(call: Call) -> Payload:
+    node, tags, tag = _tagged(call)
+    if tag in tags:
+        raise invalid(f"'{node.path}' already has the tag '{tag}'.")
+    tags.append(tag)
+    _changed(call, f"Tagged '{tag}'", node)
+    return {}
+
+
+@operation(PATH, "removeTag")
+def remove_tag(call: Call) -> Payload:
+    node, tags, tag = _tagged(call)
+    if tag not in tags:
+        raise not_found(f"'{node.path}' has no tag '{tag}'.")
+    tags.remove(tag)
+    _changed(call, f"Untagged '{tag}'", node)
+    return {}
+
+
+# ---- the "tree:" section of world files
+
+
+def load_tree(r: loader.Reader, data: loader.Node, world: World) -> None:
+    """Folders and files to make, and owners or ACLs of existing objects::
+
+        tree:
+          - {path: /home/dba, owner: dba, acl: "user::rwx,group::rwx,other::---"}
+          - {path: /home/dba/notes.txt, type: file, owner: dba, content: "hello"}
+          - {path: /.runtime/jobs/jobExecutor, acl: "user::rwx,group::r-x,other::r-x"}
+
+    A missing path is made (with its missing folders, owned like it); an existing
+    one (a folder, a file, a user, group or cluster) gets the owner, group and ACL given.
+    """
+    tree = cdt_of(world)
+    for i, m in r.items(data, "tree"):
+        place = f"tree[{i}]"
+        r.only(m, place, ("path", "type", "owner", "group", "acl", "content"))
+        path = r.get(m, place, "path", str)
+        try:
+            names = split_path(path)
+            node = tree.resolve(path)
+        except RpcError as exc:
+            raise r.fail(m, "path", f"{place}.path", exc.message or exc.status) from None
+        kind = r.get(m, place, "type", str, "").lower()
+        if kind not in ("", "folder", "file"):
+            raise r.fail(m, "type", f"{place}.type", f"'{kind}' is not 'folder' or 'file'")
+        owner = _yaml_principal(r, m, place, "owner", world.user_by_name, "user")
+        group = _yaml_principal(r, m, place, "group", world.group_by_name, "group")
+        if node is None:
+            node = _yaml_make(r, m, place, tree, names, FILE if kind == "file" else FOLDER,
+                              owner, group, world)
+        elif kind and node.kind.lower() != kind:
+            raise r.fail(m, "type", f"{place}.type", f"'{path}' is a {node.kind.lower()}")
+        if node.link_target is not None:
+            raise r.fail(m, "path", f"{place}.path", f"'{path}' is a group membership")
+        if owner is not None:
+            node.obj.owner_user_id = owner.user_id
+        if group is not None:
+            node.obj.owner_group_id = group.group_id
+        if "acl" in m:
+            node.obj.acl = r.acl(m, place, "")
+        if "content" in m:
+            if node.entry is None or not node.entry.writable:
+                raise r.fail(m, "content", f"{place}.content", f"'{path}' is not a writable file")
+            node.entry.content = r.get(m, place, "content", str)
+
+
+def _yaml_principal(r: loader.Reader, m: loader.Node, place: str, key: str,
+                    find: Any, what: str) -> Any:
+    name = r.get(m, place, key, str, None)
+    if name is None:
+        return None
+    found = find(name)
+    if found is None:
+        raise r.fail(m, key, f"{place}.{key}", f"unknown {what} '{name}'")
+    return found
+
+
+def _yaml_make(r: loader.Reader, m: loader.Node, place: str, tree: Cdt, names: list[str],
+               kind: str, owner: User | None, group: Group | None, world: World) -> Node:
+    uid = owner.user_id if owner else tree.system_uid
+    gid = (group.group_id if group else
+           accounts.primary_group_id(world, owner) if owner else tree.admins_gid)
+    node = tree.root_node()
+    for depth, name in enumerate(names):
+        child = tree.child(node, name)
+        if child is None:
+            if node.entry is None or not node.is_folder or node.entry is tree.groups:
+                raise r.fail(m, "path", f"{place}.path", f"'{node.path}' can not hold '{name}'")
+            last = depth == len(names) - 1
+            child = tree.entry_node(tree.add(node.entry, name, kind if last else FOLDER, uid,
+                                             gid, world.created))
+        node = child
+    return node
+
+
+loader.SECTIONS["tree"] = load_tree

@@ -17,7 +17,7 @@ from fakecmon.events import Event, emit
 from fakecmon.rpc import Call, Payload, coerce, operation
 from fakecmon.world import accounts
 from fakecmon.world.acl import Acl
-from fakecmon.world.cdt import cdt_of, check_name
+from fakecmon.world.cdt import cdt_of, check_principal_name
 from fakecmon.world.models import GROUP_ACL, USER_ACL, Group, PublicKey, User
 from fakecmon.world.state import ADMINS
 from fakecmon.world.views import group_json, user_json
@@ -197,7 +197,7 @@ def _group_names(raw: Any) -> list[str]:
         name = item.get("group_name") if isinstance(item, dict) else item
         if not isinstance(name, str):
             raise invalid(f"The 'user.groups[{i}]' field needs a 'group_name' string.")
-        check_name(name, "group name")
+        check_principal_name(name, "group name")
         if name not in names:
             names.append(name)
     return names
@@ -221,7 +221,7 @@ def create_user(call: Call) -> Payload:
     """
     world, me = call.world, call.login_user()
     spec = _spec(call, "user")
-    name = check_name(_text(spec, "user_name", "user") or "", "user name")
+    name = check_principal_name(_text(spec, "user_name", "user") or "", "user name")
     if world.user_by_name(name) is not None:
         raise invalid(f"User '{name}' already exists.")
     _check_root_name(call, name, "the user")
@@ -304,6 +304,7 @@ def remove_user(call: Call, user: User) -> None:
     _check_user(call, user)
     permissions.check_object(world, me, cdt_of(world).root, "/", permissions.WRITE)
     world.remove_user(user)
+    cdt_of(world).rename_in_acls("user", user.user_name, None)
     call.controller.sessions.drop_user(user.user_id)
     _event(call, "user.deleted", f"Deleted cmon user '{user.user_name}'.", user=user.user_name)
 
@@ -415,7 +416,8 @@ def delete_key(call: Call) -> Payload:
 @operation(PATH, "createGroup")
 def create_group(call: Call) -> Payload:
     world = call.world
-    name = check_name(_text(_spec(call, "group"), "group_name", "group") or "", "group name")
+    name = check_principal_name(_text(_spec(call, "group"), "group_name", "group") or "",
+                                "group name")
     if world.group_by_name(name) is not None:
         raise invalid(f"Group '{name}' already exists.")
     permissions.check_object(world, call.login_user(), cdt_of(world).groups, "/groups",
@@ -443,6 +445,7 @@ def remove_group(call: Call, group: Group) -> None:
         raise invalid(f"The '{ADMINS}' group can not be deleted.")
     _check_group(call, group)
     world.remove_group(group)
+    cdt_of(world).rename_in_acls("group", group.group_name, None)
     _event(call, "group.deleted", f"Deleted cmon group '{group.group_name}'.",
            group=group.group_name)
 
@@ -514,6 +517,27 @@ def password_reset(call: Call) -> Payload:
         _event(call, "user.password_reset",
                f"Created password reset token for user '{name}'.", user=name)
         return {}
+    return _use_reset_token(call, user, token)
+
+
+@operation("/v2/auth", "newpassword", login=False)
+def new_password(call: Call) -> Payload:
+    """The second step of a password reset as the API spec names it: the token and the
+    new password (``passwordReset`` with a token does the same)."""
+    name = call.arg("user_name", str, "")
+    if not name:
+        raise invalid("Missing 'user_name' field in the request.")
+    user = call.world.user_by_name(name)
+    if user is None:
+        raise not_found(f"User '{name}' is not found.")
+    token = call.arg("password_reset_token", str, "")
+    if not token:
+        raise invalid("Missing 'password_reset_token' field in the request.")
+    return _use_reset_token(call, user, token)
+
+
+def _use_reset_token(call: Call, user: User, token: str) -> Payload:
+    world, name = call.world, user.user_name
     new = call.arg("new_password", str, "")
     if not new:
         raise invalid("Missing 'new_password' field in the request.")

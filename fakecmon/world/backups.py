@@ -23,20 +23,20 @@ STATUSES = ("Completed", "Failed", "Running", "Pending", "Aborted")
 
 #: cluster_type -> (default backup method, databases a backup holds)
 METHODS: dict[str, tuple[str, list[str]]] = {
-    "GALERA": ("xtrabackupfull", ["mysql", "sys", "shop"]),
-    "REPLICATION": ("xtrabackupfull", ["mysql", "sys", "shop"]),
-    "MYSQL_SINGLE": ("mysqldump", ["mysql", "sys", "shop"]),
-    "GROUP_REPLICATION": ("xtrabackupfull", ["mysql", "sys", "shop"]),
-    "MYSQLCLUSTER": ("ndb", ["mysql", "shop"]),
-    "POSTGRESQL_SINGLE": ("pg_basebackup", ["postgres", "shop"]),
-    "MONGODB": ("mongodump", ["admin", "config", "shop"]),
+    "GALERA": ("xtrabackupfull", ["mysql", "sys"]),
+    "REPLICATION": ("xtrabackupfull", ["mysql", "sys"]),
+    "MYSQL_SINGLE": ("mysqldump", ["mysql", "sys"]),
+    "GROUP_REPLICATION": ("xtrabackupfull", ["mysql", "sys"]),
+    "MYSQLCLUSTER": ("ndb", ["mysql"]),
+    "POSTGRESQL_SINGLE": ("pg_basebackup", ["postgres"]),
+    "MONGODB": ("mongodump", ["admin", "config"]),
     "REDIS": ("redis-rdb", ["0"]),
     "VALKEY": ("valkey-rdb", ["0"]),
     "REDIS_SHARDED": ("redis-rdb", ["0"]),
     "ELASTIC": ("elasticsearch-snapshot", ["indices"]),
-    "MSSQL_SINGLE": ("mssqlfull", ["master", "shop"]),
-    "MSSQL_AO_ASYNC": ("mssqlfull", ["master", "shop"]),
-    "CLICKHOUSE": ("clickhouse-backup", ["default", "shop"]),
+    "MSSQL_SINGLE": ("mssqlfull", ["master"]),
+    "MSSQL_AO_ASYNC": ("mssqlfull", ["master"]),
+    "CLICKHOUSE": ("clickhouse-backup", ["default"]),
 }
 
 
@@ -117,13 +117,24 @@ class BackupRecord:
                 "verified_time": rfc3339(self.finished) if self.verified else ""}
 
     def _config(self) -> dict[str, Any]:
-        doc = {
-            "backupDir": self.root_dir.rsplit("/", 1)[0] if "/" in self.root_dir else self.root_dir,
-            "backupHost": self.backup_host, "backupMethod": self.method,
-            "backupSubDir": self.root_dir.rsplit("/", 1)[-1],
-            "backup_retention": self.retention, "compression": self.compressed,
+        """The backup's settings, in the (mixed-case) names CMON stores them under."""
+        directory, _, subdir = self.root_dir.rpartition("/")
+        doc: dict[str, Any] = {
+            "backupDir": directory, "backupHost": self.backup_host,
+            "backupMethod": self.method, "backupSubDir": subdir,
+            "backupToIndividualFiles": False, "backup_failover": False,
+            "backup_failover_host": "", "backup_retention": self.retention,
+            "backup_title": self.title, "ccStorage": False, "checkHost": False,
+            "compression": self.compressed, "compressionLevel": -1,
             "createdBy": self.created_by, "description": self.description,
-            "encrypt_backup": self.encrypted, "storageHost": self.backup_host,
+            "encrypt_backup": self.encrypted, "excludeTables": None, "includeDatabases": None,
+            "includeTables": None,
+            "mysqldump_type": "DbDumpFile" if self.method == "mysqldump" else "",
+            "netcat_port": 0, "pitr_compatible": False, "set_gtid_purged_off": True,
+            "stanzaName": "", "storageHost": self.backup_host, "throttle_rate_iops": 0,
+            "throttle_rate_netbw": 0, "usePigz": False, "wsrep_desync": False,
+            "xtrabackupParallellism": 1, "xtrabackup_lock_ddl_per_table": False,
+            "xtrabackup_locks": False,
         }
         doc.update(self.config)
         return doc
@@ -273,7 +284,7 @@ def make_record(world: World, cluster: Cluster, *, created: float, finished: flo
     method = method or default_method(cluster)
     if not host:
         host = cluster.hosts[0].hostname if cluster.hosts else world.hostname
-    dbs = fields.pop("databases", None) or list(METHODS.get(cluster.cluster_type, ("", ["db"]))[1])
+    dbs = fields.pop("databases", None) or _databases(world, cluster)
     server_version = next((h.version for h in cluster.hosts if h.hostname == host),
                           cluster.version)
     return BackupRecord(
@@ -282,6 +293,16 @@ def make_record(world: World, cluster: Cluster, *, created: float, finished: flo
         root_dir=f"{backupdir.rstrip('/')}/{subdir.replace('%I', str(bid))}",
         databases=dbs, size=fields.pop("size", 0) or 40_000_000 + (bid * 7_919_113) % 400_000_000,
         db_vendor=cluster.vendor, server_version=server_version, **fields)
+
+
+def _databases(world: World, cluster: Cluster) -> list[str]:
+    """The system databases of the cluster type plus the cluster's own (``databases`` area)."""
+    names = list(METHODS.get(cluster.cluster_type, ("", []))[1])
+    for db in world.extensions.get("databases", {}).get(cluster.cluster_id, []):
+        name = db.get("database_name") if isinstance(db, dict) else None
+        if isinstance(name, str) and name not in names:
+            names.append(name)
+    return names
 
 
 # ---- the ``backups`` world file section

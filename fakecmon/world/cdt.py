@@ -132,6 +132,14 @@ def check_name(name: object, what: str = "name") -> str:
     return name
 
 
+def check_principal_name(name: object, what: str) -> str:
+    """A user or group name: a tree name that also fits in an ACL entry (no ``:`` or ``,``)."""
+    checked = check_name(name, what)
+    if ":" in checked or "," in checked:
+        raise invalid(f"The {what} '{checked}' contains ':' or ',', which separate ACL entries.")
+    return checked
+
+
 def split_path(path: object, what: str = "path") -> list[str]:
     """The names along ``path`` (relative paths start at ``/``); no ``.`` or ``..``."""
     if not isinstance(path, str):
@@ -275,7 +283,7 @@ class Cdt:
         return found
 
     def resolve(self, path: object, what: str = "path") -> Node | None:
-        """The node at ``path``; None when some element is missing. Bad paths raise InvalidRequest."""
+        """The node at ``path``; None when an element is missing (bad paths: InvalidRequest)."""
         node: Node | None = self.root_node()
         for name in split_path(path, what):
             assert node is not None
@@ -295,6 +303,23 @@ class Cdt:
         yield entry
         for child in entry.children.values():
             yield from self.walk_entries(child)
+
+    def all_owned(self) -> Iterator[Owned]:
+        """Every object with an ACL: stored entries, users, groups and clusters."""
+        yield from self.walk_entries(self.root)
+        yield from self.world.users.values()
+        yield from self.world.groups.values()
+        yield from self.world.clusters.values()
+
+    def rename_in_acls(self, kind: str, old: str, new: str | None) -> None:
+        """Named ``user:``/``group:`` ACL entries follow a renamed user or group, and go
+        with a deleted one (a later namesake must not inherit its rights)."""
+        for obj in self.all_owned():
+            table = obj.acl.users if kind == "user" else obj.acl.groups
+            if old in table:
+                letters = table.pop(old)
+                if new is not None:
+                    table[new] = letters
 
     # ---- changes (callers have checked names, permissions and collisions)
 

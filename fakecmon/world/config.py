@@ -15,9 +15,15 @@ State: ``world.extensions["config"]`` (a ``ConfigBook``).
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from fakecmon.timefmt import parse_time, rfc3339
 
 from fakecmon.world.models import Cluster, Host
 from fakecmon.world.state import World
@@ -380,3 +386,71 @@ def book(world: World) -> ConfigBook:
     if found is None:
         found = world.extensions[KEY] = ConfigBook()
     return found
+
+
+# ---- the license (``/v2/config getLicense/setLicense``, ``with_license_check``)
+
+LICENSE = "license"
+
+
+@dataclass
+class License:
+    company: str
+    email_address: str
+    expiration: float
+    licensed_nodes: int = -1
+    type: str = "Enterprise"
+
+
+def parse_license(data: str) -> License:
+    """A license key: JSON ``{company, email_address, expiration_date, licensed_nodes, type}``,
+    plain or base64-encoded. ValueError says what is wrong."""
+    text = data.strip()
+    if not text.startswith("{"):
+        try:
+            text = base64.b64decode(text, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raise ValueError("the license data is neither JSON nor base64-encoded JSON") from None
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        raise ValueError("the license data is not valid JSON") from None
+    if not isinstance(doc, dict):
+        raise ValueError("the license data must be a JSON object")
+    for key in ("company", "email_address", "expiration_date"):
+        if not isinstance(doc.get(key), str) or not doc[key]:
+            raise ValueError(f"the license has no '{key}'")
+    nodes = doc.get("licensed_nodes", -1)
+    if not isinstance(nodes, int) or isinstance(nodes, bool):
+        raise ValueError("'licensed_nodes' must be an integer")
+    kind = doc.get("type", "Enterprise")
+    if not isinstance(kind, str):
+        raise ValueError("'type' must be a string")
+    try:
+        expiration = parse_time(doc["expiration_date"])
+    except ValueError:
+        raise ValueError("'expiration_date' is not a date") from None
+    return License(doc["company"], doc["email_address"], expiration, nodes, kind)
+
+
+def license_docs(world: World, now: float) -> dict[str, Any]:
+    """``license`` and ``license_check`` as getAllClusterInfo and getLicense report them.
+
+    Without a ``setLicense`` the controller has a year-long license that never runs out.
+    """
+    lic = world.extensions.get(LICENSE)
+    if lic is None:
+        lic = License("fakecmon", "license@fakecmon.invalid", now + 365 * 86400)
+    days_left = max(math.ceil((lic.expiration - now) / 86400), 0)
+    valid = lic.expiration > now
+    used = sum(len(c.hosts) for c in world.clusters.values())
+    return {
+        "license": {"class_name": "CmonLicense", "company": lic.company,
+                    "days_left": days_left, "email_address": lic.email_address,
+                    "expiration_date": rfc3339(lic.expiration),
+                    "licensed_nodes": lic.licensed_nodes, "type": lic.type,
+                    "used_nodes": used, "valid_date": valid},
+        "license_check": {"class_name": "CmonLicenseCheck", "expires_days": days_left,
+                          "has_license": valid,
+                          "status_text": "License is valid." if valid else "License expired."},
+    }

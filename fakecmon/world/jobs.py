@@ -217,6 +217,9 @@ class JobContext:
     def cluster(self, cluster_id: int | None = None) -> Cluster:
         """The job's cluster (or ``cluster_id``); the job fails if it is gone."""
         cid = self.job.cluster_id if cluster_id is None else cluster_id
+        named = self.data.get("clusterid")
+        if cid == 0 and isinstance(named, int) and not isinstance(named, bool) and named > 0:
+            cid = named      # named in the job data, but no such cluster when it was created
         if cid == 0:
             self.fail(f"The '{self.job.command}' job needs a cluster: "
                       "set 'cluster_id' (or 'job_data.clusterid').")

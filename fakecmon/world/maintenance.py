@@ -107,7 +107,13 @@ def book(world: World) -> MaintenanceBook:
 def add_period(world: World, now: float, *, initiate: float, deadline: float, reason: str,
                user_name: str, group_name: str, cluster_id: int = 0,
                hostname: str = "") -> MaintenancePeriod:
-    """Register a period (already checked by the caller) and return it."""
+    """Register a period (already checked by the caller) and return it.
+
+    A host period without a cluster id gets the cluster the host is in.
+    """
+    if hostname and not cluster_id:
+        found = find_host(world, hostname)
+        cluster_id = found[0].cluster_id if found is not None else 0
     period = MaintenancePeriod(uuid=str(uuidlib.uuid4()), initiate=initiate, deadline=deadline,
                                reason=reason, user_name=user_name, group_name=group_name,
                                cluster_id=cluster_id, hostname=hostname, created=now)
