@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import subprocess
 import sys
 from pathlib import Path
 
 from fakecmon import coverage
+from fakecmon.cli import main
 from fakecmon.rpc import OPERATIONS
 
 TSV_HEAD = "path\toperation\tused_by\trequest_fields_seen\treply_fields_read\n"
 
 
 def run(*args: str) -> str:
-    done = subprocess.run([sys.executable, "-m", "fakecmon", "operations", *args],
-                          capture_output=True, text=True, timeout=60, check=True)
-    return done.stdout
+    """``fakecmon operations ARGS`` in this process (the command itself: see the last test)."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["operations", *args]) == 0
+    return out.getvalue()
 
 
 def test_every_operation_is_marked():
@@ -82,3 +87,11 @@ def test_an_operation_not_answered_gets_cmons_reply(system):
     reply = system.call("/v2/stat", "noSuchStatistics")
     assert reply["request_status"] == "InvalidRequest"
     assert reply["error_string"] == "Invalid operation 'noSuchStatistics' on '/v2/stat'."
+
+
+def test_the_command_runs_as_a_program(tmp_path):
+    tsv = tmp_path / "operations.tsv"
+    tsv.write_text(TSV_HEAD + "/v2/stat\tstatByName\tcmon-proxy\t\t\n")
+    done = subprocess.run([sys.executable, "-m", "fakecmon", "operations", "--contract", str(tsv)],
+                          capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout == run("--contract", str(tsv))

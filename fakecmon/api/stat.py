@@ -185,7 +185,7 @@ def get_db_growth(call: Call) -> Payload:
     cluster = _readable_cluster(call)
     with_tables = call.arg("include_tables", bool, False)
     names = telemetry.database_names(
-        call.world.extensions.get("databases", {}).get(cluster.cluster_id, []), cluster)
+        call.world.extensions.get("databases", {}).get(cluster.cluster_id, []))
     host = next((h for h in cluster.hosts if telemetry.db_kind(h) and h.role.lower() in (
         "master", "primary")), next((h for h in cluster.hosts if telemetry.db_kind(h)), None))
     data = []

@@ -482,7 +482,7 @@ TABLES = ("customers", "orders", "order_items", "products", "payments", "session
           "events", "audit_log", "invoices", "shipments", "accounts", "settings")
 
 
-def database_names(world_databases: list[Any], cluster: Cluster) -> list[str]:
+def database_names(world_databases: list[Any]) -> list[str]:
     """The cluster's databases as the world knows them (``databases`` extension)."""
     names = []
     for entry in world_databases:
