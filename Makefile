@@ -21,5 +21,8 @@ serve: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
+bench: $(BIN)/.installed
+	$(BIN)/python bench/bench.py
+
 clean:
 	rm -rf $(VENV) build *.egg-info

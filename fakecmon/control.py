@@ -3,9 +3,9 @@
 Plain JSON in and out (usable with curl), never reachable through ``/v2``:
 
     GET    /_fakecmon/health                        is it up, which world
-    POST   /_fakecmon/reset                         startup world, no journal, faults or sessions, real time
+    POST   /_fakecmon/reset                         startup world; no journal, faults, sessions
     GET    /_fakecmon/world                         the loaded world files
-    POST   /_fakecmon/world                         {"files": [...]} or {"yaml": "..."}, "replace": bool
+    POST   /_fakecmon/world                         {"files": [...]} or {"yaml": "..."}, "replace"
     POST   /_fakecmon/world/reload                  read the startup world files again
     GET    /_fakecmon/snapshots                     names of saved worlds
     POST   /_fakecmon/snapshots/{name}              save the world under a name

@@ -76,7 +76,7 @@ class Entry:
 
 @dataclass
 class Filter:
-    """Which entries to list: every given criterion must hold (names compared case-insensitively)."""
+    """Which entries to list: every given criterion holds (names compared case-insensitively)."""
 
     path: str | None = None
     operation: str | None = None

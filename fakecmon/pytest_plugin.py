@@ -68,7 +68,7 @@ def fakecmon_server(pytestconfig: pytest.Config) -> Iterator["FakeCmon"]:
 
 @pytest.fixture
 def cmon(fakecmon_server: "FakeCmon", request: pytest.FixtureRequest) -> "FakeCmon":
-    """The session's fakecmon server with a fresh world (and journal, faults, clock) for this test."""
+    """The session's fakecmon server, reset for this test: world, journal, faults, clock."""
     fakecmon_server.reset()
     marker = request.node.get_closest_marker(MARKER)
     if marker is not None:

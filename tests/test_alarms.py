@@ -71,11 +71,12 @@ def test_host_status_event_raises_the_alarm_when_it_happens(cmon, system):
     def stop(c):
         host = c.world.clusters[21].host("192.168.20.52")
         host.hoststatus = "CmonHostFailed"
-        emit(c.world, Event("host.status", c.clock.now(), cluster_id=21,
+        now = c.clock.now()
+        emit(c.world, Event("host.status", now, cluster_id=21,
                             data={"hostname": "192.168.20.52", "port": 3306,
                                   "hoststatus": "CmonHostFailed",
                                   "previous": "CmonHostOnline"}))
-        return c.clock.now()
+        return now
     when = cmon.run(stop)
     cmon.advance(600)
     found = alarms(system, 21)

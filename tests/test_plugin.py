@@ -156,7 +156,8 @@ def test_one_server_per_xdist_worker(pytester):
             worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
             out = tmp_path_factory.getbasetemp().parent.parent / f"port-{worker}-{n}"
             out.write_text(str(cmon.port))
-            assert cmon.client("system", "secret").call("/v2/info", "ping")["request_status"] == "Ok"
+            reply = cmon.client("system", "secret").call("/v2/info", "ping")
+            assert reply["request_status"] == "Ok"
     """)
     result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider",
                                            f"--basetemp={pytester.path / 'tmp'}")
