@@ -91,22 +91,22 @@ class Fault:
     def spent(self) -> bool:
         return self.times is not None and self.times <= 0
 
-    def error(self) -> tuple[str, str | None, int, dict[str, Any]]:
-        """(request_status, error_string, HTTP status, extra fields) of an envelope fault."""
+    def error(self) -> tuple[str, str | None, int]:
+        """(request_status, error_string, HTTP status) of an envelope fault."""
         if self.kind == "http":
             code = self.http_status or 500
             status = self.request_status or (TRY_AGAIN if code == 503 else UNKNOWN_ERROR)
-            return status, self.message or _HTTP_TEXT.get(code, f"HTTP error {code}."), code, {}
+            return status, self.message or _HTTP_TEXT.get(code, f"HTTP error {code}."), code
         if self.kind == "redirect":
-            return REDIRECT, self.message or "Redirect notification.", 200, {}
+            return REDIRECT, self.message or "Redirect notification.", 200
         assert self.request_status is not None
-        return self.request_status, self.message, self.http_status or 200, {}
+        return self.request_status, self.message, self.http_status or 200
 
     def to_json(self) -> dict[str, Any]:
         keep = ("id", "kind", "operation", "path", "user", "times", "fraction", "seed",
                 "fired")
         doc = {k: getattr(self, k) for k in keep}
-        doc.update({k: v for k, v in self._kind_fields().items()})
+        doc.update(self._kind_fields())
         return doc
 
     def _kind_fields(self) -> dict[str, Any]:
@@ -275,7 +275,7 @@ async def before_dispatch(call: "Call", request: web.Request) -> Fault | None:
 def fault_reply(fault: Fault, call: "Call",
                 request: web.Request) -> tuple[str, dict[str, Any], RpcError]:
     """(status, payload, error) of an envelope fault (status, http, redirect)."""
-    status, message, http_status, _ = fault.error()
+    status, message, http_status = fault.error()
     call.http_status = http_status
     if status == "AuthRequired" and fault.http_status is None:
         call.http_status = call.controller.config.auth_required_http_status

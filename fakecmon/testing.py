@@ -278,7 +278,11 @@ class FakeCmon:
         self.run(lambda c: c.replace_files([*c.startup_files, *files] if extend else files))
 
     def snapshot(self, name: str) -> None:
-        """Save the world as it is now under ``name`` (resets keep snapshots)."""
+        """Save the world as it is now under ``name`` (resets keep snapshots).
+
+        The clock is not part of it: a restored world catches up with the time
+        as it is then (jobs that were running may have finished).
+        """
         self.run(lambda c: control.save_snapshot(c, name))
 
     def restore(self, name: str) -> None:

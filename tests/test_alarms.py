@@ -187,3 +187,24 @@ def test_world_file_alarm_errors(tmp_path):
         with pytest.raises(WorldError, match="alarms\\[0\\]") as err:
             Controller(Config(world_paths=worlds(tmp_path, doc)))
         assert text in str(err.value)
+
+
+def test_stop_job_raises_and_start_job_clears(cmon, system):
+    """The issue's case: a node stopped by a job raises an alarm, starting it clears it."""
+    def job(command):
+        reply = system.call("/v2/jobs", "createJobInstance", cluster_id=21, job={
+            "class_name": "CmonJobInstance", "job_spec": {
+                "command": command,
+                "job_data": {"clusterid": 21, "node": {"hostname": "192.168.20.53"}}}})
+        assert reply["request_status"] == "Ok", reply
+        cmon.advance(600)
+        done = system.call("/v2/jobs", "getJobInstance", job_id=reply["job"]["job_id"])
+        assert done["job"]["status"] == "FINISHED", done
+
+    job("stop")
+    assert ("192.168.20.53", "ALARM_CRITICAL") in {
+        (a["hostname"], a["severity_name"]) for a in alarms(system, 21)}
+    assert stats(system, 21)[0] == 1
+    job("start")
+    assert [a for a in alarms(system, 21) if a["hostname"] == "192.168.20.53"] == []
+    assert stats(system, 21)[0] == 0
