@@ -194,9 +194,15 @@ def authenticate_nested(call: Call) -> None:
     call.user = user
 
 
-#: Run with the Call before every handler: areas whose state follows the clock
-#: (maintenance windows opening and closing...) bring it up to date here, cheaply.
-BEFORE_CALL: list[Callable[[Call], None]] = []
+#: Areas whose state follows the clock (jobs, maintenance windows, alarms) catch up
+#: here, cheaply: before every handler, and on the server's tick so that event
+#: stream subscribers see changes while no request comes in.
+CATCH_UP: list[Callable[["World", float], None]] = []
+
+
+def catch_up(world: "World", now: float) -> None:
+    for hook in CATCH_UP:
+        hook(world, now)
 
 
 async def dispatch(call: Call, parts: list[str]) -> tuple[str, Payload, RpcError | None]:
@@ -212,8 +218,7 @@ async def dispatch(call: Call, parts: list[str]) -> tuple[str, Payload, RpcError
         if op.login and call.user is None:
             call.http_status = call.controller.config.auth_required_http_status
             raise RpcError(AUTH_REQUIRED, "Authentication required.")
-        for hook in BEFORE_CALL:
-            hook(call)
+        catch_up(call.world, call.now)
         result = op.handler(call)
         if inspect.isawaitable(result):
             result = await result

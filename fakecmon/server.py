@@ -20,10 +20,13 @@ from fakecmon.eventstream import close_streams
 from fakecmon.errors import INVALID_REQUEST, UNKNOWN_ERROR, RpcError
 from fakecmon.faults import Fault, before_dispatch, damage_reply, fault_reply, runs_request
 from fakecmon.journal import record
-from fakecmon.rpc import Call, dispatch, envelope
+from fakecmon.rpc import Call, catch_up, dispatch, envelope
 from fakecmon.wire import compat_factory
 
 log = logging.getLogger("fakecmon")
+
+#: How often (real seconds) clock-driven state catches up without requests.
+TICK_SECONDS = 0.25
 
 CONTROLLER = web.AppKey("controller", Controller)
 COOKIE = "cmon-sid"
@@ -182,6 +185,7 @@ class CmonServer:
         self.app = make_app(controller)
         self._runner: web.AppRunner | None = None
         self._servers: list[asyncio.AbstractServer] = []
+        self._ticker: asyncio.Task[None] | None = None
 
     @property
     def urls(self) -> list[str]:
@@ -206,9 +210,23 @@ class CmonServer:
         except BaseException:
             await self.stop()
             raise
+        self._ticker = asyncio.create_task(self._tick())
         return self.port
 
+    async def _tick(self) -> None:
+        """Let clock-driven state (jobs, maintenance, alarms) move while no request
+        comes in, so event stream subscribers see a job end without polling."""
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            try:
+                catch_up(self.controller.world, self.controller.clock.now())
+            except Exception:  # noqa: BLE001 - the next request reports it with an envelope
+                log.exception("clock tick failed")
+
     async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
         await close_streams(self.controller)  # open event streams would keep wait_closed() waiting
         for server in self._servers:
             server.close()

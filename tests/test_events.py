@@ -216,3 +216,23 @@ def test_job_events_carry_the_job(cmon, system):
     assert rec["event_name"] == "Created"
     assert rec["event_specifics"]["job"]["job_id"] == reply["job"]["job_id"]
     assert rec["event_specifics"]["cluster_id"] == 1
+
+
+def test_a_job_ends_on_the_stream_without_further_requests(cmon, system):
+    """The server's clock tick applies due job changes: a subscriber that makes no
+    request still sees the job end once the clock has moved."""
+    with subscribed(cmon, system) as stream:
+        reply = system.call("/v2/jobs", "createJobInstance", cluster_id=1, job={
+            "class_name": "CmonJobInstance", "title": "noop",
+            "job_spec": {"command": "success", "job_data": {}}})
+        job_id = reply["job"]["job_id"]
+        assert stream.until("EventJob")["event_name"] == "Created"
+        cmon.advance(600)  # no RPC request after this
+        names = []
+        for _ in range(10):
+            rec = stream.until("EventJob")
+            assert rec["event_specifics"]["job"]["job_id"] == job_id
+            names.append(rec["event_name"])
+            if rec["event_specifics"]["job"]["status"] == "FINISHED":
+                break
+    assert rec["event_specifics"]["job"]["status"] == "FINISHED", names

@@ -8,12 +8,12 @@ World files may declare alarms in an ``alarms`` section (see ``load_section``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fakecmon import permissions
 from fakecmon.controller import WORLD_HOOKS
 from fakecmon.errors import OBJECT_NOT_FOUND, RpcError
-from fakecmon.rpc import BEFORE_CALL, Call, Payload, operation
+from fakecmon.rpc import CATCH_UP, Call, Payload, operation
 from fakecmon.world import alarms, loader
 from fakecmon.world.alarms import Alarm
 from fakecmon.world.models import Cluster
@@ -148,9 +148,9 @@ def _world_hook(controller: "Controller", world: World) -> None:
         alarms.sync(world, world.clusters[cid], world.created)
 
 
-def _before_call(call: Call) -> None:
-    alarms.book(call.world).now = call.now
+def _catch_up(world: Any, now: float) -> None:
+    alarms.book(world).now = now
 
 
 WORLD_HOOKS.append(_world_hook)
-BEFORE_CALL.append(_before_call)
+CATCH_UP.append(_catch_up)

@@ -15,7 +15,7 @@ import orjson
 from fakecmon import permissions
 from fakecmon.controller import WORLD_HOOKS
 from fakecmon.errors import OBJECT_NOT_FOUND, RpcError, invalid
-from fakecmon.rpc import BEFORE_CALL, Call, Payload, coerce, operation
+from fakecmon.rpc import CATCH_UP, Call, Payload, coerce, operation
 from fakecmon.timefmt import parse_time
 from fakecmon.world import job_effects  # noqa: F401  (fills jobs.PLANS)
 from fakecmon.world.cron import Cron
@@ -339,11 +339,11 @@ def _world_hook(_controller: Any, world: Any) -> None:
     jobs_of(world)
 
 
-def _before_call(call: Call) -> None:
-    engine = call.world.extensions.get("jobs")
+def _catch_up(world: Any, now: float) -> None:
+    engine = world.extensions.get("jobs")
     if engine is not None:
-        engine.sync(call.now)
+        engine.sync(now)
 
 
 WORLD_HOOKS.append(_world_hook)
-BEFORE_CALL.append(_before_call)
+CATCH_UP.append(_catch_up)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from fakecmon import permissions
 from fakecmon.controller import WORLD_HOOKS
 from fakecmon.errors import OBJECT_NOT_FOUND, RpcError, invalid
-from fakecmon.rpc import BEFORE_CALL, Call, Payload, operation
+from fakecmon.rpc import CATCH_UP, Call, Payload, operation
 from fakecmon.timefmt import parse_time, rfc3339
 from fakecmon.world import loader, maintenance
 from fakecmon.world.maintenance import MaintenancePeriod
@@ -278,4 +278,4 @@ def _world_hook(controller: "Controller", world: World) -> None:
 
 
 WORLD_HOOKS.append(_world_hook)
-BEFORE_CALL.append(lambda call: maintenance.refresh(call.world, call.now))
+CATCH_UP.append(maintenance.refresh)
