@@ -107,6 +107,14 @@ def check_named(world: World, user: User, obj: Owned, kind: str, name: str,
         raise denied(f"Access to {kind} '{name}' is denied for user '{user.user_name}'.")
 
 
+def check_self(world: World, user: User, target: User, what: str) -> None:
+    """What belongs to a user alone (its preferences): the user itself or a superuser,
+    whatever the user object's ACL lets others read."""
+    if user.user_id != target.user_id and not world.is_superuser(user):
+        raise denied(f"User {user.user_name} has no privileges to access the {what} of "
+                     f"user {target.user_name}.")
+
+
 def require_superuser(world: World, user: User, what: str) -> None:
     if not world.is_superuser(user):
         raise RpcError("AccessDenied", f"User {user.user_name} has no privileges to {what}.")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,10 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from fakecmon.client import RpcClient
 from fakecmon.testing import FakeCmon
+from shapes import compare, json_type, load_capture, login, replay, type_mismatches
+
+__all__ = ["capture", "compare", "json_type", "key_login", "login", "new_key", "op", "openssh",
+           "pem_pkcs1", "replay", "type_mismatches"]
 
 
 def op(client: RpcClient, path: str, operation: str, /, **fields: Any) -> dict[str, Any]:
@@ -20,13 +23,6 @@ def op(client: RpcClient, path: str, operation: str, /, **fields: Any) -> dict[s
     body = {"operation": operation, "request_id": client.request_id,
             "request_created": "2021-02-09T10:04:32.360Z", **fields}
     return client.post(path, body).json
-
-
-def login(cmon: FakeCmon, user: str, password: str) -> RpcClient:
-    client = cmon.client()
-    reply = client.login(user, password)
-    assert reply["request_status"] == "Ok", reply
-    return client
 
 
 def new_key() -> rsa.RSAPrivateKey:
@@ -60,50 +56,4 @@ def key_login(cmon: FakeCmon, user: str, key: rsa.RSAPrivateKey) -> tuple[RpcCli
 
 
 def capture(contract: Path, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    base = contract / "captures" / name
-    return (json.loads(Path(f"{base}-req.json").read_text()),
-            json.loads(Path(f"{base}-rep.json").read_text()))
-
-
-def json_type(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "boolean"
-    if isinstance(v, int):
-        return "integer"
-    if isinstance(v, float):
-        return "number"
-    return {str: "string", list: "array", dict: "object"}[type(v)]
-
-
-def type_mismatches(ours: Any, theirs: Any, path: str = "") -> list[str]:
-    """Every place where both documents have a value and the JSON types differ
-    (lists: every element of ours against the first of theirs)."""
-    if json_type(ours) != json_type(theirs):
-        return [f"{path or '.'}: {json_type(ours)} where CMON has {json_type(theirs)}"]
-    if isinstance(ours, dict):
-        out = []
-        for key in ours.keys() & theirs.keys():
-            out += type_mismatches(ours[key], theirs[key], f"{path}.{key}")
-        return out
-    if isinstance(ours, list) and theirs:
-        out = []
-        for i, item in enumerate(ours):
-            out += type_mismatches(item, theirs[0], f"{path}[{i}]")
-        return out
-    return []
-
-
-def replay(client: RpcClient, path: str, req: dict[str, Any], /, **changes: Any) -> dict[str, Any]:
-    """Send a captured request, with some fields changed to fit the test world."""
-    body = {**req, **changes}
-    return client.post(path, {k: v for k, v in body.items() if v is not None}).json
-
-
-def compare(ours: dict[str, Any], theirs: dict[str, Any]) -> None:
-    """Same status, same top-level fields (``reply_received`` is s9s's), same JSON types."""
-    assert ours["request_status"] == theirs["request_status"], ours
-    assert set(ours) == set(theirs) - {"reply_received"}, ours
-    mismatches = type_mismatches({k: v for k, v in ours.items() if k in theirs}, theirs)
-    assert not mismatches, mismatches
+    return load_capture(contract, name)

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from fakecmon.client import RpcClient
 from fakecmon.testing import FakeCmon
+from shapes import compare, load_capture, login, replay, type_mismatches
 from worldfile import worlds
 
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -60,55 +61,7 @@ def world_cmon(tmp_path_factory) -> Iterator[FakeCmon]:
 
 @pytest.fixture
 def captures(contract: Path):
-    def load(name: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        base = contract / "captures" / name
-        req = json.loads(Path(f"{base}-req.json").read_text())
-        rep = json.loads(Path(f"{base}-rep.json").read_text())
-        return req, rep
-    return load
-
-
-def json_type(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "boolean"
-    if isinstance(v, int):
-        return "integer"
-    if isinstance(v, float):
-        return "number"
-    return {str: "string", list: "array", dict: "object"}[type(v)]
-
-
-def type_mismatches(ours: Any, theirs: Any, path: str = "") -> list[str]:
-    """Every place where both documents have a value and the JSON types differ."""
-    if json_type(ours) != json_type(theirs):
-        if json_type(theirs) == "number" and json_type(ours) == "integer":
-            return []  # a whole double is still a number to every client
-        return [f"{path or '.'}: {json_type(ours)} where CMON has {json_type(theirs)}"]
-    if isinstance(ours, dict):
-        out = []
-        for key in ours.keys() & theirs.keys():
-            out += type_mismatches(ours[key], theirs[key], f"{path}.{key}")
-        return out
-    if isinstance(ours, list) and ours and theirs:
-        return type_mismatches(ours[0], theirs[0], f"{path}[0]")
-    return []
-
-
-def top_fields(doc: dict[str, Any]) -> set[str]:
-    return set(doc) - {"reply_received"}
-
-
-def replay(client: RpcClient, path: str, req: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    body = {**req, **changes}
-    return client.post(path, {k: v for k, v in body.items() if v is not None}).json
-
-
-def compare(ours: dict[str, Any], theirs: dict[str, Any], extra: set[str] = frozenset()) -> None:
-    assert ours["request_status"] == theirs["request_status"], ours
-    assert top_fields(ours) == top_fields(theirs) | extra
-    assert not type_mismatches({k: v for k, v in ours.items() if k in theirs}, theirs)
+    return lambda name: load_capture(contract, name)
 
 
 def check_user(user: dict[str, Any], captured: dict[str, Any]) -> None:
@@ -117,12 +70,6 @@ def check_user(user: dict[str, Any], captured: dict[str, Any]) -> None:
     for group in user["groups"]:
         assert GROUP_FIELDS <= set(group)
         assert not type_mismatches(group, captured["groups"][0])
-
-
-def login(cmon: FakeCmon, user: str = "system", password: str = "secret") -> RpcClient:
-    client = cmon.client()
-    assert client.login(user, password)["request_status"] == "Ok"
-    return client
 
 
 # ---- /v2/auth

@@ -7,6 +7,7 @@ from typing import Any
 from fakecmon import PACKAGE_BUGREPORT, permissions
 from fakecmon.errors import invalid
 from fakecmon.rpc import Call, Payload, operation
+from fakecmon.world import infocache
 from fakecmon.world.acl import show_perm
 from fakecmon.world.config import license_docs
 from fakecmon.world.models import Cluster
@@ -28,6 +29,7 @@ def _tags(call: Call, name: str) -> set[str]:
 
 def _cluster_doc(call: Call, cluster: Cluster) -> dict[str, Any]:
     user = call.login_user()
+    infocache.cache_of(call.world).lookup(cluster, call.now)
     doc = cluster_json(call.world, cluster, call.now,
                        privileges=show_perm(permissions.privileges(call.world, user, cluster)),
                        with_hosts=call.arg("with_hosts", bool, True))
@@ -87,3 +89,21 @@ def ping(call: Call) -> Payload:
         permissions.check_cluster(call.world, user, cluster, cluster.cluster_id, permissions.READ)
     return {"authenticated": True, "package_bugreport": PACKAGE_BUGREPORT,
             "package_name": "cmon", "package_version": call.world.version, "rpc_version": "2.0"}
+
+
+@operation(PATH, "getClusterInfoCacheStatistics", kind="world-data")
+def get_cluster_info_cache_statistics(call: Call) -> Payload:
+    """The cluster info cache's counters (fakecmon/world/infocache.py): of every cluster,
+    or of the one named by ``cluster_id``/``cluster_name`` (read access needed)."""
+    user = call.login_user()
+    cache = infocache.cache_of(call.world)
+    cluster = call.cluster(required=False)
+    if cluster is None:  # the controller's whole cache: guarded like cluster 0
+        permissions.check_cluster(call.world, user, None, 0, permissions.READ)
+        entries = cache.live(call.world)
+        return {"cache_statistics": infocache.statistics(entries, len(entries))}
+    permissions.check_cluster(call.world, user, cluster, cluster.cluster_id, permissions.READ)
+    entries = [e for e in cache.live(call.world)
+               if e is cache.entries.get(cluster.cluster_id)]
+    return {"cluster_id": cluster.cluster_id,
+            "cache_statistics": infocache.statistics(entries, len(entries))}

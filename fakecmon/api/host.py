@@ -15,6 +15,7 @@ from fakecmon import permissions
 from fakecmon.errors import OBJECT_NOT_FOUND, RpcError, invalid
 from fakecmon.rpc import Call, Payload, operation
 from fakecmon.world import loader, servers
+from fakecmon.world.cdt import cdt_of, split_path
 from fakecmon.world.servers import Container, Server
 from fakecmon.world.state import World
 from fakecmon.world.yamlfile import Node
@@ -108,16 +109,20 @@ def unregister_servers(call: Call) -> Payload:
 
 
 def _power(call: Call, status: str, verb: str) -> Payload:
-    messages = []
-    for server in _existing(call, permissions.EXECUTE):
-        server.hoststatus = status
-        for c in server.containers:
-            if status == "CmonHostOnline" and c.autostart:
-                c.status = "RUNNING"
-        messages.append(f"Server '{server.hostname}' is {verb}.")
-        announce(call, f"server.{'started' if status == 'CmonHostOnline' else 'stopped'}", 0,
-                 messages[-1], hostname=server.hostname)
-    return {"messages": messages}
+    return {"messages": [_set_power(call, server, status, verb)
+                         for server in _existing(call, permissions.EXECUTE)]}
+
+
+def _set_power(call: Call, server: Server, status: str, verb: str) -> str:
+    """Start or shut down one server (access checked by the caller); returns the message."""
+    server.hoststatus = status
+    for c in server.containers:
+        if status == "CmonHostOnline" and c.autostart:
+            c.status = "RUNNING"
+    message = f"Server '{server.hostname}' is {verb}."
+    announce(call, f"server.{'started' if status == 'CmonHostOnline' else 'stopped'}", 0,
+             message, hostname=server.hostname)
+    return message
 
 
 @operation(PATH, "startServers")
@@ -128,6 +133,41 @@ def start_servers(call: Call) -> Payload:
 @operation(PATH, "shutdownServers")
 def shutdown_servers(call: Call) -> Payload:
     return _power(call, "CmonHostShutDown", "shut down")
+
+
+@operation(PATH, "start")
+def start(call: Call) -> Payload:
+    """Start what a path names (``s9s server --start PATH``): a server at ``/<hostname>``
+    or one of its containers at ``/<hostname>/containers/<alias>``; execute access to
+    the server is needed, as for startServers."""
+    path = call.arg("path", str)
+    names = split_path(path)
+    book = servers.book(call.world)
+    server = book.servers.get(names[0]) if names else None
+    if server is not None and not _readable(call, server):
+        server = None
+    container = None
+    if server is not None and len(names) == 3 and names[1] == "containers":
+        container = next((c for c in server.containers if c.alias == names[2]), None)
+    if server is None or (len(names) > 1 and container is None):
+        if cdt_of(call.world).resolve(path) is not None:
+            raise invalid(f"'{path}' can not be started: only servers and containers can.")
+        raise RpcError(OBJECT_NOT_FOUND, f"CDT path '{path}' is not found.")
+    permissions.check_object(call.world, call.login_user(), server, f"/{server.hostname}",
+                             permissions.EXECUTE)
+    if container is None:
+        if server.online:
+            return {"messages": [f"Server '{server.hostname}' is already running."]}
+        return {"messages": [_set_power(call, server, "CmonHostOnline", "started")]}
+    where = f"Container '{container.alias}' on server '{server.hostname}'"
+    if not server.online:
+        raise invalid(f"{where} can not be started: the server is not running.")
+    if container.status == "RUNNING":
+        return {"messages": [f"{where} is already running."]}
+    container.status = "RUNNING"
+    announce(call, "container.started", 0, f"{where} is started.", hostname=server.hostname,
+             alias=container.alias)
+    return {"messages": [f"{where} is started."]}
 
 
 @operation(PATH, "getContainers")

@@ -11,21 +11,25 @@ reply on an object, newer versions accept both.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
 from fakecmon import permissions
-from fakecmon.errors import invalid
+from fakecmon.errors import invalid, not_found
 from fakecmon.rpc import Call, Payload, operation
 from fakecmon.timefmt import rfc3339
 from fakecmon.world import telemetry
 from fakecmon.world.state import World
 
+from fakecmon.api._common import announce  # isort: skip
+
 PATH = "/v2/poolcontrollers"
 #: The port CMON pool members announce; clients reach their RPC v2 at port + 1.
 MEMBER_PORT = 9500
+#: This controller's ``controller_id`` as a pool member (the only member).
+SELF_ID = 1
 
 
 @dataclass
@@ -37,6 +41,8 @@ class PoolState:
     network_mask: str = ""
     max_clusters: int = 0            # 0: no limit
     enabled_at: float = 0.0
+    #: Members stopped by ``stopController`` (by ``controller_id``).
+    stopped: set[int] = field(default_factory=set)
 
 
 def pool(world: World) -> PoolState:
@@ -60,14 +66,14 @@ def _member(call: Call) -> dict[str, Any]:
     }
     return {
         "class_name": "CmonPoolController",
-        "controller_id": 1,
+        "controller_id": SELF_ID,
         "hostname": world.hostname,
         "port": MEMBER_PORT,
         "properties": orjson.dumps(properties).decode(),
         "report_ts": rfc3339(call.now),
         "role": "main_controller",
         "static_id": world.controller_id,
-        "status": "active",
+        "status": "stopped" if SELF_ID in state.stopped else "active",
         "max_clusters": state.max_clusters,
         "clusters": [str(cid) for cid in sorted(world.clusters)],
     }
@@ -147,3 +153,46 @@ def set_max_clusters_capacity(call: Call) -> Payload:
                       f"use 'force' to set the capacity anyway.")
     pool(call.world).max_clusters = limit
     return {**_common(call), "max_clusters": limit}
+
+
+# ---- starting and stopping pool members
+
+def _pool_member_id(call: Call, doing: str) -> int:
+    """The ``controller_id`` of a pool member; outside pool mode there are none."""
+    permissions.require_superuser(call.world, call.login_user(), f"{doing} pool controllers")
+    wanted = call.arg("controller_id", int)
+    if not pool(call.world).enabled:
+        raise invalid("The controller is not in pool mode: there are no pool controllers "
+                      f"to {doing}.")
+    if wanted != SELF_ID:
+        raise not_found(f"Pool controller {wanted} is not found.")
+    return wanted
+
+
+def _member_status(call: Call, controller_id: int, stop: bool) -> Payload:
+    state = pool(call.world)
+    word = "stopped" if stop else "active"
+    if (controller_id in state.stopped) == stop:
+        return {**_common(call), "messages": [f"Pool controller {controller_id} is already "
+                                              f"{word}."]}
+    if stop:
+        state.stopped.add(controller_id)
+    else:
+        state.stopped.discard(controller_id)
+    announce(call, f"controller.{'stopped' if stop else 'started'}", 0,
+             f"Pool controller {controller_id} is {word}.", controller_id=controller_id)
+    return {**_common(call), "messages": [f"Pool controller {controller_id} is {word}."]}
+
+
+@operation(PATH, "stopController")
+def stop_controller(call: Call) -> Payload:
+    """Stop a pool member: it stops managing its clusters (``status: stopped`` in
+    ``listControllers``, so cmon-proxy routes nothing to it). This controller keeps
+    answering RPC: it is the pool's front, as CMON's main controller is."""
+    return _member_status(call, _pool_member_id(call, "stop"), True)
+
+
+@operation(PATH, "startController")
+def start_controller(call: Call) -> Payload:
+    """Start a stopped pool member again (``status: active``)."""
+    return _member_status(call, _pool_member_id(call, "start"), False)

@@ -24,6 +24,7 @@ from fakecmon.world.cdt import (
 )
 from fakecmon.world.models import Cluster, Group, User
 from fakecmon.world.state import ADMINS, World
+from fakecmon.world.views import cluster_json, group_json, user_json
 
 PATH = "/v2/tree"
 
@@ -154,6 +155,27 @@ def get_tree(call: Call) -> Payload:
             dot.pop("sub_items", None)
         doc["sub_items"] = dots + doc["sub_items"]
     return {"cdt": doc}
+
+
+@operation(PATH, "getObject")
+def get_object(call: Call) -> Payload:
+    """The object at ``path`` with its own fields (``s9s tree --get``, printed as JSON):
+    a user, group or cluster as getUsers/getGroups/getClusterInfo show it, a folder or
+    file as its tree item (without ``sub_items``). Read access to the object is needed."""
+    node = _node(call)
+    world, user = call.world, call.login_user()
+    permissions.check_object(world, user, node.obj, node.path, permissions.READ)
+    obj = node.obj
+    if isinstance(obj, User):
+        doc = user_json(world, obj)
+    elif isinstance(obj, Group):
+        doc = group_json(world, obj)
+    elif isinstance(obj, Cluster):
+        doc = cluster_json(world, obj, call.now, with_hosts=False,
+                           privileges=show_perm(permissions.privileges(world, user, obj)))
+    else:
+        doc = item_json(call, node, 0)
+    return {"object": doc}
 
 
 @operation(PATH, "cat")

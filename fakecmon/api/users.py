@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from fakecmon import permissions
 from fakecmon.errors import RpcError, invalid, not_found
 from fakecmon.events import Event, emit
@@ -26,6 +28,8 @@ PATH = "/v2/users"
 WRONG_LOGIN = "Username or password is incorrect."
 #: Texts of a user CMON lets a client set.
 USER_TEXTS = ("first_name", "last_name", "email_address", "title")
+#: The longest preference name.
+MAX_PREFERENCE_NAME = 255
 
 
 # ---- request parts
@@ -408,6 +412,90 @@ def delete_key(call: Call) -> Payload:
         raise not_found(f"User '{user.user_name}' has no key '{name or key[:40]}'.")
     user.public_keys = kept
     return {}
+
+
+# ---- preferences: a key/value store per user, seen and changed by the user or a superuser
+
+
+def _preferences_arg(call: Call) -> Any:
+    """``user.preferences`` as s9s sends it (a top-level ``preferences`` also works)."""
+    spec = call.body.get("user")
+    if isinstance(spec, dict) and spec.get("preferences") is not None:
+        return spec["preferences"]
+    return call.body.get("preferences")
+
+
+def _preferences_user(call: Call) -> User:
+    user = _named_user(call, default_self=True)
+    permissions.check_self(call.world, call.login_user(), user, "preferences")
+    return user
+
+
+def _preference_key(key: object) -> str:
+    if not isinstance(key, str) or not key.strip():
+        raise invalid("A preference name must be a non-empty string.")
+    if len(key) > MAX_PREFERENCE_NAME:
+        raise invalid(f"The preference name '{key[:40]}...' is too long "
+                      f"(at most {MAX_PREFERENCE_NAME} characters).")
+    return key
+
+
+@operation(PATH, "getUserPreferences")
+def get_user_preferences(call: Call) -> Payload:
+    user = _preferences_user(call)
+    prefs = accounts.preferences(call.world, user)
+    return {"user_name": user.user_name, "total": len(prefs), "preferences": prefs}
+
+
+@operation(PATH, "setUserPreferences")
+def set_user_preferences(call: Call) -> Payload:
+    """Set the preferences given (others are kept); a ``null`` value removes one."""
+    user = _preferences_user(call)
+    given = _preferences_arg(call)
+    if not isinstance(given, dict) or not given:
+        raise invalid("The 'preferences' must be an object of names and values.")
+    prefs = accounts.preferences(call.world, user)
+    for key, value in given.items():
+        if value is None:
+            prefs.pop(_preference_key(key), None)
+        else:
+            prefs[_preference_key(key)] = value
+    size = len(orjson.dumps(prefs))
+    if size > accounts.MAX_PREFERENCES_BYTES:
+        raise invalid(f"The preferences of user '{user.user_name}' would take {size} bytes, "
+                      f"more than the {accounts.MAX_PREFERENCES_BYTES} a user may keep.")
+    accounts.set_preferences(call.world, user, prefs)
+    _event(call, "user.preferences_changed",
+           f"Preferences of user '{user.user_name}' changed: {', '.join(map(str, given))}.",
+           user=user.user_name)
+    return {"user_name": user.user_name, "total": len(prefs), "preferences": prefs,
+            "messages": [f"Preferences of user '{user.user_name}' are saved."]}
+
+
+@operation(PATH, "deleteUserPreferences")
+def delete_user_preferences(call: Call) -> Payload:
+    """Forget the named preferences (names as a list, or an object's keys), or all of them."""
+    user = _preferences_user(call)
+    given = _preferences_arg(call)
+    prefs = accounts.preferences(call.world, user)
+    if given is None:
+        names = list(prefs)
+    elif isinstance(given, dict):
+        names = [_preference_key(k) for k in given]
+    elif isinstance(given, list):
+        names = [_preference_key(k) for k in given]
+    else:
+        raise invalid("The 'preferences' to delete must be a list of names or an object.")
+    missing = [n for n in names if n not in prefs]
+    if missing:
+        raise not_found(f"User '{user.user_name}' has no preference '{missing[0]}'.")
+    for name in names:
+        del prefs[name]
+    accounts.set_preferences(call.world, user, prefs)
+    _event(call, "user.preferences_changed",
+           f"Preferences of user '{user.user_name}' deleted: {len(names)}.", user=user.user_name)
+    return {"user_name": user.user_name, "total": len(prefs), "preferences": prefs,
+            "messages": [f"{len(names)} preference(s) of user '{user.user_name}' deleted."]}
 
 
 # ---- groups

@@ -117,3 +117,24 @@ def mail_reset_token(directory: Path, user: User, token: str) -> Path:
     }
     path.write_text(json.dumps(mail, indent=4) + "\n", encoding="utf-8")
     return path
+
+
+# ---- user preferences: a key/value store per user (what the UI and s9s keep there)
+
+PREFERENCES = "user_preferences"
+#: How much one user may keep (the JSON text of all the user's preferences).
+MAX_PREFERENCES_BYTES = 64 * 1024
+
+
+def preferences(world: World, user: User) -> dict[str, object]:
+    """The user's preferences (a copy: changes go through ``set_preferences``)."""
+    return dict(world.extensions.get(PREFERENCES, {}).get(user.user_id, {}))
+
+
+def set_preferences(world: World, user: User, values: dict[str, object]) -> None:
+    """Replace the user's preferences (an empty dict forgets them all)."""
+    store = world.extensions.setdefault(PREFERENCES, {})
+    if values:
+        store[user.user_id] = dict(values)
+    else:
+        store.pop(user.user_id, None)
