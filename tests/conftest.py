@@ -1,8 +1,9 @@
-"""Shared fixtures: one real fakecmon server (TLS, ephemeral port) per test session."""
+"""Shared fixtures. ``cmon`` (a real fakecmon server over TLS on an ephemeral port, one
+per session or xdist worker, with a fresh world per test) comes from fakecmon's own
+pytest plugin, as it does for every user of fakecmon."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,19 +12,6 @@ from fakecmon.client import RpcClient
 from fakecmon.testing import FakeCmon
 
 SHARED_CONTRACT = Path(__file__).resolve().parents[2] / "shared" / "contract"
-
-
-@pytest.fixture(scope="session")
-def server() -> Iterator[FakeCmon]:
-    with FakeCmon() as cmon:
-        yield cmon
-
-
-@pytest.fixture
-def cmon(server: FakeCmon) -> FakeCmon:
-    """The session's server with a fresh default world for this test."""
-    server.reset()
-    return server
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ world files add records with a ``backups`` section.
 from __future__ import annotations
 
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -303,6 +304,65 @@ def _databases(world: World, cluster: Cluster) -> list[str]:
         if isinstance(name, str) and name not in names:
             names.append(name)
     return names
+
+
+# ---- binary log backups: derived from the full backups of MySQL-family clusters
+
+#: Cluster types whose servers write binary logs (the others have no binlog backups).
+BINLOG_TYPES = ("GALERA", "REPLICATION", "MYSQL_SINGLE", "GROUP_REPLICATION", "MYSQLCLUSTER")
+#: Binary logs rotate hourly; at most this many are kept per full backup.
+BINLOG_ROTATION = 3600.0
+MAX_BINLOGS_PER_BACKUP = 24
+
+
+@dataclass
+class BinlogBackup:
+    """One binary log file saved after a full backup, for point-in-time recovery."""
+
+    binlog_id: int
+    cluster_id: int
+    full_bid: int
+    hostname: str
+    file_name: str
+    path: str
+    size: int
+    created: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"class_name": "CmonBinlogBackup", "id": self.binlog_id, "cid": self.cluster_id,
+                "cluster_id": self.cluster_id, "full_bid": self.full_bid,
+                "hostname": self.hostname, "file_name": self.file_name, "path": self.path,
+                "size": self.size, "created": rfc3339(int(self.created))}
+
+
+def binlog_backups(world: World, cluster: Cluster, now: float) -> list[BinlogBackup]:
+    """The binary logs saved after each completed full backup of ``cluster``, oldest first.
+
+    The backup host's binary log rotates every hour; each full log written between
+    the end of a full backup and the start of the next (or now) is kept with the
+    backup, so the list grows with the controller clock. Files are numbered on from
+    the oldest backup, named as the vendor names them.
+    """
+    if cluster.cluster_type not in BINLOG_TYPES:
+        return []
+    fulls = [r for r in backups_of(world).listed({cluster.cluster_id}, descending=False)
+             if r.status == "Completed" and not r.method.endswith("incr")]
+    prefix = "mysql-bin" if cluster.vendor.lower() == "mariadb" else "binlog"
+    found: list[BinlogBackup] = []
+    for i, record in enumerate(fulls):
+        start = record.finished if record.finished is not None else record.created
+        end = fulls[i + 1].created if i + 1 < len(fulls) else now
+        count = min(max(int((end - start) // BINLOG_ROTATION), 0), MAX_BINLOGS_PER_BACKUP)
+        for n in range(count):
+            number = len(found) + 1
+            name = f"{prefix}.{number:06d}"
+            found.append(BinlogBackup(
+                binlog_id=record.backup_id * 1000 + n + 1, cluster_id=cluster.cluster_id,
+                full_bid=record.backup_id, hostname=record.backup_host, file_name=name,
+                path=f"{record.root_dir}/binlogs/{name}",
+                size=1_048_576 * (8 + zlib.crc32(f"{cluster.cluster_id}/{name}".encode()) % 120),
+                created=start + (n + 1) * BINLOG_ROTATION))
+    return found
 
 
 # ---- the ``backups`` world file section
