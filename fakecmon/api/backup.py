@@ -16,10 +16,13 @@ from fakecmon.errors import OBJECT_NOT_FOUND, RpcError, invalid
 from fakecmon.events import Event, emit
 from fakecmon.rpc import Call, Payload, coerce, operation
 from fakecmon.timefmt import rfc3339
-from fakecmon.world.backups import BackupRecord, backups_of
+from fakecmon.world import snapshots
+from fakecmon.world.backups import BackupRecord, backups_of, binlog_backups
 from fakecmon.world.cron import Cron
 from fakecmon.world.jobs import PAUSED, SCHEDULED, Job, jobs_of
 from fakecmon.world.models import Cluster
+
+from fakecmon.api.cloud import cloud  # isort: skip
 
 PATH = "/v2/backup"
 NOT_FOUND = "Cluster was not found."
@@ -208,3 +211,159 @@ def schedule_backup(call: Call) -> Payload:
               ip_address=call.peer or "127.0.0.1")
     engine.add(job, call.now)
     return {"backup_schedule": _schedule_json(job)}
+
+
+# ---- binary log backups (point-in-time recovery of MySQL-family clusters)
+
+@operation(PATH, "getBinlogBackups")
+def get_binlog_backups(call: Call) -> Payload:
+    """The binary logs kept with the full backups (fakecmon/world/backups.py), of one
+    cluster or of every cluster the caller may read; newest first unless ``ascending``."""
+    user = call.login_user()
+    world = call.world
+    cluster = _cluster(call)
+    if cluster is not None:
+        permissions.check_cluster(world, user, cluster, cluster.cluster_id, permissions.READ)
+        clusters = [cluster]
+    else:
+        clusters = [world.clusters[cid] for cid in sorted(world.clusters)
+                    if permissions.can(world, user, world.clusters[cid], permissions.READ)]
+    found = [b for c in clusters for b in binlog_backups(world, c, call.now)]
+    found.sort(key=lambda b: (b.created, b.binlog_id), reverse=not call.arg("ascending", bool,
+                                                                              False))
+    offset = max(call.arg("offset", int, 0), 0)
+    limit = call.arg("limit", int, -1)
+    page = found[offset:None if limit < 0 else offset + limit]
+    return {"total": len(found), "binlog_backups": [b.to_json() for b in page]}
+
+
+# ---- Elasticsearch snapshot repositories
+
+def _elastic_cluster(call: Call, wanted: str) -> Cluster:
+    """The Elasticsearch cluster the request names, checked for ``wanted`` access."""
+    cluster = _cluster(call)
+    if cluster is None:
+        raise invalid("The request has no 'cluster_id' or 'cluster_name'.")
+    permissions.check_cluster(call.world, call.login_user(), cluster, cluster.cluster_id, wanted)
+    if cluster.cluster_type != "ELASTIC":
+        raise invalid(f"Cluster {cluster.cluster_id} is a {cluster.cluster_type} cluster: "
+                      "snapshot repositories belong to Elasticsearch clusters.")
+    return cluster
+
+
+def _repositories_json(world: Any, cluster: Cluster) -> dict[str, Any]:
+    repos = snapshots.repositories_of(world, cluster)
+    return {name: repos[name].to_json() for name in sorted(repos)}
+
+
+@operation(PATH, "getSnapshotRepositories")
+def get_snapshot_repositories(call: Call) -> Payload:
+    cluster = _elastic_cluster(call, permissions.READ)
+    repos = _repositories_json(call.world, cluster)
+    return {"cluster_id": cluster.cluster_id, "total": len(repos),
+            "snapshot_repositories": repos}
+
+
+@operation(PATH, "getAllSnapshotRepositories")
+def get_all_snapshot_repositories(call: Call) -> Payload:
+    """The repositories of every Elasticsearch cluster the caller may read (or of the one
+    named), one entry per cluster."""
+    user = call.login_user()
+    world = call.world
+    named = _cluster(call)
+    if named is not None:
+        permissions.check_cluster(world, user, named, named.cluster_id, permissions.READ)
+    clusters = [named] if named is not None else [world.clusters[c] for c in sorted(world.clusters)]
+    entries = [{"cluster_id": c.cluster_id, "cluster_name": c.cluster_name,
+                "snapshot_repositories": _repositories_json(world, c)}
+               for c in clusters if c.cluster_type == "ELASTIC"
+               and permissions.can(world, user, c, permissions.READ)]
+    return {"total": sum(len(e["snapshot_repositories"]) for e in entries),
+            "snapshot_repositories_list": entries}
+
+
+def _repository_spec(call: Call) -> dict[str, Any]:
+    """The settings s9s sends in ``repository.job.job_data`` (or straight in ``repository``)."""
+    repo = call.arg("repository", dict)
+    job = repo.get("job")
+    if job is None:
+        return repo
+    data = job.get("job_data") if isinstance(job, dict) else None
+    if not isinstance(data, dict):
+        raise invalid("The 'repository.job' must be an object with a 'job_data' object.")
+    return data
+
+
+def _text(spec: dict[str, Any], name: str, required: bool = True) -> str:
+    value = spec.get(name)
+    if value in (None, "") and not required:
+        return ""
+    if not isinstance(value, str) or not value.strip():
+        raise invalid(f"The snapshot repository needs '{name}' (a non-empty string).")
+    return value.strip()
+
+
+@operation(PATH, "snapshotRepository")
+def snapshot_repository(call: Call) -> Payload:
+    """Create a snapshot repository on an Elasticsearch cluster: ``s3`` (``s3_bucket``,
+    ``s3_region``, ``credential_id`` of S3 cloud credentials) or ``fs``
+    (``snapshot_location`` on ``storage_host``). Write access to the cluster is needed."""
+    user = call.login_user()
+    world = call.world
+    cluster = _elastic_cluster(call, permissions.WRITE)
+    spec = _repository_spec(call)
+    try:
+        name = snapshots.check_name(spec.get("snapshot_repository"))
+    except ValueError as exc:
+        raise invalid(str(exc)) from None
+    kind = _text(spec, "snapshot_repository_type").lower()
+    if kind not in snapshots.TYPES:
+        raise invalid(f"Unknown snapshot repository type '{kind}' "
+                      f"(known: {', '.join(snapshots.TYPES)}).")
+    repo = snapshots.SnapshotRepository(
+        name=name, repo_type=kind, created=call.now, created_by=user.user_name,
+        uuid=snapshots.repository_uuid(cluster, name, call.now))
+    if kind == "s3":
+        repo.bucket, repo.region = _text(spec, "s3_bucket"), _text(spec, "s3_region")
+        repo.credential_id = coerce(spec.get("credential_id"), int, "credential_id") \
+            if spec.get("credential_id") is not None else 0
+        credential = cloud(world).credentials.get(repo.credential_id)
+        if credential is None or credential.provider not in ("aws", "s3"):
+            raise RpcError(OBJECT_NOT_FOUND, f"S3 cloud credentials with id "
+                                             f"{repo.credential_id} are not found.")
+    else:
+        repo.location = _text(spec, "snapshot_location")
+        if not repo.location.startswith("/"):
+            raise invalid("The 'snapshot_location' must be an absolute path.")
+        repo.storage_host = _text(spec, "storage_host", required=False) or (
+            cluster.hosts[0].hostname if cluster.hosts else world.hostname)
+    if cluster.state not in ("STARTED", "DEGRADED"):
+        raise invalid(f"Cluster {cluster.cluster_id} is {cluster.state}: Elasticsearch must "
+                      "be running to register a snapshot repository.")
+    repos = snapshots.repositories_of(world, cluster)
+    if name in repos:
+        raise invalid(f"Snapshot repository '{name}' already exists in cluster "
+                      f"{cluster.cluster_id}.")
+    repos[name] = repo
+    message = f"Snapshot repository '{name}' is created in cluster {cluster.cluster_id}."
+    emit(world, Event("backup.repository_created", call.now, cluster_id=cluster.cluster_id,
+                      user_name=user.user_name, message=message, data={"name": name}))
+    return {"snapshot_repository": repo.to_json(), "messages": [message]}
+
+
+@operation(PATH, "deleteSnapshotRepository")
+def delete_snapshot_repository(call: Call) -> Payload:
+    """Unregister a repository (the snapshots stay where they are, as in Elasticsearch)."""
+    user = call.login_user()
+    world = call.world
+    cluster = _elastic_cluster(call, permissions.WRITE)
+    name = call.arg("snapshot_repository", str)
+    repos = snapshots.repositories_of(world, cluster)
+    if name not in repos:
+        raise RpcError(OBJECT_NOT_FOUND, f"Snapshot repository '{name}' is not found in "
+                                         f"cluster {cluster.cluster_id}.")
+    del repos[name]
+    message = f"Snapshot repository '{name}' is deleted from cluster {cluster.cluster_id}."
+    emit(world, Event("backup.repository_deleted", call.now, cluster_id=cluster.cluster_id,
+                      user_name=user.user_name, message=message, data={"name": name}))
+    return {"messages": [message]}

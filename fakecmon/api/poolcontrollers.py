@@ -134,6 +134,8 @@ def set_pool_mode(call: Call) -> Payload:
         state.network_mask = call.arg("controllers_network_mask", str, state.network_mask)
         if not state.enabled:
             state.enabled_at = call.now
+    else:
+        state.stopped.clear()  # outside pool mode there are no members to keep stopped
     state.enabled = enable
     return {**_common(call), "pool_mode": state.enabled, "conf_storage": state.conf_storage,
             "controllers_network_mask": state.network_mask}
