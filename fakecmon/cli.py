@@ -17,7 +17,18 @@ from fakecmon.reload import WorldWatcher
 from fakecmon.server import CmonServer, server_ssl_context
 from fakecmon.world.yamlfile import WorldError
 
-DEFAULT_CERTS = Path(__file__).resolve().parent.parent / "certs"
+
+
+def default_certs_dir() -> Path:
+    """``certs/`` of a source checkout; else the user's cache (never site-packages)."""
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file():
+        return checkout / "certs"
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "fakecmon" / "certs"
+
+
+DEFAULT_CERTS = default_certs_dir()
 
 
 def bind_addresses(args: argparse.Namespace) -> list[str]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import time
+
+from fakecmon.timefmt import check_epoch
 
 
 class Clock:
@@ -25,8 +28,9 @@ class Clock:
 
     def advance(self, seconds: float) -> float:
         """Move time forward (frozen or not) and return the new time."""
-        if seconds < 0:
-            raise ValueError("The clock only moves forward.")
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError("The clock only moves forward, by a finite number of seconds.")
+        check_epoch(self.now() + seconds, "new clock time")
         if self._frozen_at is not None:
             self._frozen_at += seconds
         else:
@@ -35,6 +39,7 @@ class Clock:
 
     def set(self, t: float) -> float:
         """Jump to epoch time ``t`` (keeps a frozen clock frozen)."""
+        check_epoch(t, "clock time")
         if self._frozen_at is not None:
             self._frozen_at = t
         else:

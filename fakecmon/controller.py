@@ -17,7 +17,8 @@ from fakecmon.world.models import User
 from fakecmon.world.state import World
 from fakecmon.world.yamlfile import Node, read_yaml
 
-DEFAULT_WORLD = Path(__file__).resolve().parent.parent / "fixtures" / "default.yaml"
+#: The default world (``fixtures/default.yaml``, shipped inside the package as well).
+DEFAULT_WORLD = Path(__file__).resolve().parent / "data" / "default.yaml"
 
 #: Called with (controller, world) whenever a world is built (start, reset, reload),
 #: so that areas such as jobs can set up their state in ``world.extensions``.

@@ -6,6 +6,17 @@ import re
 from datetime import datetime, timedelta, timezone
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+#: The epoch seconds ``rfc3339`` can write: years 1 to 9999.
+MIN_EPOCH = -62135596800.0
+MAX_EPOCH = 253402300799.0
+
+
+def check_epoch(t: float, what: str = "time") -> float:
+    """``t`` if it is a time ``rfc3339`` can write, else ValueError (NaN, infinity, year 10000)."""
+    if not MIN_EPOCH <= t <= MAX_EPOCH:   # False for NaN too
+        raise ValueError(f"The {what} is out of range: {t!r} is not between the years 1 "
+                         "and 9999.")
+    return t
 
 
 def rfc3339(t: float | None) -> str:

@@ -46,11 +46,17 @@ def _alarms_of(call: Call, clusters: list[Cluster]) -> list[Alarm]:
 
 
 def _find(call: Call) -> tuple[Alarm, Cluster]:
+    """The alarm ``alarm_id`` of the named cluster, or of any the caller may read."""
     alarm_id = call.arg("alarm_id", int)
-    clusters = _clusters(call)
-    for alarm in _alarms_of(call, clusters):
-        if alarm.alarm_id == alarm_id:
-            return alarm, call.world.clusters[alarm.cluster_id]
+    named = visible_cluster(call, OBJECT_NOT_FOUND) if cluster_ref_given(call) else None
+    mb = alarms.book(call.world)
+    alarm = mb.alarms.get(alarm_id)
+    cluster = call.world.clusters.get(alarm.cluster_id) if alarm is not None else None
+    if cluster is not None and (cluster is named or named is None and permissions.can(
+            call.world, call.login_user(), cluster, permissions.READ)):
+        alarms.sync(call.world, cluster, call.now)   # it may have been cleared since
+        if mb.alarms.get(alarm_id) is alarm:
+            return alarm, cluster
     raise RpcError(OBJECT_NOT_FOUND, f"Alarm {alarm_id} was not found.")
 
 

@@ -142,6 +142,9 @@ class AlarmBook:
     def __init__(self, now: float = 0.0) -> None:
         self.alarms: dict[int, Alarm] = {}
         self.derived: dict[tuple[Any, ...], int] = {}
+        #: cluster id -> its alarms by id: a cluster's alarms without a scan of the
+        #: world's (cluster views count them for every cluster they show).
+        self._by_cluster: dict[int, dict[int, Alarm]] = {}
         self.next_id = 1
         #: The controller time of the request being served (set before every call), for
         #: readers that have no clock at hand (``alarm_statistics`` in cluster views).
@@ -153,12 +156,21 @@ class AlarmBook:
 
     def add(self, alarm: Alarm) -> Alarm:
         self.alarms[alarm.alarm_id] = alarm
+        self._by_cluster.setdefault(alarm.cluster_id, {})[alarm.alarm_id] = alarm
         if alarm.derived:
             self.derived[alarm.key] = alarm.alarm_id
         return alarm
 
+    def remove(self, alarm_id: int) -> Alarm | None:
+        alarm = self.alarms.pop(alarm_id, None)
+        if alarm is not None:
+            self._by_cluster.get(alarm.cluster_id, {}).pop(alarm_id, None)
+            if alarm.derived:
+                self.derived.pop(alarm.key, None)
+        return alarm
+
     def of_cluster(self, cluster_id: int) -> list[Alarm]:
-        return [a for a in self.alarms.values() if a.cluster_id == cluster_id]
+        return list(self._by_cluster.get(cluster_id, {}).values())
 
 
 def book(world: World) -> AlarmBook:
@@ -230,8 +242,9 @@ def sync(world: World, cluster: Cluster, now: float) -> None:
     maintenance.refresh(world, now)
     mb = book(world)
     wanted = _wanted(cluster)
-    for key in [k for k in mb.derived if k[0] == cluster.cluster_id and k not in wanted]:
-        alarm = mb.alarms.pop(mb.derived.pop(key))
+    gone = [a for a in mb.of_cluster(cluster.cluster_id) if a.derived and a.key not in wanted]
+    for alarm in gone:
+        mb.remove(alarm.alarm_id)
         emit(world, Event("alarm.cleared", now, cluster_id=cluster.cluster_id,
                           message=f"Alarm '{alarm.title}' is cleared.",
                           data={"alarm": alarm.to_json()}))
@@ -257,9 +270,7 @@ def drop_cluster(world: World, cluster_id: int) -> None:
     """A removed cluster takes its alarms with it."""
     mb = book(world)
     for alarm in mb.of_cluster(cluster_id):
-        mb.alarms.pop(alarm.alarm_id, None)
-        if alarm.derived:
-            mb.derived.pop(alarm.key, None)
+        mb.remove(alarm.alarm_id)
 
 
 def counts(world: World, cluster_id: int, now: float) -> tuple[int, int]:

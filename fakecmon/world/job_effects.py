@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fakecmon.timefmt import parse_time, rfc3339
+from fakecmon.timefmt import check_epoch, parse_time, rfc3339
 from fakecmon.world import maintenance
 from fakecmon.world.acl import Acl
 from fakecmon.world.backups import backups_of, default_method, make_record
@@ -710,16 +710,21 @@ def plan_create_maintenance(ctx: JobContext) -> list[Step]:
     """A maintenance period for the job's cluster, or for each of ``nodes``."""
     job = ctx.job
     cluster = ctx.cluster() if job.cluster_id else None
-    begin = _time(ctx, "begin")
-    if begin is None:
-        rel = ctx.data.get("begin_relative")
-        begin = ctx.now + (float(rel) * 60 if isinstance(rel, (int, float)) else 0.0)
     minutes = ctx.data.get("maintenance_minutes", 60)
     if not isinstance(minutes, (int, float)) or isinstance(minutes, bool) or minutes <= 0:
         ctx.fail("The 'job_data.maintenance_minutes' must be a positive number.")
-    end = _time(ctx, "end")
-    if end is None:
-        end = begin + minutes * 60
+    rel = ctx.data.get("begin_relative")
+    try:   # numbers from the request: 1e308 minutes is no time rfc3339 can write
+        begin = _time(ctx, "begin")
+        if begin is None:
+            begin = ctx.now + (float(rel) * 60 if isinstance(rel, (int, float)) else 0.0)
+        end = _time(ctx, "end")
+        if end is None:
+            end = begin + minutes * 60
+        check_epoch(begin, "maintenance begin")
+        check_epoch(end, "maintenance end")
+    except (ValueError, OverflowError) as exc:
+        ctx.fail(f"Invalid maintenance period: {exc}")
     if end <= begin:
         ctx.fail("The maintenance period ends before it begins.")
     reason = _text(ctx, "reason", "Maintenance created by a job.")
