@@ -41,7 +41,7 @@ def test_health(cmon):
     status, doc = ctl(cmon, "GET", "/health")
     assert status == 200 and doc["status"] == "ok"
     assert doc["controller_id"] == cmon.controller_id
-    assert doc["world_files"][0].endswith("fixtures/default.yaml")
+    assert doc["world_files"][0].endswith("default.yaml")
     assert doc["journal"] == {"size": 1000, "entries": 0}
 
 
