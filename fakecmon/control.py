@@ -305,7 +305,7 @@ async def delete_snapshot(request: web.Request, c: "Controller") -> Any:
 async def get_requests(request: web.Request, c: "Controller") -> Any:
     q = request.query
     limit = q.get("limit")
-    if limit is not None and not limit.isdigit():
+    if limit is not None and not (limit.isascii() and limit.isdigit()):
         raise ControlError(400, "'limit' must be a number.")
     flt = Filter(path=q.get("path"), operation=q.get("operation"), user=q.get("user"),
                  status=q.get("status"))
@@ -348,7 +348,7 @@ async def delete_faults(request: web.Request, c: "Controller") -> Any:
 
 async def delete_fault(request: web.Request, c: "Controller") -> Any:
     fid = request.match_info["id"]
-    if not fid.isdigit() or not c.faults.remove(int(fid)):
+    if not (fid.isascii() and fid.isdigit()) or not c.faults.remove(int(fid)):
         raise ControlError(404, f"No active fault {fid}.")
     return {"deleted": int(fid)}
 

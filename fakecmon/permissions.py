@@ -107,10 +107,28 @@ def check_named(world: World, user: User, obj: Owned, kind: str, name: str,
         raise denied(f"Access to {kind} '{name}' is denied for user '{user.user_name}'.")
 
 
+def can_read_cluster_id(world: World, user: User, cluster_id: int) -> bool:
+    """May ``user`` read what belongs to cluster ``cluster_id`` (its jobs...)? Cluster 0 is
+    the controller (``controller_object``); what a removed cluster left behind only
+    superusers still see."""
+    if cluster_id == 0:
+        return can(world, user, controller_object(world), READ)
+    cluster = world.clusters.get(cluster_id)
+    if cluster is None:
+        return world.is_superuser(user)
+    return can(world, user, cluster, READ)
+
+
+def owns(world: World, user: User, owner_id: int) -> bool:
+    """What belongs to one user alone (its preferences, its watchlists): that user or a
+    superuser, whatever ACLs say."""
+    return user.user_id == owner_id or world.is_superuser(user)
+
+
 def check_self(world: World, user: User, target: User, what: str) -> None:
     """What belongs to a user alone (its preferences): the user itself or a superuser,
     whatever the user object's ACL lets others read."""
-    if user.user_id != target.user_id and not world.is_superuser(user):
+    if not owns(world, user, target.user_id):
         raise denied(f"User {user.user_name} has no privileges to access the {what} of "
                      f"user {target.user_name}.")
 

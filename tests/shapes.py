@@ -73,6 +73,27 @@ def _item_mismatches(item: Any, theirs: list[Any], path: str) -> list[str]:
     return first or []
 
 
+def same_shape(ours: Any, theirs: Any, where: str, *, exact_keys: bool = True,
+               skip: frozenset[str] = frozenset()) -> None:
+    """Stricter than ``type_mismatches``, for the documents a client parses field by field:
+    the same JSON types everywhere (a number is a number, ``null`` is ``null``),
+    following the first item of lists; every CMON field but the ``skip`` ones is ours
+    too, and with ``exact_keys`` we have no other."""
+    kind = {bool: "boolean", int: "number", float: "number"}
+    assert kind.get(type(ours), json_type(ours)) == kind.get(type(theirs), json_type(theirs)), (
+        where, ours, theirs)
+    if isinstance(theirs, dict):
+        if exact_keys:
+            assert set(ours) == set(theirs), (where, set(ours) ^ set(theirs))
+        for key, value in theirs.items():
+            if key in skip:
+                continue
+            assert key in ours, f"{where}.{key} missing"
+            same_shape(ours[key], value, f"{where}.{key}", exact_keys=exact_keys, skip=skip)
+    elif isinstance(theirs, list) and theirs and ours:
+        same_shape(ours[0], theirs[0], f"{where}[0]", exact_keys=exact_keys, skip=skip)
+
+
 def compare(ours: dict[str, Any], theirs: dict[str, Any], extra: set[str] = frozenset()) -> None:
     """Same status, same top-level fields (``reply_received`` is s9s's; ``extra`` are
     ours too), same JSON types."""

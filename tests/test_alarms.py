@@ -165,6 +165,14 @@ def test_python_sdk_reply_rules(system, op, fields):
         assert type(reply["ignore"]) is bool
 
 
+def test_get_alarm_only_in_the_named_cluster(system):
+    alarm_id = alarms(system, 4)[0]["alarm_id"]
+    assert system.call(A, "getAlarm", alarm_id=alarm_id, cluster_id=4)["alarm"]["cluster_id"] == 4
+    other = system.call(A, "getAlarm", alarm_id=alarm_id, cluster_id=1)
+    assert (other["request_status"], other["error_string"]) == (
+        "ObjectNotFound", f"Alarm {alarm_id} was not found.")
+
+
 def test_unknown_alarm_and_bad_input(system):
     missing = system.call(A, "getAlarm", alarm_id=999)
     assert (missing["request_status"], missing["error_string"]) == (

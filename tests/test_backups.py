@@ -3,11 +3,10 @@ and the ``backups`` / ``jobs`` / ``job_settings`` world file sections."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
+from shapes import load_capture, same_shape
 
 from fakecmon.controller import DEFAULT_WORLD
 from fakecmon.world.loader import build_world
@@ -16,40 +15,19 @@ from fakecmon.world.yamlfile import WorldError, parse_yaml, read_yaml
 B = "/v2/backup"
 
 
-def _json_type(value: Any) -> str:
-    return {bool: "boolean", int: "number", float: "number", str: "string", list: "list",
-            dict: "object", type(None): "null"}[type(value)]
-
-
-def _same_shape(ours: Any, theirs: Any, where: str) -> None:
-    assert _json_type(ours) == _json_type(theirs), (where, ours, theirs)
-    if isinstance(theirs, dict):
-        assert set(ours) == set(theirs), (where, set(ours) ^ set(theirs))
-        for key, value in theirs.items():
-            _same_shape(ours[key], value, f"{where}.{key}")
-    elif isinstance(theirs, list) and theirs and ours:
-        _same_shape(ours[0], theirs[0], f"{where}[0]")
-
-
-def _capture(contract: Path, name: str) -> tuple[dict, dict]:
-    folder = contract / "captures"
-    return (json.loads((folder / f"{name}-req.json").read_text()),
-            json.loads((folder / f"{name}-rep.json").read_text()))
-
-
 def test_getbackups_capture_replays_as_s9s_reads_it(system, contract):
-    req, rep = _capture(contract, "Ok-getBackups")
+    req, rep = load_capture(contract, "Ok-getBackups")
     got = system.post(B, req).json
     assert got["request_status"] == "Ok"
     assert set(got) == set(rep) - {"reply_received"}
     assert got["total"] == len(got["backup_records"]) == 3
     assert [r["id"] for r in got["backup_records"]] == [1, 2, 3]    # ascending: true
     for record in got["backup_records"]:
-        _same_shape(record, rep["backup_records"][0], "backup_records[]")
+        same_shape(record, rep["backup_records"][0], "backup_records[]")
 
 
 def test_unknown_cluster_capture(system, contract):
-    req, rep = _capture(contract, "ObjectNotFound-getBackups")
+    req, rep = load_capture(contract, "ObjectNotFound-getBackups")
     got = system.post(B, dict(req, cluster_id=999)).json
     assert set(got) == set(rep) - {"reply_received"}
     assert (got["request_status"], got["error_string"]) == (

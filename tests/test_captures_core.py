@@ -10,7 +10,6 @@ fields the clients decode (contract/clients/go-clients.md §7).
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,6 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from fakecmon.client import RpcClient
 from fakecmon.testing import FakeCmon
 from shapes import compare, load_capture, login, replay, type_mismatches
 from worldfile import worlds

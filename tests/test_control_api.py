@@ -179,6 +179,21 @@ def test_clock(cmon):
     assert ctl(cmon, "POST", "/clock/rewind")[0] == 404
 
 
+@pytest.mark.parametrize("path,body", [
+    ("/clock/advance", {"seconds": 1e308}), ("/clock/advance", {"seconds": float("nan")}),
+    ("/clock/set", {"time": 1e300}), ("/clock/set", {"time": float("-inf")}),
+    ("/clock/set", {"time": 253402300800})])
+def test_clock_refuses_times_replies_cannot_carry(cmon, path, body):
+    """A time past the year 9999 would make every later reply fail; it is refused."""
+    before = cmon.now()
+    status, doc = ctl(cmon, "POST", path, body)
+    assert status == 400 and doc["error"]
+    assert abs(cmon.now() - before) < 60
+    assert cmon.client().call("/v2/info", "ping")["request_status"] == "Ok"
+    with pytest.raises(ValueError):
+        cmon.advance(float("inf"))
+
+
 def test_expire_sessions(cmon):
     system = cmon.client("system", "secret")
     reader = cmon.client("readeruser", "s3cr3tP455")

@@ -49,6 +49,8 @@ def test_register_start_stop_unregister(system):
     assert set(servers(system)) == {"lxc-host-1"}
     again = system.call(H, "unregisterServers", servers=[LXC])
     assert again["request_status"] == "ObjectNotFound"
+    odd = system.call(H, "registerServers", servers=[{**LXC, "hostname": "10.1.1.\u00b2"}])
+    assert odd["request_status"] == "Ok"       # not an IPv4 address ("²".isdigit()): a name
 
 
 def test_server_permissions(cmon, reader, system):
@@ -136,6 +138,9 @@ def test_report_life_cycle(cmon, system):
     assert wrong_cluster["request_status"] == "UnknownError"
     unknown = generate(system, 1, "no-such-type")
     assert unknown["request_status"] == "InvalidRequest"
+    superscript = system.call(R, "getReport", report={"report_id": "\u00b2"})  # isdigit(), not int()
+    assert (superscript["request_status"], superscript["error_string"]) == (
+        "InvalidRequest", "The 'report_id' field of the report has the wrong type.")
 
 
 def test_report_permissions(cmon, reader, system):

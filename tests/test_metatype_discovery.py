@@ -123,6 +123,9 @@ def test_check_hosts(system):
     assert checked["192.0.2.7"]["status"]["error_message"]
     assert checked["10.0.1.11"]["status"]["error_code"] == "HostAlreadyRegistered"
     again = system.call("/v2/discovery", "checkHosts", nodes=["10.0.1.11"])
+    bad_port = system.call("/v2/discovery", "checkHosts",
+                           nodes=[{"hostname": "10.0.0.254", "port": "\u00b2"}])
+    assert bad_port["request_status"] == "InvalidRequest"     # "²".isdigit(), but no port
     assert again["checked_hosts"][0]["status"]["error_code"] == "HostIsOk"
     job = {"class_name": "CmonJobInstance", "job_spec": {"command": "create_cluster", "job_data": {
         "cluster_type": "group_replication", "nodes": [{"class_name": "CmonHost",

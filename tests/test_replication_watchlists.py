@@ -47,6 +47,12 @@ def test_subscriptions_follow_publications(system):
     system.call(LR, "modifyPublication", cluster_id=3, pub_name="p1", new_pub_name="p2")
     assert system.call(LR, "getSubscriptions", cluster_id=3)["subscriptions"][0][
         "publication_name"] == "p2"
+    system.call(LR, "createPublication", cluster_id=3, pub_name="p3", include_all_tables=True)
+    bad = system.call(LR, "modifySubscription", cluster_id=3, sub_name="s1", pub_name="p3",
+                      enabled="maybe")
+    assert bad["request_status"] == "InvalidRequest"
+    assert system.call(LR, "getSubscriptions", cluster_id=3)["subscriptions"][0][
+        "publication_name"] == "p2"                       # nothing changed
     system.call(LR, "modifySubscription", cluster_id=3, sub_name="s1", new_sub_name="s2",
                 enabled=False)
     sub = system.call(LR, "getSubscriptions", cluster_id=3)["subscriptions"][0]
@@ -77,6 +83,15 @@ def test_watchlists(system, reader, cmon):
     assert listed["total"] == 1
     item = listed["watchlists"][0]
     assert item["clusters"] == [1, 21] and item["owner_id"] == 5 and item["topics"][0] == "load"
+    again = reader.call(WL, "createWatchlist", watchlist={"watchlist_name": " prod "})
+    assert (again["request_status"], again["error_string"]) == (
+        "InvalidRequest", "You already have a watchlist named 'prod'.")
+    other = reader.call(WL, "createWatchlist", watchlist={"watchlist_name": "other"})["watchlist"]
+    clash = reader.call(WL, "updateWatchlist", watchlist={
+        "watchlist_id": other["watchlist_id"], "watchlist_name": "prod"})
+    assert clash["request_status"] == "InvalidRequest"
+    assert reader.call(WL, "deleteWatchlist",
+                       watchlist_id=other["watchlist_id"])["request_status"] == "Ok"
     dba = cmon.client()
     dba.login("dba", "dba-pass")
     assert dba.call(WL, "listWatchlists")["total"] == 0                  # not dba's

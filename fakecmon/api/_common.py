@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 from fakecmon import permissions
 from fakecmon.errors import OBJECT_NOT_FOUND, RpcError, invalid
 from fakecmon.events import Event, emit
-from fakecmon.rpc import Call
-from fakecmon.world.models import Cluster
+from fakecmon.rpc import Call, coerce
+from fakecmon.world.models import Cluster, Host
 
 T = TypeVar("T")
 NOT_FOUND_TEXT = "Cluster was not found."
@@ -51,14 +51,71 @@ def readable_clusters(call: Call) -> list[Cluster]:
             if permissions.can(world, user, world.clusters[c], permissions.READ)]
 
 
-def can_read_controller(call: Call) -> bool:
-    """Cluster 0 (the controller's own entries) is guarded by the CDT root."""
-    return permissions.can(call.world, call.login_user(),
-                           permissions.controller_object(call.world), permissions.READ)
+class ReadableIds:
+    """``cluster_id in ReadableIds(call)``: may the caller read that cluster's entries?
+
+    Id 0 stands for the controller's own entries (guarded by the CDT's job executor)
+    unless ``controller`` is false. Decided per id on first use, so filtering a log
+    costs what its entries cost, not a permission check of every cluster in the world.
+    """
+
+    def __init__(self, call: Call, *, controller: bool = True) -> None:
+        self.world = call.world
+        self.user = call.login_user()
+        self.controller = controller
+        self._known: dict[int, bool] = {}
+
+    def __contains__(self, cluster_id: object) -> bool:
+        if not isinstance(cluster_id, int):
+            return False
+        known = self._known.get(cluster_id)
+        if known is None:
+            known = self._known[cluster_id] = self._decide(cluster_id)
+        return known
+
+    def _decide(self, cluster_id: int) -> bool:
+        if cluster_id == 0 and self.controller:
+            obj = permissions.controller_object(self.world)
+        else:
+            cluster = self.world.clusters.get(cluster_id)
+            if cluster is None:
+                return False
+            obj = cluster
+        return permissions.can(self.world, self.user, obj, permissions.READ)
+
+
+def readable_host(call: Call, hostname: str, port: int | None = None,
+                  cluster_id: int = 0) -> tuple[Cluster, Host]:
+    """The host ``hostname`` (on ``port``) of cluster ``cluster_id``, or of the first
+    cluster (by id) that has it; clusters the caller may not read do not count."""
+    world, user = call.world, call.login_user()
+    for cid in ([cluster_id] if cluster_id else sorted(world.clusters)):
+        cluster = world.clusters.get(cid)
+        host = cluster.host(hostname, port) if cluster is not None else None
+        if host is not None and permissions.can(world, user, cluster, permissions.READ):
+            return cluster, host
+    where = f"{hostname}:{port}" if port else hostname
+    raise RpcError(OBJECT_NOT_FOUND, f"Host '{where}' was not found.")
 
 
 def require(call: Call, cluster: Cluster, wanted: str) -> None:
     permissions.check_cluster(call.world, call.login_user(), cluster, cluster.cluster_id, wanted)
+
+
+def checked_cluster(call: Call, wanted: str = permissions.READ) -> Cluster:
+    """The cluster the request names (``Call.cluster``), if the caller has ``wanted`` on it."""
+    cluster = call.cluster()
+    assert cluster is not None
+    require(call, cluster, wanted)
+    return cluster
+
+
+def checked_cluster_if_named(call: Call, wanted: str = permissions.READ) -> Cluster | None:
+    """Like ``checked_cluster``; None when the request names no cluster (or cluster 0)."""
+    cluster = call.cluster(required=False)
+    if cluster is not None:
+        require(call, cluster, wanted)
+    return cluster
 
 
 def paging(call: Call) -> tuple[int, int | None]:
@@ -93,13 +150,11 @@ def field(spec: dict[str, Any], name: str, kind: type[T], default: Any = None,
         if default is None:
             raise invalid(f"Missing '{name}' field in the {where or 'request'}.")
         return default
-    if kind is int and isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)  # type: ignore[return-value]
-    if kind is bool and isinstance(value, str) and value.lower() in ("true", "false"):
-        return (value.lower() == "true")  # type: ignore[return-value]
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        raise invalid(f"The '{name}' field of the {where or 'request'} has the wrong type.")
-    return value
+    try:
+        return coerce(value, kind, name)   # as lenient as top-level fields: "7" is 7
+    except RpcError:
+        raise invalid(f"The '{name}' field of the {where or 'request'} has the wrong type.") \
+            from None
 
 
 def announce(call: Call, kind: str, cluster_id: int, message: str, **data: Any) -> None:

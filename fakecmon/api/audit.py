@@ -6,37 +6,30 @@
 
 from __future__ import annotations
 
-from fakecmon import permissions
+from collections.abc import Container
+
 from fakecmon.errors import OBJECT_NOT_FOUND, RpcError, invalid
 from fakecmon.rpc import Call, Payload, operation
 from fakecmon.world import logs
 
-from fakecmon.api._common import page  # isort: skip
+from fakecmon.api._common import ReadableIds, page  # isort: skip
 from fakecmon.api.log import time_filter, visible_ids  # isort: skip
 
 PATH = "/v2/audit"
 
 
-def _wanted_ids(call: Call) -> set[int]:
+def _wanted_ids(call: Call) -> Container[int]:
+    """``cluster_ids`` (the controller's 0 left out unless readable), else every visible id."""
     ids = call.body.get("cluster_ids")
     if ids in (None, []):
         return visible_ids(call)
     if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool)
                                             for i in ids):
         raise invalid("The 'cluster_ids' field must be a list of integers.")
-    user = call.login_user()
-    world = call.world
-    wanted = set()
-    for cid in ids:
-        if cid == 0:
-            if permissions.can(world, user, permissions.controller_object(world), "r"):
-                wanted.add(0)
-            continue
-        cluster = world.clusters.get(cid)
-        if cluster is None or not permissions.can(world, user, cluster, permissions.READ):
-            raise RpcError(OBJECT_NOT_FOUND, "Cluster was not found.")
-        wanted.add(cid)
-    return wanted
+    readable = ReadableIds(call)
+    if any(cid != 0 and cid not in readable for cid in ids):
+        raise RpcError(OBJECT_NOT_FOUND, "Cluster was not found.")
+    return {cid for cid in ids if cid in readable}
 
 
 @operation(PATH, "getEntries")

@@ -60,9 +60,7 @@ def load_public_key(text: str) -> rsa.RSAPublicKey | None:
     try:
         if data.startswith(b"ssh-"):
             key = serialization.load_ssh_public_key(data)
-        elif b"BEGIN RSA PUBLIC KEY" in data:
-            key = serialization.load_pem_public_key(data)
-        else:
+        else:   # the PEM loader reads both PUBLIC KEY and RSA PUBLIC KEY
             key = serialization.load_pem_public_key(data)
     except (ValueError, UnsupportedAlgorithm):
         return None

@@ -9,6 +9,7 @@ SCHEDULED, or PAUSED when disabled), so it also shows in ``getJobInstances``.
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Any
 
 from fakecmon import permissions
@@ -22,6 +23,7 @@ from fakecmon.world.cron import Cron
 from fakecmon.world.jobs import PAUSED, SCHEDULED, Job, jobs_of
 from fakecmon.world.models import Cluster
 
+from fakecmon.api._common import ReadableIds, page, readable_clusters, require  # isort: skip
 from fakecmon.api.cloud import cloud  # isort: skip
 
 PATH = "/v2/backup"
@@ -45,6 +47,11 @@ def _cluster(call: Call) -> Cluster | None:
     return None
 
 
+def _readable(call: Call, cluster: Cluster | None) -> Container[int]:
+    """The ids of ``cluster`` (already checked) or of every cluster the caller may read."""
+    return {cluster.cluster_id} if cluster is not None else ReadableIds(call, controller=False)
+
+
 def _descending(call: Call) -> bool:
     """``order: "created DESC"`` (Terraform) wins over ``ascending`` (default: newest first)."""
     order = call.arg("order", str, "")
@@ -57,24 +64,17 @@ def _descending(call: Call) -> bool:
 
 @operation(PATH, "getBackups")
 def get_backups(call: Call) -> Payload:
-    user = call.login_user()
     world = call.world
     cluster = _cluster(call)
     if cluster is not None:
-        permissions.check_cluster(world, user, cluster, cluster.cluster_id, permissions.READ)
-        clusters = {cluster.cluster_id: cluster}
-    else:
-        clusters = {cid: c for cid, c in world.clusters.items()
-                    if permissions.can(world, user, c, permissions.READ)}
+        require(call, cluster, permissions.READ)
     parent = call.arg("parent_id", int, -1)
     version = call.arg("backup_record_version", int, 1)
-    records = backups_of(world).listed(set(clusters), descending=_descending(call),
+    records = backups_of(world).listed(_readable(call, cluster), descending=_descending(call),
                                        parent_id=parent if parent >= 0 else None)
-    offset = max(call.arg("offset", int, 0), 0)
-    limit = call.arg("limit", int, -1)
-    page = records[offset:None if limit < 0 else offset + limit]
     return {"total": len(records),
-            "backup_records": [_json(r, version, clusters.get(r.cluster_id)) for r in page]}
+            "backup_records": [_json(r, version, world.clusters.get(r.cluster_id))
+                               for r in page(call, records)]}
 
 
 def _json(record: BackupRecord, version: int, cluster: Cluster | None) -> dict[str, Any]:
@@ -154,13 +154,11 @@ def _schedules(world: Any, cluster_id: int | None) -> list[Job]:
 @operation(PATH, "getBackupSchedules")
 def get_backup_schedules(call: Call) -> Payload:
     """The recurring backup jobs of a cluster (or of every cluster the caller may read)."""
-    user = call.login_user()
     world = call.world
     cluster = _cluster(call)
     if cluster is not None:
-        permissions.check_cluster(world, user, cluster, cluster.cluster_id, permissions.READ)
-    readable = {cid for cid, c in world.clusters.items()
-                if permissions.can(world, user, c, permissions.READ)}
+        require(call, cluster, permissions.READ)
+    readable = _readable(call, cluster)
     found = [j for j in _schedules(world, cluster.cluster_id if cluster else None)
              if j.cluster_id in readable]
     return {"total": len(found), "backup_schedules": [_schedule_json(j) for j in found]}
@@ -219,22 +217,15 @@ def schedule_backup(call: Call) -> Payload:
 def get_binlog_backups(call: Call) -> Payload:
     """The binary logs kept with the full backups (fakecmon/world/backups.py), of one
     cluster or of every cluster the caller may read; newest first unless ``ascending``."""
-    user = call.login_user()
     world = call.world
     cluster = _cluster(call)
     if cluster is not None:
-        permissions.check_cluster(world, user, cluster, cluster.cluster_id, permissions.READ)
-        clusters = [cluster]
-    else:
-        clusters = [world.clusters[cid] for cid in sorted(world.clusters)
-                    if permissions.can(world, user, world.clusters[cid], permissions.READ)]
+        require(call, cluster, permissions.READ)
+    clusters = [cluster] if cluster is not None else readable_clusters(call)
     found = [b for c in clusters for b in binlog_backups(world, c, call.now)]
     found.sort(key=lambda b: (b.created, b.binlog_id), reverse=not call.arg("ascending", bool,
                                                                               False))
-    offset = max(call.arg("offset", int, 0), 0)
-    limit = call.arg("limit", int, -1)
-    page = found[offset:None if limit < 0 else offset + limit]
-    return {"total": len(found), "binlog_backups": [b.to_json() for b in page]}
+    return {"total": len(found), "binlog_backups": [b.to_json() for b in page(call, found)]}
 
 
 # ---- Elasticsearch snapshot repositories

@@ -13,6 +13,8 @@ from fakecmon.world.config import license_docs
 from fakecmon.world.models import Cluster
 from fakecmon.world.views import cluster_json
 
+from fakecmon.api._common import checked_cluster  # isort: skip
+
 PATH = "/v2/clusters"
 
 
@@ -68,11 +70,7 @@ def get_all_cluster_info(call: Call) -> Payload:
 
 @operation(PATH, "getClusterInfo")
 def get_cluster_info(call: Call) -> Payload:
-    user = call.login_user()
-    cluster = call.cluster()
-    assert cluster is not None
-    permissions.check_cluster(call.world, user, cluster, cluster.cluster_id, permissions.READ)
-    return {"cluster": _cluster_doc(call, cluster)}
+    return {"cluster": _cluster_doc(call, checked_cluster(call))}
 
 
 @operation(PATH, "ping")
@@ -103,7 +101,7 @@ def get_cluster_info_cache_statistics(call: Call) -> Payload:
         entries = cache.live(call.world)
         return {"cache_statistics": infocache.statistics(entries, len(entries))}
     permissions.check_cluster(call.world, user, cluster, cluster.cluster_id, permissions.READ)
-    entries = [e for e in cache.live(call.world)
-               if e is cache.entries.get(cluster.cluster_id)]
+    entry = cache.entries.get(cluster.cluster_id)
+    entries = [entry] if entry is not None and entry.cluster_name == cluster.cluster_name else []
     return {"cluster_id": cluster.cluster_id,
             "cache_statistics": infocache.statistics(entries, len(entries))}

@@ -12,13 +12,13 @@ import copy
 from typing import Any
 
 from fakecmon import permissions
-from fakecmon.errors import ACCESS_DENIED, OBJECT_NOT_FOUND, RpcError, invalid
+from fakecmon.errors import ACCESS_DENIED, RpcError, invalid
 from fakecmon.rpc import Call, Payload, operation
 from fakecmon.world import config
 from fakecmon.world.config import ConfigFile, Option
 from fakecmon.world.models import Cluster, Host
 
-from fakecmon.api._common import announce, readable_clusters  # isort: skip
+from fakecmon.api._common import announce, readable_host  # isort: skip
 
 PATH = "/v2/config"
 CLUSTERS = "/v2/clusters"
@@ -150,19 +150,10 @@ _SYNTAX = {"ini": "MySQL", "plain": "Plain", "space": "Plain", "yaml": "YAML"}
 
 
 def _node(call: Call, wanted: str) -> tuple[Cluster, Host]:
-    hostname = call.arg("hostname", str)
-    port = call.arg("port", int, 0)
-    cid = call.arg("cluster_id", int, 0)
-    for cluster in readable_clusters(call):
-        if cid and cluster.cluster_id != cid:
-            continue
-        host = cluster.host(hostname, port or None)
-        if host is not None:
-            permissions.check_cluster(call.world, call.login_user(), cluster,
-                                      cluster.cluster_id, wanted)
-            return cluster, host
-    where = f"{hostname}:{port}" if port else hostname
-    raise RpcError(OBJECT_NOT_FOUND, f"Host '{where}' was not found.")
+    cluster, host = readable_host(call, call.arg("hostname", str),
+                                  call.arg("port", int, 0) or None, call.arg("cluster_id", int, 0))
+    permissions.check_cluster(call.world, call.login_user(), cluster, cluster.cluster_id, wanted)
+    return cluster, host
 
 
 def _file_json(cluster: Cluster, host: Host, f: ConfigFile) -> dict[str, Any]:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from fakecmon import permissions
 from fakecmon.errors import invalid
 from fakecmon.rpc import Call, Payload, operation
 from fakecmon.world import dbtypes
 from fakecmon.world.state import World
+
+from fakecmon.api._common import checked_cluster, checked_cluster_if_named  # isort: skip
 
 PATH = "/v2/discovery"
 UNREACHABLE = ipaddress.ip_network("192.0.2.0/24")
@@ -39,14 +40,14 @@ def _node(value: Any, place: str) -> dict[str, Any]:
     """A node as clients send it: ``{hostname|host_name, port, class_name}`` or ``"host:port"``."""
     if isinstance(value, str):
         name, _, port = value.partition(":")
-        value = {"hostname": name, "port": int(port) if port.isdigit() else 0}
+        value = {"hostname": name, "port": int(port) if port.isascii() and port.isdigit() else 0}
     if not isinstance(value, dict):
         raise invalid(f"The '{place}' entries must be objects or strings.")
     name = value.get("hostname", value.get("host_name"))
     if not isinstance(name, str) or not name.strip():
         raise invalid(f"A node in '{place}' has no hostname.")
     port = value.get("port", 0)
-    if isinstance(port, str) and port.isdigit():
+    if isinstance(port, str) and port.isascii() and port.isdigit():
         port = int(port)
     if not isinstance(port, int) or isinstance(port, bool):
         raise invalid(f"The port of node '{name}' must be a number.")
@@ -73,10 +74,7 @@ def _nodes(call: Call) -> list[dict[str, Any]]:
 @operation(PATH, "checkHosts", kind="world-data")
 def check_hosts(call: Call) -> Payload:
     """SSH reachability (and registration) of each node; ``HostIsOk`` when usable."""
-    user = call.login_user()
-    cluster = call.cluster(required=False)
-    if cluster is not None:
-        permissions.check_cluster(call.world, user, cluster, cluster.cluster_id, permissions.READ)
+    cluster = checked_cluster_if_named(call)
     check_registered = call.arg("check_if_already_registered", bool, False)
     check_sudo = call.arg("check_ssh_sudo", bool, False)
     checked = []
@@ -129,10 +127,7 @@ def get_supported_cluster_types(call: Call) -> Payload:
 @operation(PATH, "getSshCredentials", kind="world-data")
 def get_ssh_credentials(call: Call) -> Payload:
     """How the controller reaches the cluster's hosts over SSH."""
-    user = call.login_user()
-    cluster = call.cluster()
-    assert cluster is not None
-    permissions.check_cluster(call.world, user, cluster, cluster.cluster_id, permissions.READ)
+    checked_cluster(call)
     return {"ssh_credentials": {"class_name": "CmonSshCredentials", "user_name": "root",
                                 "key_file": "/root/.ssh/id_rsa", "port": 22, "timeout": 30,
                                 "tty_for_sudo": False}}

@@ -20,7 +20,7 @@ from fakecmon.world.servers import Container, Server
 from fakecmon.world.state import World
 from fakecmon.world.yamlfile import Node
 
-from fakecmon.api._common import announce, readable_clusters  # isort: skip
+from fakecmon.api._common import announce, readable_host  # isort: skip
 
 PATH = "/v2/host"
 
@@ -226,22 +226,11 @@ def get_controllers(call: Call) -> Payload:
 SETTABLE = {"alias": str, "description": str, "tags": list}
 
 
-def _cluster_host(call: Call, hostname: str, port: int | None, cid: int = 0) -> tuple[Any, Any]:
-    for cluster in readable_clusters(call):
-        if cid and cluster.cluster_id != cid:
-            continue
-        host = cluster.host(hostname, port)
-        if host is not None:
-            return cluster, host
-    where = f"{hostname}:{port}" if port else hostname
-    raise RpcError(OBJECT_NOT_FOUND, f"Host '{where}' was not found.")
-
-
 @operation(PATH, "setHost")
 def set_host(call: Call) -> Payload:
     """Change a host's ``alias``, ``description`` or ``tags`` (``properties``)."""
     props = call.arg("properties", dict)
-    cluster, host = _cluster_host(call, call.arg("hostname", str), call.arg("port", int, 0) or None)
+    cluster, host = readable_host(call, call.arg("hostname", str), call.arg("port", int, 0) or None)
     permissions.check_cluster(call.world, call.login_user(), cluster, cluster.cluster_id,
                               permissions.WRITE)
     for key, value in props.items():
@@ -269,7 +258,7 @@ def unregister_host(call: Call) -> Payload:
     port = spec.get("port")
     if port is not None and (not isinstance(port, int) or isinstance(port, bool)):
         raise invalid("The 'port' of the host must be an integer.")
-    cluster, host = _cluster_host(call, spec["hostname"], port, call.arg("cluster_id", int, 0))
+    cluster, host = readable_host(call, spec["hostname"], port, call.arg("cluster_id", int, 0))
     permissions.check_cluster(call.world, call.login_user(), cluster, cluster.cluster_id,
                               permissions.WRITE)
     if call.arg("dry_run", bool, False):

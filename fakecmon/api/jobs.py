@@ -25,6 +25,8 @@ from fakecmon.world.jobs import (
 )
 from fakecmon.world.models import Cluster, User
 
+from fakecmon.api._common import page  # isort: skip
+
 PATH = "/v2/jobs"
 #: Commands that make a new cluster: they need the create-cluster privilege as well.
 CREATING = ("create_cluster", "add_cluster")
@@ -125,13 +127,6 @@ def _job_id(call: Call) -> int:
     raise invalid("Missing 'job_id' field in the request.")
 
 
-def _limit_offset(call: Call) -> tuple[int, int | None]:
-    """(offset, limit): negative values mean "not set", as s9s sends them."""
-    offset = call.arg("offset", int, 0)
-    limit = call.arg("limit", int, -1)
-    return max(offset, 0), (limit if limit >= 0 else None)
-
-
 # ---- permission helpers
 
 def _cluster_of(call: Call, job: Job) -> Cluster | None:
@@ -141,16 +136,6 @@ def _cluster_of(call: Call, job: Job) -> Cluster | None:
 def _check(call: Call, job: Job, wanted: str) -> None:
     permissions.check_cluster(call.world, call.login_user(), _cluster_of(call, job),
                               job.cluster_id, wanted)
-
-
-def _may_read(call: Call, user: User, cluster_id: int) -> bool:
-    world = call.world
-    if cluster_id == 0:
-        return permissions.can(world, user, permissions.controller_object(world), permissions.READ)
-    cluster = world.clusters.get(cluster_id)
-    if cluster is None:   # its cluster is gone: only superusers still see the job
-        return world.is_superuser(user)
-    return permissions.can(world, user, cluster, permissions.READ)
 
 
 def _find(call: Call, wanted: str = permissions.READ) -> Job:
@@ -239,13 +224,12 @@ def get_job_instances(call: Call) -> Payload:
         if tags and not tags & set(job.tags):
             return False
         if job.cluster_id not in readable:
-            readable[job.cluster_id] = _may_read(call, user, job.cluster_id)
+            readable[job.cluster_id] = permissions.can_read_cluster_id(world, user,
+                                                                       job.cluster_id)
         return readable[job.cluster_id]
 
     found = jobs_of(world).listed(keep)
-    offset, limit = _limit_offset(call)
-    page = found[offset:None if limit is None else offset + limit]
-    return {"total": len(found), "jobs": [job.to_json() for job in page]}
+    return {"total": len(found), "jobs": [job.to_json() for job in page(call, found)]}
 
 
 @operation(PATH, "getJobLog")
@@ -257,9 +241,7 @@ def get_job_log(call: Call) -> Payload:
         raise invalid(f"Invalid log_level '{level}' (DEBUG, INFO, WARNING or ERROR).")
     messages = messages_for(job, ascending=call.arg("ascending", bool, False),
                             level=LOG_LEVELS.get(level.upper()) if level else None)
-    offset, limit = _limit_offset(call)
-    page = messages[offset:None if limit is None else offset + limit]
-    return {"job": job.to_json(), "messages": [m.to_json() for m in page]}
+    return {"job": job.to_json(), "messages": [m.to_json() for m in page(call, messages)]}
 
 
 @operation(PATH, "killJobInstance")

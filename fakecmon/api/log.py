@@ -8,7 +8,7 @@ Entries of cluster 0 (logins, controller events) are guarded by the CDT root.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from typing import Any
 
 from fakecmon.errors import OBJECT_NOT_FOUND, RpcError, invalid
@@ -18,19 +18,16 @@ from fakecmon.world import logs
 from fakecmon.world.logs import LogEntry
 
 from fakecmon.api._common import (  # isort: skip
-    can_read_controller, cluster_ref_given, page, readable_clusters, visible_cluster)
+    ReadableIds, cluster_ref_given, page, visible_cluster)
 
 PATH = "/v2/log"
 
 
-def visible_ids(call: Call) -> set[int]:
+def visible_ids(call: Call) -> Container[int]:
     """Cluster ids whose entries the caller may see (0 = the controller's own)."""
     if cluster_ref_given(call):
         return {visible_cluster(call).cluster_id}
-    ids = {c.cluster_id for c in readable_clusters(call)}
-    if can_read_controller(call):
-        ids.add(0)
-    return ids
+    return ReadableIds(call)
 
 
 def time_filter(call: Call, name: str) -> float | None:
@@ -108,7 +105,8 @@ def get_log_statistics(call: Call) -> Payload:
     ids = visible_ids(call)
     uptime = max(call.now - mb.started, 1.0)
     per_cluster: list[dict[str, Any]] = []
-    for cid in sorted(ids):
+    shown = [cid for cid in (0, *sorted(call.world.clusters)) if cid in ids]
+    for cid in shown:
         received = mb.received.get(cid, 0)
         per_cluster.append({
             "cluster_id": cid, "disabled": False, "entries_received": received,
@@ -119,7 +117,7 @@ def get_log_statistics(call: Call) -> Payload:
             "messages_per_sec": round(received / uptime, 2),
             "syslog_enabled": False, "write_cycle_counter": received // 25 + (1 if received else 0),
         })
-    total = sum(mb.received.get(cid, 0) for cid in ids)
+    total = sum(mb.received.get(cid, 0) for cid in shown)
     return {"log_statistics": {
         "cluster_log_statistics": per_cluster,
         "current_time": rfc3339(call.now),

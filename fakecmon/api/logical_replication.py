@@ -19,6 +19,8 @@ from fakecmon.timefmt import rfc3339
 from fakecmon.world.models import Cluster
 from fakecmon.world.state import World
 
+from fakecmon.api._common import checked_cluster  # isort: skip
+
 PATH = "/v2/logical_replication"
 DEFAULT_DB = "postgres"
 
@@ -70,10 +72,7 @@ def replication(world: World, cluster: Cluster) -> Replication:
 
 
 def _cluster(call: Call, wanted: str) -> Cluster:
-    user = call.login_user()
-    cluster = call.cluster()
-    assert cluster is not None
-    permissions.check_cluster(call.world, user, cluster, cluster.cluster_id, wanted)
+    cluster = checked_cluster(call, wanted)
     if cluster.cluster_type != "POSTGRESQL_SINGLE":
         raise invalid(f"Logical replication is for PostgreSQL clusters; cluster "
                       f"{cluster.cluster_id} is {cluster.cluster_type}.")
@@ -174,7 +173,7 @@ def _origin(call: Call, cluster: Cluster) -> Cluster:
     if value in (None, ""):
         return cluster
     origin = (call.world.clusters.get(call.arg("pub_origin", int))
-              if isinstance(value, int) or (isinstance(value, str) and value.isdigit())
+              if isinstance(value, int) or (isinstance(value, str) and value.isascii() and value.isdigit())
               else call.world.cluster_by_name(str(value)))
     if origin is None:
         raise not_found(f"The publishing cluster '{value}' is not found.")
@@ -213,11 +212,12 @@ def modify_subscription(call: Call) -> Payload:
     new_name = _name(call, "new_sub_name") if call.body.get("new_sub_name") else sub.name
     if new_name != sub.name and (database, new_name) in rep.subscriptions:
         raise invalid(f"Subscription '{new_name}' already exists in database '{database}'.")
+    enabled = call.arg("enabled", bool, sub.enabled)   # checked before anything changes
     if call.body.get("pub_name") not in (None, "") and call.arg("pub_name", str) != sub.publication:
         origin = call.world.clusters.get(sub.origin_cluster_id)
         origin_rep = replication(call.world, origin) if origin is not None else Replication()
         sub.publication = _publication(origin_rep, database, _name(call, "pub_name")).name
-    sub.enabled = call.arg("enabled", bool, sub.enabled)
+    sub.enabled = enabled
     if new_name != sub.name:
         del rep.subscriptions[(database, sub.name)]
         sub.name = new_name

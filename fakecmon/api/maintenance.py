@@ -24,7 +24,7 @@ from fakecmon.world.state import World
 from fakecmon.world.yamlfile import Node
 
 from fakecmon.api._common import (  # isort: skip
-    announce, cluster_ref_given, readable_clusters, require, visible_cluster)
+    ReadableIds, announce, cluster_ref_given, page, require, visible_cluster)
 
 if TYPE_CHECKING:
     from fakecmon.controller import Controller
@@ -141,7 +141,7 @@ def get_maintenance(call: Call) -> Payload:
     maintenance.refresh(call.world, call.now)
     only_cluster = visible_cluster(call).cluster_id if cluster_ref_given(call) else None
     only_host = call.arg("hostname", str, "")
-    readable = {c.cluster_id: c for c in readable_clusters(call)}
+    readable = ReadableIds(call, controller=False)
     groups: dict[tuple[int, str], list[MaintenancePeriod]] = {}
     for period in maintenance.book(call.world).periods.values():
         if period.cluster_id not in readable:
@@ -154,7 +154,7 @@ def get_maintenance(call: Call) -> Payload:
         groups.setdefault(key, []).append(period)
     records = []
     for key in sorted(groups, key=lambda k: (k[1] != "", k[0], k[1])):
-        cluster = readable[groups[key][0].cluster_id]
+        cluster = call.world.clusters[groups[key][0].cluster_id]
         records.append(_record(call, key, groups[key], cluster))
     total = len(records)
     pagesize = call.arg("pagesize", int, 0)
@@ -162,8 +162,7 @@ def get_maintenance(call: Call) -> Payload:
         start = max(call.arg("page", int, 0), 0) * pagesize
         records = records[start:start + pagesize]
     else:
-        offset, limit = max(call.arg("offset", int, 0), 0), call.arg("limit", int, -1)
-        records = records[offset:None if limit < 0 else offset + limit]
+        records = page(call, records)
     return {"total": total, "maintenance_records": records}
 
 

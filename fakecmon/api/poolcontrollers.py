@@ -23,7 +23,7 @@ from fakecmon.timefmt import rfc3339
 from fakecmon.world import telemetry
 from fakecmon.world.state import World
 
-from fakecmon.api._common import announce  # isort: skip
+from fakecmon.api._common import announce, checked_cluster  # isort: skip
 
 PATH = "/v2/poolcontrollers"
 #: The port CMON pool members announce; clients reach their RPC v2 at port + 1.
@@ -97,10 +97,7 @@ def list_controllers(call: Call) -> Payload:
 @operation(PATH, "assignedController")
 def assigned_controller(call: Call) -> Payload:
     """The controller that manages ``cluster_id``: always this one."""
-    user = call.login_user()
-    cluster = call.cluster()
-    assert cluster is not None
-    permissions.check_cluster(call.world, user, cluster, cluster.cluster_id, permissions.READ)
+    checked_cluster(call)
     return {**_common(call), "controller": _member(call)}
 
 

@@ -15,7 +15,7 @@ from fakecmon.world.models import Cluster
 from fakecmon.world.reports import Report
 
 from fakecmon.api._common import (  # isort: skip
-    NOT_FOUND_TEXT, announce, cluster_ref_given, field, obj, readable_clusters, require,
+    NOT_FOUND_TEXT, ReadableIds, announce, cluster_ref_given, field, obj, require,
     visible_cluster)
 
 PATH = "/v2/reports"
@@ -87,7 +87,7 @@ def delete_report(call: Call) -> Payload:
 def get_reports(call: Call) -> Payload:
     """Reports of the cluster, or of every readable cluster, newest first."""
     ids = ({visible_cluster(call).cluster_id} if cluster_ref_given(call)
-           else {c.cluster_id for c in readable_clusters(call)})
+           else ReadableIds(call, controller=False))
     found = [r.summary_json() for r in sorted(reports.book(call.world).reports.values(),
                                               key=lambda r: -r.report_id)
              if r.cluster_id in ids]

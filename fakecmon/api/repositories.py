@@ -14,6 +14,8 @@ from fakecmon.rpc import Call, Payload, operation
 from fakecmon.world import dbtypes
 from fakecmon.world.models import Cluster
 
+from fakecmon.api._common import checked_cluster_if_named  # isort: skip
+
 PATH = "/v2/repositories"
 OPERATING_SYSTEMS = (("ubuntu", "jammy", "22.04"), ("ubuntu", "noble", "24.04"),
                      ("debian", "bookworm", "12"), ("redhat", "el8", "8"),
@@ -44,15 +46,11 @@ def _repository(cluster: Cluster, os: dict[str, str]) -> dict[str, Any]:
 @operation(PATH, "getRepositories", kind="world-data")
 def get_repositories(call: Call) -> Payload:
     """The repositories of the clusters the caller may read (``cluster_id`` narrows)."""
+    only = checked_cluster_if_named(call)
     user = call.login_user()
-    only = call.cluster(required=False)
-    if only is not None:
-        permissions.check_cluster(call.world, user, only, only.cluster_id, permissions.READ)
     found: dict[str, dict[str, Any]] = {}
-    for cid in sorted(call.world.clusters):
+    for cid in [only.cluster_id] if only is not None else sorted(call.world.clusters):
         cluster = call.world.clusters[cid]
-        if only is not None and cluster is not only:
-            continue
         if not permissions.can(call.world, user, cluster, permissions.READ):
             continue
         for host in cluster.hosts:

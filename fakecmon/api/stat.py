@@ -13,12 +13,13 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from fakecmon import permissions
 from fakecmon.errors import invalid
 from fakecmon.rpc import Call, Payload, operation
 from fakecmon.timefmt import parse_time
 from fakecmon.world import telemetry
 from fakecmon.world.models import Cluster, Host
+
+from fakecmon.api._common import checked_cluster  # isort: skip
 
 PATH = "/v2/stat"
 DEFAULT_WINDOW = 3600.0
@@ -26,11 +27,7 @@ _CLOCK_TIME = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 
 
 def _readable_cluster(call: Call) -> Cluster:
-    user = call.login_user()
-    cluster = call.cluster()
-    assert cluster is not None
-    permissions.check_cluster(call.world, user, cluster, cluster.cluster_id, permissions.READ)
-    return cluster
+    return checked_cluster(call)
 
 
 def stat_time(call: Call, names: tuple[str, ...], default: float) -> float:
@@ -67,7 +64,7 @@ def _hosts(call: Call, cluster: Cluster) -> list[Host]:
     host_port = call.arg("host_port", str, "")
     if host_port:
         name, _, port = host_port.rpartition(":")
-        if not name or not port.isdigit():
+        if not name or not (port.isascii() and port.isdigit()):
             name, port = host_port, ""
         hosts = [h for h in hosts if h.hostname == name and (not port or h.port == int(port))]
     return hosts

@@ -7,9 +7,11 @@ client goes away or the server stops.
 
 from __future__ import annotations
 
-from fakecmon import eventstream, permissions
+from fakecmon import eventstream
 from fakecmon.errors import invalid
 from fakecmon.rpc import Call, Payload, operation
+
+from fakecmon.api._common import checked_cluster_if_named  # isort: skip
 
 PATH = "/v2/subscribe_events"
 
@@ -18,9 +20,7 @@ PATH = "/v2/subscribe_events"
 async def subscribe(call: Call) -> Payload:
     """Stream events the caller may read; ``cluster_id``/``cluster_name`` narrow it to a cluster."""
     user = call.login_user()
-    cluster = call.cluster(required=False)
-    if cluster is not None:
-        permissions.check_cluster(call.world, user, cluster, cluster.cluster_id, permissions.READ)
+    cluster = checked_cluster_if_named(call)
     request = call.request
     if request is None:
         raise invalid("The event stream needs its own connection.")

@@ -50,10 +50,6 @@ def watchlists(world: World) -> Watchlists:
     return world.extensions.setdefault("watchlists", Watchlists())
 
 
-def _visible(world: World, user: User, item: Watchlist) -> bool:
-    return item.owner_id == user.user_id or world.is_superuser(user)
-
-
 def _spec(call: Call) -> dict[str, Any]:
     return call.arg("watchlist", dict)
 
@@ -76,6 +72,17 @@ def _clusters(call: Call, user: User, value: Any) -> list[int]:
     return out
 
 
+def _name(call: Call, value: Any, owner_id: int, renamed: Watchlist | None = None) -> str:
+    """A watchlist name (trimmed) that its owner does not use for another watchlist yet."""
+    if not isinstance(value, str) or not value.strip():
+        raise invalid("The watchlist needs a 'watchlist_name'.")
+    name = value.strip()
+    if any(w.name == name and w.owner_id == owner_id and w is not renamed
+           for w in watchlists(call.world).items.values()):
+        raise invalid(f"You already have a watchlist named '{name}'.")
+    return name
+
+
 def _topics(value: Any) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(t, str) and t for t in value):
         raise invalid("The watchlist's 'topics' must be a list of strings.")
@@ -88,7 +95,7 @@ def _find(call: Call, user: User, wid: Any) -> Watchlist:
     except (TypeError, ValueError):
         raise invalid("The 'watchlist_id' field must be a number.") from None
     item = watchlists(call.world).items.get(key)
-    if item is None or not _visible(call.world, user, item):
+    if item is None or not permissions.owns(call.world, user, item.owner_id):
         raise not_found(f"Watchlist {key} is not found.")
     return item
 
@@ -97,13 +104,9 @@ def _find(call: Call, user: User, wid: Any) -> Watchlist:
 def create_watchlist(call: Call) -> Payload:
     user = call.login_user()
     spec = _spec(call)
-    name = spec.get("watchlist_name")
-    if not isinstance(name, str) or not name.strip():
-        raise invalid("The watchlist needs a 'watchlist_name'.")
+    name = _name(call, spec.get("watchlist_name"), user.user_id)
     state = watchlists(call.world)
-    if any(w.name == name and w.owner_id == user.user_id for w in state.items.values()):
-        raise invalid(f"You already have a watchlist named '{name}'.")
-    item = Watchlist(state.next_id, name.strip(), user.user_id,
+    item = Watchlist(state.next_id, name, user.user_id,
                      _clusters(call, user, spec.get("clusters", [])),
                      _topics(spec.get("topics", [])), spec.get("grid", ""),
                      spec.get("page_by", ""), call.arg("comment", str, ""), call.now)
@@ -118,13 +121,11 @@ def update_watchlist(call: Call) -> Payload:
     user = call.login_user()
     spec = _spec(call)
     item = _find(call, user, spec.get("watchlist_id"))
-    name = spec.get("watchlist_name", item.name)
-    if not isinstance(name, str) or not name.strip():
-        raise invalid("The watchlist needs a 'watchlist_name'.")
+    name = _name(call, spec.get("watchlist_name", item.name), item.owner_id, item)
     clusters = _clusters(call, user, spec["clusters"]) if "clusters" in spec else item.clusters
     topics = _topics(spec["topics"]) if "topics" in spec else item.topics
     comment = call.arg("comment", str, item.comment)
-    item.name, item.clusters, item.topics = name.strip(), clusters, topics
+    item.name, item.clusters, item.topics = name, clusters, topics
     item.grid = spec.get("grid", item.grid)
     item.page_by = spec.get("page_by", item.page_by)
     item.comment = comment
@@ -144,7 +145,7 @@ def list_watchlists(call: Call) -> Payload:
     """The caller's watchlists (all for superusers), by ``watchlist_id`` or ``watchlist_name``."""
     user = call.login_user()
     items = [w for _, w in sorted(watchlists(call.world).items.items())
-             if _visible(call.world, user, w)]
+             if permissions.owns(call.world, user, w.owner_id)]
     if call.body.get("watchlist_id") not in (None, "", 0):
         wid = call.arg("watchlist_id", int)
         items = [w for w in items if w.watchlist_id == wid]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 import zlib
+from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -259,7 +260,7 @@ class BackupStore:
             del self.records[bid]
         return len(gone)
 
-    def listed(self, cluster_ids: set[int], *, descending: bool = True,
+    def listed(self, cluster_ids: Container[int], *, descending: bool = True,
                parent_id: int | None = None) -> list[BackupRecord]:
         """The records of these clusters, sorted by id (newest first by default)."""
         found = [r for r in self.records.values() if r.cluster_id in cluster_ids

@@ -222,7 +222,7 @@ def parse_value(option: Option, value: Any) -> Any:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         text = str(value).strip()
-        if text.lstrip("-").isdigit() and len(text) < 20:
+        if text.lstrip("-").isascii() and text.lstrip("-").isdigit() and len(text) < 20:
             return int(text)
         raise ValueError("expected an integer")
     if kind is list:

@@ -60,7 +60,7 @@ def failing(ctx: JobContext, reason: str) -> None:
 def _port(ctx: JobContext, value: Any, where: str) -> int | None:
     if value in (None, ""):
         return None
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value)
     if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 65535:
         return value
@@ -563,7 +563,7 @@ def plan_rolling_restart(ctx: JobContext) -> list[Step]:
 
 def _backup_id(ctx: JobContext) -> int:
     value = ctx.data.get("backupid", ctx.data.get("backup_id"))
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         ctx.fail("The 'job_data.backupid' is missing or is not a backup id.")

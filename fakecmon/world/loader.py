@@ -20,7 +20,7 @@ from fakecmon.world.models import (
     Cluster, Group, Host, PublicKey, User,
 )
 from fakecmon.world.state import World
-from fakecmon.world.yamlfile import Node, NodeList, WorldError, line_of, read_yaml
+from fakecmon.world.yamlfile import Node, WorldError, line_of, read_yaml
 
 REQUIRED = object()
 
@@ -136,20 +136,33 @@ def _owner(r: Reader, world: World, m: Node, place: str, user_default: str,
     return user.user_id, group.group_id
 
 
+def _identity(r: Reader, m: Node, place: str, kind: str, find: Callable[[str], Any],
+              by_id: dict[int, Any], next_id: Callable[[], int]) -> tuple[str, int, Any]:
+    """``(name, id, earlier)`` of a ``kind`` ("user" or "group") entry.
+
+    A name given again (in a later file) replaces the earlier object and keeps its
+    id unless the entry sets one; an id may not be another object's.
+    """
+    name = r.get(m, place, f"{kind}_name", str)
+    if not name or "/" in name:
+        raise r.fail(m, f"{kind}_name", f"{place}.{kind}_name", f"invalid {kind} name '{name}'")
+    r.once(kind, name, m, f"{kind}_name", place)
+    old = find(name)
+    oid = r.get(m, place, f"{kind}_id", int,
+                getattr(old, f"{kind}_id") if old is not None else next_id())
+    other_name = getattr(by_id[oid], f"{kind}_name") if oid in by_id else name
+    if other_name != name:
+        raise r.fail(m, f"{kind}_id", f"{place}.{kind}_id",
+                     f"{kind} id {oid} is already used by {kind} '{other_name}'")
+    return name, oid, old
+
+
 def load_groups(r: Reader, data: Node, world: World) -> None:
     for i, m in r.items(data, "groups"):
         place = f"groups[{i}]"
         r.only(m, place, ("group_name", "group_id", "acl"))
-        name = r.get(m, place, "group_name", str)
-        if not name or "/" in name:
-            raise r.fail(m, "group_name", f"{place}.group_name", f"invalid group name '{name}'")
-        r.once("group", name, m, "group_name", place)
-        old = world.group_by_name(name)
-        gid = r.get(m, place, "group_id", int, old.group_id if old else world.next_group_id())
-        other = world.groups.get(gid)
-        if other is not None and other.group_name != name:
-            raise r.fail(m, "group_id", f"{place}.group_id",
-                         f"group id {gid} is already used by group '{other.group_name}'")
+        name, gid, old = _identity(r, m, place, "group", world.group_by_name, world.groups,
+                                   world.next_group_id)
         if old is not None and old.group_id != gid:
             world.remove_group(old)
         world.add_group(Group(group_id=gid, group_name=name, created=world.created,
@@ -162,16 +175,8 @@ def load_users(r: Reader, data: Node, world: World) -> None:
         r.only(m, place, ("user_name", "user_id", "password", "groups", "first_name", "last_name",
                           "email_address", "title", "public_keys", "disabled", "suspended",
                           "origin", "tags", "acl"))
-        name = r.get(m, place, "user_name", str)
-        if not name or "/" in name:
-            raise r.fail(m, "user_name", f"{place}.user_name", f"invalid user name '{name}'")
-        r.once("user", name, m, "user_name", place)
-        old = world.user_by_name(name)
-        uid = r.get(m, place, "user_id", int, old.user_id if old else world.next_user_id())
-        other = world.users.get(uid)
-        if other is not None and other.user_name != name:
-            raise r.fail(m, "user_id", f"{place}.user_id",
-                         f"user id {uid} is already used by user '{other.user_name}'")
+        name, uid, old = _identity(r, m, place, "user", world.user_by_name, world.users,
+                                   world.next_user_id)
         group_ids = []
         for gname in r.strings(m, place, "groups"):
             group = world.group_by_name(gname)

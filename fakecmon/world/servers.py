@@ -29,7 +29,7 @@ def seed(text: str) -> int:
 def address_of(hostname: str) -> str:
     """The host name itself if it is an IPv4 address, else a stable private address."""
     parts = hostname.split(".")
-    if len(parts) == 4 and all(p.isdigit() and int(p) < 256 for p in parts):
+    if len(parts) == 4 and all(p.isascii() and p.isdigit() and int(p) < 256 for p in parts):
         return hostname
     s = seed(hostname)
     return f"192.168.{s % 200 + 1}.{s // 200 % 250 + 2}"
