@@ -15,6 +15,7 @@ from fakecmon.control import is_loopback
 from fakecmon.controller import DEFAULT_WORLD, Config, Controller
 from fakecmon.reload import WorldWatcher
 from fakecmon.server import CmonServer, server_ssl_context
+from fakecmon.usermgmt import UsermgmtError, UsermgmtFifo
 from fakecmon.world.yamlfile import WorldError
 
 
@@ -63,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--password-reset-mail-dir", type=Path, metavar="DIR",
                        help="write passwordReset mails (with the token) to "
                             "DIR/<email>/email_NNNN.json, as CMON spools them")
+    serve.add_argument("--usermgmt-fifo", type=Path, metavar="PATH",
+                       help="read s9s's bootstrap createUser requests from this FIFO (made "
+                            "mode 0600 if missing), as CMON reads /var/lib/cmon/usermgmt.fifo")
     serve.add_argument("--journal-size", type=int, default=1000, metavar="N",
                        help="requests kept in the journal of the control API (default 1000)")
     serve.add_argument("--control-token", metavar="TOKEN",
@@ -96,7 +100,8 @@ def cmd_certs(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve(server: CmonServer, ca_path: Path | None, reload: bool = False) -> None:
+async def _serve(server: CmonServer, ca_path: Path | None, reload: bool = False,
+                 usermgmt_fifo: Path | None = None) -> None:
     # Signal handlers first: a script that stops the server as soon as it has read the
     # start lines must get a clean exit, not death by the default SIGTERM action.
     stop = asyncio.Event()
@@ -106,6 +111,9 @@ async def _serve(server: CmonServer, ca_path: Path | None, reload: bool = False)
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
+    fifo = UsermgmtFifo(server.controller, usermgmt_fifo) if usermgmt_fifo else None
+    if fifo is not None:
+        fifo.start(loop)
     await server.start()
     watcher = asyncio.create_task(WorldWatcher(server.controller).run()) if reload else None
     for url in server.urls:
@@ -117,6 +125,8 @@ async def _serve(server: CmonServer, ca_path: Path | None, reload: bool = False)
     finally:
         if watcher is not None:
             watcher.cancel()
+        if fifo is not None:
+            fifo.stop()
         await server.stop()
 
 
@@ -150,7 +160,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         cert, key, ca_path = paths.cert, paths.key, paths.ca_cert
     server = CmonServer(controller, server_ssl_context(str(cert), str(key)), binds, args.port)
     try:
-        asyncio.run(_serve(server, ca_path, args.reload))
+        asyncio.run(_serve(server, ca_path, args.reload, args.usermgmt_fifo))
+    except UsermgmtError as exc:
+        print(f"fakecmon: cannot read the user management FIFO: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"fakecmon: cannot listen: {exc}", file=sys.stderr)
         return 1

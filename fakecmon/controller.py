@@ -88,16 +88,18 @@ class Controller:
             return None
         if user.password is None or not hmac.compare_digest(
                 user.password.encode(), password.encode()) or user.disabled or user.suspended:
-            self.login_failed(user)
+            self.login_failed(user, "with password")
             return None
         self.login_succeeded(user)
         return user
 
-    def login_failed(self, user: User) -> None:
+    def login_failed(self, user: User, how: str = "") -> None:
+        """Counts the failure and logs it (``how``: "with password", as CMON words it)."""
         user.n_failed_logins += 1
         user.last_failed_login = self.clock.now()
+        words = f" {how}" if how else ""
         emit(self.world, Event("user.login_failed", self.clock.now(), user_name=user.user_name,
-                               message=f"User {user.user_name} failed to log in."))
+                               message=f"User {user.user_name} failed to log in{words}."))
 
     def login_succeeded(self, user: User) -> None:
         user.n_failed_logins = 0

@@ -92,6 +92,15 @@ def check_object(world: World, user: User, obj: Owned, path: str, wanted: str) -
                          f"for user {user.user_name} is denied.")
 
 
+def check_rename_by_name(world: World, user: User, root: Owned) -> None:
+    """``move`` of a user or group to a bare name (``s9s tree --move /kirk Kirk``): CMON
+    takes the bare name's folder to be the root and checks write access there only, so
+    a user renames users and groups it cannot write (ft_folders.sh, where a user of
+    ``testgroup`` renames ``/groups/tos`` and ``/kirk``). The ``system`` user and the
+    ``admins`` group stay protected by name."""
+    check_object(world, user, root, "/", WRITE)
+
+
 def check_owner(world: World, user: User, obj: Owned, path: str) -> None:
     """Changing an object's owner, group or ACL: its owner or a superuser only (as POSIX)."""
     if not world.is_superuser(user) and obj.owner_user_id != user.user_id:

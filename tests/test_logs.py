@@ -30,7 +30,8 @@ def test_a_login_writes_a_log_and_an_audit_entry(cmon, system):
     assert bad["request_status"] == "AccessDenied"
     found = entries(system, cluster_id=0, limit=5)["log_entries"]
     texts = [e["log_specifics"]["message_text"] for e in found]
-    assert texts[:2] == ["User admin failed to log in.", "User admin logged in."]
+    assert texts[:2] == ["User admin failed to log in with password.",
+                         "User admin logged in."]
     assert found[0]["severity"] == "LOG_WARNING" and found[1]["severity"] == "LOG_INFO"
     audit = system.call(AU, "getEntries", cluster_id=0, limit=3)["audit_entries"]
     assert [(a["entry_type"], a["username"]) for a in audit[:2]] == [

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from fakecmon.errors import ACCESS_DENIED, RpcError, denied
 from fakecmon.rpc import Call, Payload, operation
+from fakecmon.world import config
 from fakecmon.world.models import User
 from fakecmon.world.views import user_json
 
@@ -36,7 +37,12 @@ def authenticate_with_password(call: Call) -> Payload:
     password = call.arg("password", str, "")
     user = call.controller.check_password(name, password)
     if user is None:
-        raise RpcError(ACCESS_DENIED)  # CMON gives no error_string here
+        ldap = config.book(call.world).ldap.get("enabled")
+        if name and call.world.user_by_name(name) is None and not ldap:
+            # s9s prints this (ft_user.sh testFailWrongPassword); with LDAP on, the name
+            # goes to the LDAP server, whose refusal is the bare AccessDenied as well.
+            raise denied(f"User '{name}' is not found.")
+        raise RpcError(ACCESS_DENIED)  # a wrong password: CMON gives no error_string
     return logged_in(call, user)
 
 

@@ -19,8 +19,10 @@ PATH = "/v2/clusters"
 
 
 def _tags(call: Call, name: str) -> set[str]:
+    """Tag filter (s9s: a list or ``;``-string). cmon-proxy sends ``with_tags: true`` as
+    a flag (go-clients.md §2.3): a boolean filters nothing, as in CMON."""
     value = call.body.get(name)
-    if value in (None, ""):
+    if value in (None, "") or isinstance(value, bool):
         return set()
     if isinstance(value, str):
         return {t for t in value.replace(",", ";").split(";") if t}

@@ -342,11 +342,20 @@ def delete(call: Call) -> Payload:
 
 @operation(PATH, "move")
 def move(call: Call) -> Payload:
-    """Move ``source_path`` into the folder ``target_path``, or to the new path ``target_path``."""
+    """Move ``source_path`` into the folder ``target_path``, or to the new path ``target_path``.
+
+    A bare name (no ``/``) renames in place: ``s9s tree --move /home/kirk/a.txt b.txt``
+    leaves ``/home/kirk/b.txt`` (ft_folders.sh), ``--move /groups/tos TOS`` renames the group.
+    """
     node = _node(call, "source_path")
     target = call.arg("target_path", str)
-    names = split_path(target, "'target_path'")
     tree = _tree(call)
+    if "/" not in target and target.strip():
+        folder = tree.resolve(node.folder)
+        assert folder is not None
+        _relocate(call, node, folder, check_name(target, "target name"), by_name=True)
+        return {}
+    names = split_path(target, "'target_path'")
     there = tree.resolve(target)
     if there is not None and there.is_folder and there.entry is not None:
         folder, name = there, node.name
@@ -371,8 +380,11 @@ def rename(call: Call) -> Payload:
     return {}
 
 
-def _relocate(call: Call, node: Node, folder: Node, name: str) -> None:
-    """Move or rename one object after every check, so nothing is left half-done."""
+def _relocate(call: Call, node: Node, folder: Node, name: str, by_name: bool = False) -> None:
+    """Move or rename one object after every check, so nothing is left half-done.
+
+    ``by_name``: a ``move`` to a bare name, which CMON checks against the root folder.
+    """
     world, user = call.world, call.login_user()
     tree = _tree(call)
     check_name(name)
@@ -395,11 +407,14 @@ def _relocate(call: Call, node: Node, folder: Node, name: str) -> None:
             raise invalid(f"'{node.path}' can not be moved into itself.")
         if folder.entry is tree.groups:
             raise invalid("Only groups are in '/groups'.")
-    permissions.check_object(world, user, source.obj, source.path, permissions.WRITE)
-    if folder.entry is not source.entry:
-        permissions.check_object(world, user, folder.obj, folder.path, permissions.WRITE)
-    if node.entry is None:
-        permissions.check_object(world, user, node.obj, node.path, permissions.WRITE)
+    if by_name and isinstance(node.obj, (User, Group)):
+        permissions.check_rename_by_name(world, user, tree.root)
+    else:
+        permissions.check_object(world, user, source.obj, source.path, permissions.WRITE)
+        if folder.entry is not source.entry:
+            permissions.check_object(world, user, folder.obj, folder.path, permissions.WRITE)
+        if node.entry is None:
+            permissions.check_object(world, user, node.obj, node.path, permissions.WRITE)
     old_path = node.path
     if isinstance(node.obj, User):
         tree.rename_in_acls("user", node.obj.user_name, name)

@@ -191,7 +191,8 @@ def _public_keys(call: Call, raw: Any, where: str) -> list[PublicKey]:
 
 
 def _group_names(raw: Any) -> list[str]:
-    """``groups`` as CMON takes it: ``[{group_name}]`` or plain names."""
+    """``groups`` as CMON takes it: ``[{group_name}]`` or plain names. s9s sends one
+    group with an empty name when no ``--group`` was given: no group (so ``users``)."""
     if raw is None:
         return []
     if not isinstance(raw, list):
@@ -201,6 +202,8 @@ def _group_names(raw: Any) -> list[str]:
         name = item.get("group_name") if isinstance(item, dict) else item
         if not isinstance(name, str):
             raise invalid(f"The 'user.groups[{i}]' field needs a 'group_name' string.")
+        if name == "":
+            continue
         check_principal_name(name, "group name")
         if name not in names:
             names.append(name)
@@ -315,7 +318,8 @@ def remove_user(call: Call, user: User) -> None:
 
 @operation(PATH, "changePassword")
 def change_password(call: Call) -> Payload:
-    """A user changes its own password with the old one; whoever may write a user resets it."""
+    """A user changes its own password with the old one; whoever may write another user
+    sets its password, whatever ``old_password`` says (s9s sends the caller's own)."""
     me = call.login_user()
     user = _named_user(call, default_self=True, missing=WRONG_LOGIN)
     new = call.arg("new_password", str, None)
@@ -326,10 +330,10 @@ def change_password(call: Call) -> Payload:
     old = call.arg("old_password", str, None)
     if old is None and isinstance(call.body.get("user"), dict):
         old = _text(call.body["user"], "old_password", "user")
-    if user.user_id == me.user_id or old is not None:
+    if user.user_id == me.user_id:
         if old is None or user.password is None or old != user.password:
             raise not_found(WRONG_LOGIN)
-    if user.user_id != me.user_id:
+    else:
         _check_user(call, user)
     user.password = new
     _event(call, "user.password_changed", f"Password of user '{user.user_name}' changed.",

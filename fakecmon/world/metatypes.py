@@ -122,6 +122,9 @@ PROPERTIES: dict[str, list[Prop]] = {
         ("timezone", "Map", {}, "The time zone of the user.", True, True, ""),
     ],
     "CmonGroup": _OWNED + [
+        ("owner_user_name", "String", "", "The name of the owner user.", False, True, ""),
+        ("owner_group_name", "String", "", "The name of the owner group.", False, True, ""),
+        ("tags", "List", [], "The tags of the group.", True, True, ""),
         ("group_id", "Int", 0, "The unique id of the group.", False, True, ""),
         ("group_name", "String", "", "The name of the group.", True, True, ""),
         ("created", "String", "", "When the group was created.", False, True, ""),
