@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from fakecmon.errors import RpcError
 from fakecmon.rpc import Call, catch_up, find_operation
-from fakecmon.world.models import PublicKey
+from fakecmon.world.models import PublicKey, User
 
 if TYPE_CHECKING:
     from fakecmon.controller import Controller
@@ -150,7 +150,7 @@ def apply_request(controller: "Controller", doc: Any) -> tuple[str, str]:
     return "Ok", f"User '{name}' created."
 
 
-def _grant(call: Call, user: Any, body: dict[str, Any]) -> tuple[str, str]:
+def _grant(call: Call, user: User, body: dict[str, Any]) -> tuple[str, str]:
     """An existing user: register its key, set its password (nothing else changes)."""
     keys = body["user"].get("public_keys") or []
     done = []
