@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--password-reset-mail-dir", type=Path, metavar="DIR",
                        help="write passwordReset mails (with the token) to "
                             "DIR/<email>/email_NNNN.json, as CMON spools them")
+    serve.add_argument("--log-file", type=Path, metavar="PATH",
+                       help="also append the controller log (what /v2/log lists) to PATH, "
+                            "as CMON writes /var/log/cmon.log")
     serve.add_argument("--usermgmt-fifo", type=Path, metavar="PATH",
                        help="read s9s's bootstrap createUser requests from this FIFO (made "
                             "mode 0600 if missing), as CMON reads /var/lib/cmon/usermgmt.fifo")
@@ -142,7 +145,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     auth_required_http_status=args.auth_required_status,
                     max_body_size=args.max_body_size, session_idle_timeout=args.session_timeout,
                     journal_size=args.journal_size, control_token=args.control_token,
-                    password_reset_mail_dir=args.password_reset_mail_dir)
+                    password_reset_mail_dir=args.password_reset_mail_dir,
+                    log_file=args.log_file)
     try:
         controller = Controller(config)
     except WorldError as exc:

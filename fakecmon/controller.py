@@ -12,7 +12,9 @@ from fakecmon.events import Event, emit
 from fakecmon.faults import Faults
 from fakecmon.journal import Journal
 from fakecmon.sessions import SessionStore
+from fakecmon.world import logs
 from fakecmon.world.loader import build_world
+from fakecmon.world.logs import LogFile
 from fakecmon.world.models import User
 from fakecmon.world.state import World
 from fakecmon.world.yamlfile import Node, read_yaml
@@ -43,6 +45,9 @@ class Config:
     #: Where passwordReset "mails" its token (``<dir>/<email>/email_NNNN.json``, as CMON
     #: spools mails); the token is also kept for ``FakeCmon.password_reset_token``.
     password_reset_mail_dir: Path | None = None
+    #: A file the controller log (what ``/v2/log`` lists) is also appended to, one line an
+    #: entry, as CMON writes its log file (s9s's functional tests grep it).
+    log_file: Path | None = None
 
 
 class Controller:
@@ -53,6 +58,7 @@ class Controller:
         self.clock = clock or Clock()
         self.files: list[tuple[Path, Node]] = [(Path(p), read_yaml(Path(p)))
                                                for p in self.config.world_paths]
+        self.log_file = LogFile(self.config.log_file) if self.config.log_file else None
         self.world = self._build(self.files)
         self.sessions = SessionStore(self.config.session_idle_timeout, self.config.max_sessions)
         # For tests and the control API (fakecmon/control.py): the files the server
@@ -68,6 +74,7 @@ class Controller:
                             controller_id=self.config.controller_id)
         for hook in WORLD_HOOKS:
             hook(self, world)
+        logs.book(world).sink = self.log_file
         return world
 
     def reset(self) -> None:

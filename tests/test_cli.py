@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import orjson
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -211,3 +212,20 @@ def test_help_lists_the_options():
     for option in ("--port", "--bind", "--world", "--certs-dir", "--cert", "--key",
                    "--controller-id"):
         assert option in run.stdout
+
+
+def test_log_file_gets_the_controller_log(tmp_path):
+    """``--log-file``: what /v2/log lists also lands in the file, one line an entry
+    (s9s's functional tests grep CMON's log file for such messages)."""
+    log_file = tmp_path / "logs" / "cmon.log"
+    with serving(["--certs-dir", str(tmp_path), "--log-file", str(log_file)]) as s:
+        _, port = s.urls[0]
+        for password in ("secret", "wrong"):
+            body = orjson.dumps({"operation": "authenticateWithPassword",
+                                 "user_name": "system", "password": password})
+            exchange(port, post_bytes("/v2/auth", body))
+        lines = log_file.read_text().splitlines()
+    assert any(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z : \(INFO\) "
+                            r"User system logged in\.", line) for line in lines), lines
+    assert any(line.endswith("(WARNING) User system failed to log in with password.")
+               for line in lines), lines

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fakecmon.events import LISTENERS, Event
@@ -57,6 +59,11 @@ class LogEntry:
     sender_file: str = "fakecmon"
     sender_line: int = 0
     specifics: dict[str, Any] = field(default_factory=dict)
+
+    def log_line(self) -> str:
+        """The entry as a line of CMON's log file: ``<time> : (<SEVERITY>) <message>``."""
+        severity = self.severity.removeprefix("LOG_")
+        return f"{rfc3339(self.created)} : ({severity}) {self.message_text}\n"
 
     def to_json(self) -> dict[str, Any]:
         seconds = int(self.created)
@@ -114,6 +121,8 @@ class LogBook:
         self.started = started
         self.last_entry = started
         self.received: dict[int, int] = {}     # cluster id -> entries received
+        #: Where each new entry also goes as a line (``--log-file``); set by the controller.
+        self.sink: Callable[[str], None] | None = None
 
     def log(self, created: float, severity: str, log_class: str, cluster_id: int,
             message: str, **extra: Any) -> LogEntry:
@@ -123,6 +132,8 @@ class LogBook:
         self.entries.append(entry)
         self.received[cluster_id] = self.received.get(cluster_id, 0) + 1
         self.last_entry = created
+        if self.sink is not None:
+            self.sink(entry.log_line())
         return entry
 
     def add_audit(self, time: float, cluster_id: int, entry_type: str, message: str,
@@ -138,6 +149,28 @@ class LogBook:
             if entry.log_id == log_id:
                 return entry
         return None
+
+
+class LogFile:
+    """``--log-file``: the controller log appended to a file, opened once, line-buffered.
+
+    Shared by every world the controller builds (reset, reload, snapshots), so a
+    deep copy of a world keeps the same file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file = path.open("a", buffering=1, encoding="utf-8")
+
+    def __call__(self, line: str) -> None:
+        self._file.write(line)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "LogFile":
+        return self
+
+    def close(self) -> None:
+        self._file.close()
 
 
 def book(world: World) -> LogBook:
