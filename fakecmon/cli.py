@@ -51,16 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
                        help="address to listen on (repeatable; default RPC_BIND_ADDRESSES or 127.0.0.1)")
     serve.add_argument("--world", action="append", type=Path, metavar="FILE",
                        help="world file (repeatable; later files extend earlier ones)")
-    serve.add_argument("--certs-dir", type=Path, default=DEFAULT_CERTS)
+    serve.add_argument("--certs-dir", type=Path, default=DEFAULT_CERTS,
+                       help=f"where the local CA and server certificate are made and "
+                            f"reused (default {DEFAULT_CERTS})")
     serve.add_argument("--cert", type=Path, help="your own server certificate (PEM)")
     serve.add_argument("--key", type=Path, help="the key of --cert (PEM)")
     serve.add_argument("--controller-id", help="controller_id to report (default: stable per world)")
     serve.add_argument("--auth-required-status", type=int, choices=(200, 401), default=401,
                        help="HTTP status of AuthRequired replies (default 401)")
-    serve.add_argument("--session-timeout", type=float, default=1800.0,
-                       help="idle seconds before a session expires")
-    serve.add_argument("--max-body-size", type=int, default=8 * 1024 * 1024,
-                       help="largest request body in bytes")
+    serve.add_argument("--session-timeout", type=float, default=Config.session_idle_timeout,
+                       help="idle seconds before a session expires (default 1800)")
+    serve.add_argument("--max-body-size", type=int, default=Config.max_body_size,
+                       help="largest request body in bytes (default 8 MiB: 8388608)")
     serve.add_argument("--password-reset-mail-dir", type=Path, metavar="DIR",
                        help="write passwordReset mails (with the token) to "
                             "DIR/<email>/email_NNNN.json, as CMON spools them")

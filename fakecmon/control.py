@@ -17,6 +17,7 @@ Plain JSON in and out (usable with curl), never reachable through ``/v2``:
     GET    /_fakecmon/faults  POST /_fakecmon/faults {...}  DELETE /_fakecmon/faults[/{id}]
     GET    /_fakecmon/clock   POST /_fakecmon/clock/{advance,set,freeze,unfreeze}
     POST   /_fakecmon/sessions/expire               {"user": NAME} or {} for everybody
+    GET    /_fakecmon/password-reset/{user}         the user's live passwordReset token
 
 Guard: without a configured token only loopback peers are served; with one
 (``--control-token`` or ``FAKECMON_CONTROL_TOKEN``) every request must carry it as
@@ -44,6 +45,7 @@ from aiohttp import web
 from fakecmon.faults import FaultError
 from fakecmon.journal import Filter
 from fakecmon.timefmt import parse_time, rfc3339
+from fakecmon.world import accounts
 from fakecmon.world.yamlfile import Node, WorldError, parse_yaml, read_yaml
 
 if TYPE_CHECKING:
@@ -392,6 +394,19 @@ async def post_expire(request: web.Request, c: "Controller") -> Any:
         raise ControlError(404, exc.args[0]) from None
 
 
+async def get_reset_token(request: web.Request, c: "Controller") -> Any:
+    """The token a ``passwordReset`` request made (the mail CMON would send), for tools
+    that drive the reset flow from outside the test process."""
+    name = request.match_info["user"]
+    if c.world.user_by_name(name) is None:
+        raise ControlError(404, f"User '{name}' is not found.")
+    token = accounts.reset_token(c.world, name)
+    if token is None:
+        raise ControlError(404, f"User '{name}' has no password reset token: "
+                                "send /v2/auth passwordReset first.")
+    return {"user": name, "token": token}
+
+
 ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/health", health),
     ("POST", "/reset", reset),
@@ -412,6 +427,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/clock", get_clock),
     ("POST", "/clock/{action}", clock_action),
     ("POST", "/sessions/expire", post_expire),
+    ("GET", "/password-reset/{user}", get_reset_token),
 ]
 
 

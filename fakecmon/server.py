@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 import orjson
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 
 
 from fakecmon.control import add_control_routes
@@ -150,10 +150,21 @@ async def handle_other(request: web.Request) -> web.Response:
     return reply(controller, doc, 404)
 
 
+@web.middleware
+async def http10_closes(request: web.Request, handler: Any) -> web.StreamResponse:
+    """CMON closes the connection after answering an HTTP/1.0 client, even one that
+    asks for keep-alive (aiohttp would keep that one open)."""
+    resp = await handler(request)
+    if request.version < HttpVersion11 and not resp.prepared:
+        resp.force_close()
+    return resp
+
+
 def make_app(controller: Controller) -> web.Application:
     # The body limit is checked by handle_rpc to answer with an envelope; aiohttp's
     # own limit is a backstop just above it.
-    app = web.Application(client_max_size=controller.config.max_body_size + 1)
+    app = web.Application(client_max_size=controller.config.max_body_size + 1,
+                          middlewares=[http10_closes])
     app[CONTROLLER] = controller
     app.router.add_route("*", "/v2", handle_rpc)
     app.router.add_route("*", "/v2/{tail:.*}", handle_rpc)

@@ -197,3 +197,14 @@ def test_get_all_cluster_info(world_cmon, captures):
     assert ours["total"] == len(ours["clusters"]) >= 6
     for cluster in ours["clusters"]:
         check_cluster(cluster, one["cluster"])
+
+
+# ---- every capture has its replay
+
+def test_every_capture_is_replayed_by_a_test(contract: Path):
+    """Each ``<Status>-<operation>`` of contract/captures is named (quoted) by some test
+    that replays it, so a capture added to the contract cannot go unreplayed."""
+    names = {p.name[:-len("-req.json")] for p in (contract / "captures").glob("*-req.json")}
+    assert len(names) > 60
+    sources = "\n".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py"))
+    assert sorted(n for n in names if f'"{n}"' not in sources) == []

@@ -123,6 +123,30 @@ def test_rpc_bind_addresses(tmp_path):
             assert s.ping(host, port, verified)["request_status"] == "Ok"
 
 
+def can_bind(addr: str) -> bool:
+    try:
+        with socket.socket() as sock:
+            sock.bind((addr, 0))
+    except OSError:
+        return False
+    return True
+
+
+def test_the_certificate_names_every_bind_address(tmp_path):
+    """A client that verifies (with the CA) reaches each bind address by that address."""
+    if not can_bind("127.0.0.2"):
+        pytest.skip("127.0.0.2 cannot be bound here")
+    with serving(["--certs-dir", str(tmp_path), "--bind", "127.0.0.2", "--bind", "127.0.0.1"],
+                 listening=2) as s:
+        verified = ssl.create_default_context(cafile=str(s.ca))
+        for host, port in s.urls:
+            assert s.ping(host, port, verified)["request_status"] == "Ok"
+    cert = x509.load_pem_x509_certificate((tmp_path / "server.pem").read_bytes())
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert {str(v) for v in san.get_values_for_type(x509.IPAddress)} == {
+        "127.0.0.1", "::1", "127.0.0.2"}
+
+
 def test_bind_option_wins_over_the_environment(tmp_path):
     env = clean_env(RPC_BIND_ADDRESSES="::1")
     with serving(["--certs-dir", str(tmp_path), "--bind", "127.0.0.1"], env=env) as s:

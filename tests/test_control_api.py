@@ -269,3 +269,19 @@ def test_other_hosts_need_a_token(token):
             assert status == 401
             assert ctl(server, "GET", "/health", host=addr,
                        headers={"Authorization": f"Bearer {token}"})[0] == 200
+
+
+def test_password_reset_token_through_the_control_api(cmon):
+    """The passwordReset "mail" can be read over the control API, then used over /v2."""
+    anon = cmon.client()
+    status, doc = ctl(cmon, "GET", "/password-reset/dba")
+    assert status == 404 and "passwordReset first" in doc["error"]
+    assert ctl(cmon, "GET", "/password-reset/nosuch") == (404, {"error": "User 'nosuch' is not found."})
+    assert anon.call("/v2/auth", "passwordReset", user_name="dba")["request_status"] == "Ok"
+    status, doc = ctl(cmon, "GET", "/password-reset/dba")
+    assert status == 200 and doc["user"] == "dba" and len(doc["token"]) == 32
+    done = anon.call("/v2/auth", "passwordReset", user_name="dba", password_reset_token=doc["token"],
+                     new_password="reset-by-control")
+    assert done["request_status"] == "Ok", done
+    assert login_status(cmon, "dba", "reset-by-control") == "Ok"
+    assert ctl(cmon, "GET", "/password-reset/dba")[0] == 404     # a token works once

@@ -71,6 +71,16 @@ def test_markdown_table(tmp_path):
     assert "| `/v2/nowhere` | doThings |" in text
 
 
+def test_the_readme_table_is_the_commands_table(tmp_path):
+    """The README's coverage table is what ``fakecmon operations --markdown`` prints."""
+    tsv = tmp_path / "operations.tsv"
+    tsv.write_text(TSV_HEAD)
+    printed = [line for line in run("--markdown", "--contract", str(tsv)).splitlines()
+               if line.startswith("| `/v2")]
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert [line for line in readme.splitlines() if line.startswith("| `/v2")] == printed
+
+
 def test_against_the_real_contract(contract: Path):
     wanted = coverage.contract(contract / "operations.tsv")
     assert len(wanted) > 150

@@ -194,6 +194,19 @@ def test_body_just_under_the_limit(small_limit):
     assert small_limit.client().post("/v2/info", body).json["request_status"] == "Ok"
 
 
+def test_default_limit_is_8_mib(cmon):
+    limit = 8 * 1024 * 1024
+    head = b"x" * (limit - 40)
+    body = b'{"operation": "ping", "pad": "' + head + b'"}'
+    body += b" " * (limit - len(body))                       # exactly 8 MiB: served
+    assert len(body) == limit
+    assert cmon.client().post("/v2/info", body).json["request_status"] == "Ok"
+    reply = cmon.client().post("/v2/info", body + b" ")       # one byte more: refused
+    assert reply.status == 413 and reply.json["request_status"] == "InvalidRequest"
+    assert reply.json["error_string"] == ("The request body is too large (8388609 bytes); "
+                                          "the limit is 8388608 bytes.")
+
+
 def test_chunked_body_over_the_limit(small_limit):
     data = b'{"operation": "ping", "pad": "' + b"x" * 3000 + b'"}'
     raw = exchange(small_limit.port, [

@@ -236,3 +236,38 @@ def test_a_job_ends_on_the_stream_without_further_requests(cmon, system):
             if rec["event_specifics"]["job"]["status"] == "FINISHED":
                 break
     assert rec["event_specifics"]["job"]["status"] == "FINISHED", names
+
+
+def test_a_node_stop_and_start_stream_host_cluster_and_alarm_changes(cmon, system):
+    """What a job does to the world reaches the stream as it happens: the stopped node
+    (EventHost), its cluster going DEGRADED (EventCluster), the node's alarm raised, then
+    cleared when a start job brings the node back."""
+    node = {"clusterid": 21, "node": {"hostname": "192.168.20.53"}}
+    wanted = {("EventHost", "StateChanged", "CmonHostShutDown"),
+              ("EventCluster", "StateChanged", "DEGRADED"),
+              ("EventAlarm", "Created", "192.168.20.53"),
+              ("EventHost", "StateChanged", "CmonHostOnline"),
+              ("EventCluster", "StateChanged", "STARTED"),
+              ("EventAlarm", "Ended", "192.168.20.53")}
+    with subscribed(cmon, system, cluster_id=21) as stream:
+        for command in ("stop", "start"):
+            reply = system.call("/v2/jobs", "createJobInstance", cluster_id=21, job={
+                "class_name": "CmonJobInstance",
+                "job_spec": {"command": command, "job_data": node}})
+            assert reply["request_status"] == "Ok", reply
+            cmon.advance(60)
+            system.call("/v2/jobs", "getJobInstance", job_id=reply["job"]["job_id"])
+        seen: list[tuple[str, str, Any]] = []
+        for _ in range(100):
+            if wanted <= set(seen):
+                break
+            rec = stream.record()
+            spec = rec["event_specifics"]
+            seen.append((rec["event_class"], rec["event_name"],
+                         spec.get("hoststatus") or spec.get("cluster_state")
+                         or spec.get("alarm", {}).get("hostname")))
+    assert wanted <= set(seen), seen
+    raised = seen.index(("EventAlarm", "Created", "192.168.20.53"))
+    assert ("EventAlarm", "Ended", "192.168.20.53") in seen[raised:]
+    assert seen.index(("EventHost", "StateChanged", "CmonHostShutDown")) < \
+        seen.index(("EventHost", "StateChanged", "CmonHostOnline"))

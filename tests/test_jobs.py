@@ -8,12 +8,15 @@ how fast the machine is.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import SHARED_CONTRACT
 from shapes import load_capture, same_shape
 
 from fakecmon.client import RpcClient
@@ -254,6 +257,26 @@ def test_readeruser_may_read_but_not_execute(clock, system, reader):
     assert reader.call(J, "deleteJobInstance", job_id=job_id)["request_status"] == "AccessDenied"
 
 
+def test_controller_jobs_follow_the_job_executor_acls(clock, cmon, reader):
+    """Cluster 0 (no ``cluster_id``) is the controller's: /.runtime/jobs/jobExecutor decides
+    who runs jobs there, jobExecutorCreateCluster who creates clusters."""
+    dba = cmon.client("dba", "dba-pass")
+    denied = create(reader, "success")
+    assert (denied["request_status"], denied["error_string"]) == (
+        "AccessDenied", "Execute access to cluster 0 for user readeruser is denied.")
+    new = {"cluster_type": "galera", "cluster_name": "dba-new", "nodes": [{"hostname": "10.9.9.1"}]}
+    assert create(dba, "success")["job"]["cluster_id"] == 0
+    assert create(dba, "create_cluster", new)["request_status"] == "Ok"
+    system = cmon.client("system", "secret")
+    acl = system.post("/v2/tree", {"operation": "addAcl", "acl": "user:dba:---",
+                                   "path": "/.runtime/jobs/jobExecutorCreateCluster"}).json
+    assert acl["request_status"] == "Ok", acl
+    refused = create(dba, "create_cluster", dict(new, cluster_name="dba-other"))
+    assert (refused["request_status"], refused["error_string"]) == (
+        "AccessDenied", "User dba has no privileges to create clusters.")
+    assert create(dba, "success")["request_status"] == "Ok"
+
+
 def test_create_errors(clock, system):
     unknown = create(system, "success", cluster_id=999)
     assert (unknown["request_status"], unknown["error_string"]) == (
@@ -417,12 +440,23 @@ def test_200_concurrent_creates_give_200_distinct_listed_jobs(cmon, system):
 def test_busy_polling_stays_cheap_and_bounded(clock, system):
     job_id = job_id_of(create(system, "rolling_restart", cluster_id=1))
     queued = clock.run(lambda c: len(c.world.extensions["jobs"]._queue))
+
+    def kept(c: Any) -> tuple[int, ...]:
+        """What the controller keeps that requests could add to (the journal is a ring)."""
+        logs = c.world.extensions["logs"]
+        return (len(logs.entries), len(logs.audit), len(c.sessions), len(c.world.extensions))
+
+    assert system.call(J, "getJobInstance", job_id=job_id)["job"]["status"] == "RUNNING"
+    before = clock.run(kept)
     started = time.perf_counter()
     for _ in range(300):
         reply = system.call(J, "getJobInstance", job_id=job_id)
         assert reply["job"]["status"] == "RUNNING"
+        log = system.call(J, "getJobLog", job_id=job_id, ascending=True, limit=300)
+        assert log["job"]["status"] == "RUNNING"
     elapsed = time.perf_counter() - started
     assert clock.run(lambda c: len(c.world.extensions["jobs"]._queue)) <= queued
+    assert clock.run(kept) == before
     assert clock.run(lambda c: len(c.world.extensions["jobs"].jobs[job_id].messages)) < 5
     assert elapsed < 15, elapsed
     assert wait(clock, system, job_id)[0]["status"] == "FINISHED"
@@ -694,3 +728,106 @@ def test_job_captures_replay(clock, system, contract):
     missing = system.post(J, req).json
     _compare(missing, rep)
     assert missing["error_string"] == rep["error_string"]
+
+
+# ---- killJobInstance: running jobs only
+
+def test_kill_refuses_jobs_that_are_not_running(clock, system):
+    """Only a RUNNING job ``can_be_aborted``; waiting and ended jobs stay as they are."""
+    when = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(clock.now() + 3600))
+    scheduled = job_id_of(create(system, "success", cluster_id=1, scheduled=when))
+    recurring = job_id_of(create(system, "success", cluster_id=1, recurrence="0 3 * * *"))
+    paused = job_id_of(create(system, "success", cluster_id=1, recurrence="0 4 * * *",
+                              status="PAUSED"))
+    ended = run(clock, system, "success", cluster_id=1)["job_id"]
+    clock.run(lambda c: c.world.extensions["jobs"].settings.__setattr__("start_delay", 30))
+    defined = job_id_of(create(system, "success", {"timeout": 60}, 1))
+    for job_id, status in ((scheduled, "SCHEDULED"), (recurring, "SCHEDULED"),
+                           (paused, "PAUSED"), (ended, "FINISHED"), (defined, "DEFINED")):
+        job = system.call(J, "getJobInstance", job_id=job_id)["job"]
+        assert (job["status"], job["can_be_aborted"]) == (status, False)
+        reply = system.call(J, "killJobInstance", job_id=job_id, signal=15)
+        assert (reply["request_status"], reply["error_string"]) == (
+            "InvalidRequest", f"Job {job_id} is not running: it is {status}."), reply
+        assert system.call(J, "getJobInstance", job_id=job_id)["job"]["status"] == status
+    clock.advance(31)
+    job = system.call(J, "getJobInstance", job_id=defined)["job"]
+    assert (job["status"], job["can_be_aborted"]) == ("RUNNING", True)
+    assert system.call(J, "killJobInstance", job_id=defined)["request_status"] == "Ok"
+
+
+# ---- every command of the contract runs through the lifecycle
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+JOB_COMMANDS = SHARED_CONTRACT / "job-commands.tsv"
+
+#: (cluster_id, job_data) that fit the default world for the commands with effects.
+EFFECT_JOBS: dict[str, tuple[int | None, dict[str, Any]]] = {
+    "create_cluster": (None, {"cluster_type": "galera", "cluster_name": "tsv-new",
+                              "nodes": [{"hostname": "10.9.0.1"}]}),
+    "add_cluster": (None, {"cluster_type": "replication", "cluster_name": "tsv-imported",
+                           "nodes": [{"hostname": "10.9.0.2"}]}),
+    "remove_cluster": (None, {"clusterid": 4}),
+    "addnode": (2, {"node": {"hostname": "10.0.2.24"}}),
+    "removenode": (2, {"nodes": [{"hostname": "10.0.2.23"}]}),
+    "stop": (21, {"node": {"hostname": "192.168.20.53"}}),
+    "start": (5, {"node": {"hostname": "10.0.5.51"}}),
+    "restart": (3, {"hostname": "10.0.3.32", "port": 5432}),
+    "reboot": (3, {"hostname": "10.0.3.32", "port": 5432}),
+    "stop_cluster": (1, {}),
+    "start_cluster": (5, {}),
+    "rolling_restart": (21, {}),
+    "backup": (2, {"backup_method": "mysqldump", "hostname": "10.0.2.22"}),
+    "restore_backup": (1, {"backupid": 1}),
+    "create_maintenance": (1, {"maintenance_minutes": 60, "nodes": [{"hostname": "10.0.1.13"}]}),
+}
+
+
+def contract_job_commands() -> list[Any]:
+    if not JOB_COMMANDS.is_file():
+        return [pytest.param(None, marks=pytest.mark.skip(
+            reason="../shared/contract is not present"))]
+    lines = JOB_COMMANDS.read_text().splitlines()[1:]
+    return sorted({line.split("\t", 1)[0] for line in lines if line.strip()})
+
+
+def readme_effect_commands() -> set[str]:
+    """The commands of the README's "Commands that change the world" table."""
+    text = README.read_text().split("**Commands that change the world**", 1)[1]
+    rows = [line for line in text.strip().splitlines()[2:]]
+    table = rows[:next(i for i, line in enumerate(rows) if not line.startswith("|"))]
+    return {name for row in table for name in re.findall(r"`([a-z_]+)`", row.split("|")[1])}
+
+
+def world_view(client: RpcClient) -> tuple[Any, ...]:
+    """What a client sees of the world that jobs may change."""
+    info = client.call(C, "getAllClusterInfo", with_hosts=True)["clusters"]
+    backups = client.call("/v2/backup", "getBackups")["total"]
+    periods = client.call("/v2/maintenance", "getMaintenance")["total"]
+    return (sorted((c["cluster_name"], c["state"],
+                    sorted((h["hostname"], h["hoststatus"], h.get("maintenance_mode_active"))
+                           for h in c["hosts"])) for c in info), backups, periods)
+
+
+@pytest.mark.parametrize("command", contract_job_commands())
+def test_every_contract_command_runs_through_the_lifecycle(clock, system, command):
+    """Each command of job-commands.tsv goes DEFINED -> RUNNING -> its end with a log, and
+    changes the world (seen at any poll) exactly when the README's effect table names it."""
+    cluster_id, data = EFFECT_JOBS.get(command, (1, {}))
+    before = world_view(system)
+    reply = create(system, command, data, cluster_id)
+    assert reply["job"]["status"] == "DEFINED"
+    job_id = job_id_of(reply)
+    seen, changed = [], False
+    for _ in range(200):
+        job = system.call(J, "getJobInstance", job_id=job_id)["job"]
+        if not seen or seen[-1] != job["status"]:
+            seen.append(job["status"])
+        changed = changed or world_view(system) != before
+        if job["status"] in ENDED:
+            break
+        clock.advance(0.25)
+    assert seen == ["RUNNING", "FAILED" if command == "fail" else "FINISHED"], (seen, job)
+    assert job["exit_code"] == (1 if command == "fail" else 0)
+    assert job["ended"] and job["started"] and messages(system, job_id)
+    assert changed == (command in readme_effect_commands() - {"success", "fail"}), command

@@ -100,7 +100,8 @@ class Serve:
         assert match, first + self.proc.stderr.read()
         self.url = match.group(1)
         self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         assert self.proc.stderr is not None
@@ -126,6 +127,7 @@ class Serve:
     def stop(self) -> str:
         self.proc.terminate()
         self.proc.wait(10)
+        self._reader.join(10)            # every line the server wrote, up to its EOF
         rest = []
         while not self.lines.empty():
             rest.append(self.lines.get())

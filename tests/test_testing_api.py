@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timezone
 
@@ -85,7 +86,10 @@ def test_stop_then_the_port_is_closed():
 
 def test_async_with_runs_in_the_callers_loop():
     async def scenario() -> tuple[str, int]:
+        threads = set(threading.enumerate())
         async with FakeCmon() as cmon:
+            assert set(threading.enumerate()) == threads            # no server thread...
+            assert cmon.run(lambda c: asyncio.get_running_loop()) is asyncio.get_running_loop()
             connector = aiohttp.TCPConnector(ssl=cmon.ssl_context())
             async with aiohttp.ClientSession(connector=connector) as session:
                 async with session.post(cmon.url + "/auth", json={

@@ -140,6 +140,27 @@ def test_add_acl_grants_and_remove_acl_revokes(cmon, system):
     assert again["request_status"] == "ObjectNotFound"
 
 
+def test_check_access_with_combinations(cmon, system):
+    """checkAccess grants only when every asked letter is granted, in any order."""
+    op(system, T, "mkdir", path="/perm")
+    assert op(system, T, "addAcl", path="/perm", acl="user:dba:r-x,other::---")["request_status"] == "Ok"
+    dba = login(cmon, "dba", "dba-pass")
+    for privileges in ("r", "x", "r-x", "xr", "r--", "--x", "---"):
+        reply = op(dba, T, "checkAccess", path="/perm", privileges=privileges)
+        assert reply["request_status"] == "Ok", (privileges, reply)
+    for privileges in ("w", "rw", "rwx", "-w-", "wx", "xw"):
+        reply = op(dba, T, "checkAccess", path="/perm", privileges=privileges)
+        assert (reply["request_status"], reply["error_string"]) == (
+            "InvalidRequest", "Access to object for user 'dba' is not granted."), privileges
+    for privileges in ("rwz", "rrr", "R", "rwxr"):
+        reply = op(dba, T, "checkAccess", path="/perm", privileges=privileges)
+        assert reply["request_status"] == "InvalidRequest", privileges
+        assert reply["error_string"].startswith("Invalid permission"), (privileges, reply)
+    assert op(system, T, "checkAccess", path="/perm", privileges="rwx")["request_status"] == "Ok"
+    op(system, T, "removeAcl", path="/perm", acl="user:dba")
+    assert op(dba, T, "checkAccess", path="/perm", privileges="r")["request_status"] == "InvalidRequest"
+
+
 def test_group_acl_entry(cmon, system):
     out = outsider(cmon, system)
     op(system, T, "addAcl", path="/redis-cache", acl="group:outsiders:rwx")

@@ -279,6 +279,16 @@ def test_bad_user_names(system, name):
     assert reply["request_status"] == "InvalidRequest" and reply["error_string"]
 
 
+@pytest.mark.parametrize("name, why", [
+    ("", "is empty"), ("a/b", "contains '/'"), ("x" * 256, "is too long"),
+    ("..", "is not a valid name")])
+def test_bad_group_names(system, name, why):
+    before = op(system, U, "getGroups")["total"]
+    reply = op(system, U, "createGroup", group={"class_name": "CmonGroup", "group_name": name})
+    assert reply["request_status"] == "InvalidRequest" and why in reply["error_string"]
+    assert op(system, U, "getGroups")["total"] == before
+
+
 def test_refused_create_user_changes_nothing(cmon, system, reader):
     before = op(system, U, "getGroups")["total"]
     no_group = create(system, "rom", groups=["nosuchgroup"])

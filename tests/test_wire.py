@@ -70,6 +70,18 @@ def test_http10_without_connection_header_is_closed(cmon):
     assert parse_reply(raw).json["request_status"] == "Ok"
 
 
+@pytest.mark.parametrize("path", ["/v2/info", "/_fakecmon/health", "/index.html"])
+def test_http10_asking_for_keep_alive_is_closed_too(cmon, path):
+    """CMON closes after every HTTP/1.0 reply; exchange() times out if the server keeps
+    the connection open."""
+    raw = exchange(cmon.port, post_bytes(path, b'{"operation": "ping"}',
+                                         {"Connection": "keep-alive"}), timeout=2)
+    reply = parse_reply(raw)
+    assert reply.status_line.startswith("HTTP/1.0 ")
+    assert reply.header("Connection") in ([], ["close"])
+    assert reply.header("Content-Length") == [str(len(reply.body))]
+
+
 @pytest.mark.parametrize("path", ["/v2/clusters", "/v2/clusters/", "/v2/clusters//"])
 def test_trailing_slash_or_not(system, path):
     reply = system.post(path, {"operation": "getAllClusterInfo"})

@@ -97,7 +97,7 @@ def check_message(message: str, path: Path, name: str) -> None:
 @pytest.mark.parametrize("name", CLI_CASES)
 def test_broken_world_stops_fakecmon_serve(broken_runs, name):
     path, run = broken_runs[name]
-    assert run.returncode != 0
+    assert run.returncode == 1          # the README promises exit code 1
     assert "listening on" not in run.stdout
     assert run.stderr.startswith("fakecmon: cannot load the world: ")
     check_message(run.stderr.strip(), path, name)
@@ -116,7 +116,7 @@ def test_missing_world_file(tmp_path):
     run = subprocess.run([sys.executable, "-m", "fakecmon", "serve", "--port", "0", "--certs-dir",
                           str(tmp_path), "--world", str(tmp_path / "nope.yaml")],
                          capture_output=True, text=True, timeout=30)
-    assert run.returncode != 0
+    assert run.returncode == 1          # the README promises exit code 1
     assert "nope.yaml" in run.stderr and "cannot read" in run.stderr
 
 

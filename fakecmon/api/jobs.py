@@ -20,7 +20,7 @@ from fakecmon.timefmt import parse_time
 from fakecmon.world import job_effects  # noqa: F401  (fills jobs.PLANS)
 from fakecmon.world.cron import Cron
 from fakecmon.world.jobs import (
-    ENDED, LOG_LEVELS, PAUSED, RUNNING, SCHEDULED, WAITING, Job, default_title, jobs_of,
+    LOG_LEVELS, PAUSED, RUNNING, SCHEDULED, WAITING, Job, default_title, jobs_of,
     messages_for,
 )
 from fakecmon.world.models import Cluster, User
@@ -246,10 +246,11 @@ def get_job_log(call: Call) -> Payload:
 
 @operation(PATH, "killJobInstance")
 def kill_job_instance(call: Call) -> Payload:
-    """Abort a job that has not ended yet (``signal`` is accepted, any value aborts)."""
+    """Abort a running job (``signal`` is accepted, any value aborts). Only a RUNNING job
+    ``can_be_aborted``: a job that waits is paused with updateJobInstance or deleted."""
     job = _find(call, permissions.EXECUTE)
     call.arg("signal", int, 15)
-    if job.status in ENDED:
+    if job.status != RUNNING:
         raise invalid(f"Job {job.job_id} is not running: it is {job.status}.")
     jobs_of(call.world).kill(job, call.now, call.login_user().user_name)
     return {"job": job.to_json()}

@@ -431,7 +431,7 @@ class JobEngine:
     # ---- what the API does to jobs
 
     def kill(self, job: Job, now: float, by: str) -> None:
-        """Abort a job that has not ended (a running one stops where it is)."""
+        """Abort a running job where it is (the API refuses jobs that are not RUNNING)."""
         self._end(job, now, ABORTED, by=by)
 
     def delete(self, job: Job) -> None:
