@@ -154,6 +154,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except WorldError as exc:
         print(f"fakecmon: cannot load the world: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:   # world files are WorldErrors: this is --log-file
+        print(f"fakecmon: cannot open the log file: {exc}", file=sys.stderr)
+        return 1
     binds = bind_addresses(args)
     if not args.control_token and not all(is_loopback(b) for b in binds):
         logging.getLogger("fakecmon").warning(
@@ -175,6 +178,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 1
     except KeyboardInterrupt:
         pass
+    finally:
+        if controller.log_file is not None:
+            controller.log_file.close()
     return 0
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from fakecmon.errors import RpcError, denied
 from fakecmon.world.cdt import cdt_of
-from fakecmon.world.models import Cluster, Owned, User
-from fakecmon.world.state import World
+from fakecmon.world.models import Cluster, Group, Owned, User
+from fakecmon.world.state import ADMINS, World
 
 READ, WRITE, EXECUTE = "r", "w", "x"
 _WORDS = {READ: "Read", WRITE: "Write", EXECUTE: "Execute"}
@@ -92,13 +92,21 @@ def check_object(world: World, user: User, obj: Owned, path: str, wanted: str) -
                          f"for user {user.user_name} is denied.")
 
 
-def check_rename_by_name(world: World, user: User, root: Owned) -> None:
+def check_rename_by_name(world: World, user: User, obj: User | Group, path: str,
+                         root: Owned) -> None:
     """``move`` of a user or group to a bare name (``s9s tree --move /kirk Kirk``): CMON
-    takes the bare name's folder to be the root and checks write access there only, so
-    a user renames users and groups it cannot write (ft_folders.sh, where a user of
-    ``testgroup`` renames ``/groups/tos`` and ``/kirk``). The ``system`` user and the
-    ``admins`` group stay protected by name."""
+    takes the bare name's folder to be the root and checks write access there, so a
+    user renames users and groups it cannot write (ft_folders.sh, where a user of
+    ``testgroup`` renames ``/groups/tos`` and ``/kirk``).
+
+    That shortcut never reaches a superuser or the ``admins`` group: renaming those
+    needs write access to the object itself, as any other rename does, so a plain user
+    can not rename ``admin`` (and then take its name). The names ``system`` and
+    ``admins`` are kept for everybody by the rename itself (``api/tree.py``)."""
     check_object(world, user, root, "/", WRITE)
+    protected = world.is_superuser(obj) if isinstance(obj, User) else obj.group_name == ADMINS
+    if protected:
+        check_object(world, user, obj, path, WRITE)
 
 
 def check_owner(world: World, user: User, obj: Owned, path: str) -> None:

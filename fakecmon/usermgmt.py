@@ -33,9 +33,10 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fakecmon.api.users import _public_keys
 from fakecmon.errors import RpcError
 from fakecmon.rpc import Call, catch_up, find_operation
-from fakecmon.world.models import PublicKey, User
+from fakecmon.world.models import User
 
 if TYPE_CHECKING:
     from fakecmon.controller import Controller
@@ -151,15 +152,16 @@ def apply_request(controller: "Controller", doc: Any) -> tuple[str, str]:
 
 
 def _grant(call: Call, user: User, body: dict[str, Any]) -> tuple[str, str]:
-    """An existing user: register its key, set its password (nothing else changes)."""
-    keys = body["user"].get("public_keys") or []
+    """An existing user: register its key, set its password (nothing else changes).
+    The keys are read as createUser reads them, so a malformed one changes nothing."""
+    try:
+        keys = _public_keys(call, body["user"].get("public_keys"), "user.public_keys")
+    except RpcError as exc:
+        return exc.status, exc.message or exc.status
     done = []
-    for item in keys if isinstance(keys, list) else []:
-        key = item.get("key") if isinstance(item, dict) else None
-        if isinstance(key, str) and key.strip() and not any(
-                k.key.strip() == key.strip() for k in user.public_keys):
-            user.public_keys.append(PublicKey(name=str(item.get("name") or "No Name"), key=key,
-                                              created=call.now))
+    for key in keys:
+        if not any(k.key.strip() == key.key.strip() for k in user.public_keys):
+            user.public_keys.append(key)
             done.append("key registered")
     password = body.get("new_password")
     if isinstance(password, str) and password:

@@ -750,13 +750,6 @@ class CmonProxyClient:
                                                "limit": 100, "offset": 0},
                                      GET_AUDIT_ENTRIES_REPLY))
 
-    def get_job_instance(self, job_id: int, cluster_id: int = 0) -> dict[str, Any]:
-        body: dict[str, Any] = {"operation": "getJobInstance"}
-        if cluster_id:
-            body["cluster_id"] = cluster_id
-        body["job_id"] = job_id
-        return self._ok(self.request("jobs", body, JOB_RESPONSE))
-
     def get_last_jobs(self, cluster_ids: list[int], hours: int, now: float,
                       max_pages: int = 200) -> tuple[list[dict[str, Any]], int]:
         """cmon/job.go GetLastJobs: pages of 32, newest first, until an empty page or a

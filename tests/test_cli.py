@@ -253,3 +253,13 @@ def test_log_file_gets_the_controller_log(tmp_path):
                             r"User system logged in\.", line) for line in lines), lines
     assert any(line.endswith("(WARNING) User system failed to log in with password.")
                for line in lines), lines
+
+
+def test_a_log_file_that_cannot_be_opened_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    run = subprocess.run([*FAKECMON, "serve", "--port", "0", "--certs-dir", str(tmp_path),
+                          "--log-file", str(blocker / "cmon.log")],
+                         capture_output=True, text=True, timeout=30, env=clean_env())
+    assert run.returncode == 1 and "cannot open the log file" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr

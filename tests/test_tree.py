@@ -305,6 +305,39 @@ def test_rename_user_and_group_through_the_tree(cmon, system):
     assert op(renamed, "/v2/clusters", "getAllClusterInfo")["total"] == 1
 
 
+def test_bare_name_move_by_a_plain_user_stops_at_superusers(cmon, system):
+    """``move`` to a bare name lets a plain user rename users and groups it cannot write
+    (as CMON does for ft_folders.sh), but never a superuser or ``admins``, and with the
+    name checks of every rename: nothing is changed by a refused one."""
+    op(system, U, "createUser", new_password="secret", create_group=True,
+       user={"user_name": "kirk", "groups": [{"group_name": "tos"}]})
+    dba = login(cmon, "dba", "dba-pass")
+    before = tree(system)
+    refused = [
+        ("/admin", "boss", "AccessDenied"),          # a superuser: its own ACL decides
+        ("/ccrpc", "rpc", "AccessDenied"),
+        ("/system", "root", "InvalidRequest"),       # kept for everybody
+        ("/groups/admins", "wheel", "InvalidRequest"),
+        ("/groups/tos", "admins", "InvalidRequest"),  # taken: no second 'admins'
+        ("/kirk", "admin", "InvalidRequest"),
+        ("/dba", "admin", "InvalidRequest"),
+        ("/kirk", "a:b", "InvalidRequest"),           # not a principal name
+        ("/groups/tos", "x,y", "InvalidRequest"),
+        ("/kirk", "..", "InvalidRequest"),
+    ]
+    for source, target, status in refused:
+        reply = op(dba, T, "move", source_path=source, target_path=target)
+        assert reply["request_status"] == status, (source, target, reply)
+        assert reply["error_string"]
+    assert tree(system) == before
+    assert op(dba, T, "move", source_path="/admin", target_path="/boss"
+              )["request_status"] == "AccessDenied"   # the full-path move as before
+    assert op(dba, T, "move", source_path="/groups/tos", target_path="TOS")["request_status"] == "Ok"
+    assert op(dba, T, "move", source_path="/kirk", target_path="Kirk")["request_status"] == "Ok"
+    assert login(cmon, "Kirk", "secret") is not None
+    assert op(system, T, "move", source_path="/admin", target_path="boss")["request_status"] == "Ok"
+
+
 def test_refused_moves_change_nothing(cmon, system):
     dba = login(cmon, "dba", "dba-pass")
     op(dba, T, "mkdir", path="/a/b/c")

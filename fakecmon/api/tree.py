@@ -408,7 +408,7 @@ def _relocate(call: Call, node: Node, folder: Node, name: str, by_name: bool = F
         if folder.entry is tree.groups:
             raise invalid("Only groups are in '/groups'.")
     if by_name and isinstance(node.obj, (User, Group)):
-        permissions.check_rename_by_name(world, user, tree.root)
+        permissions.check_rename_by_name(world, user, node.obj, node.path, tree.root)
     else:
         permissions.check_object(world, user, source.obj, source.path, permissions.WRITE)
         if folder.entry is not source.entry:
