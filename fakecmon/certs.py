@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,11 +121,20 @@ def _covers(p: CertPaths, hosts: list[str]) -> bool:
     return all(str(_san(h).value) in have for h in hosts)
 
 
+WILDCARDS = ("0.0.0.0", "::")
+
+
+def _names_of_bind(host: str) -> str:
+    """A wildcard bind (all addresses, as in the Docker image) is reached by the
+    machine's name; any other bind address names itself."""
+    return socket.gethostname() if host in WILDCARDS else host
+
+
 def ensure_certificates(directory: Path, hosts: list[str] | tuple[str, ...] = ()) -> CertPaths:
     """Make (or reuse) the CA and a server certificate covering the default hosts and ``hosts``."""
     directory.mkdir(parents=True, exist_ok=True)
     p = paths_in(directory)
-    wanted = list(dict.fromkeys([*DEFAULT_HOSTS, *(h for h in hosts if h not in ("0.0.0.0", "::"))]))
+    wanted = list(dict.fromkeys([*DEFAULT_HOSTS, *(_names_of_bind(h) for h in hosts)]))
     if not (p.ca_cert.exists() and p.ca_key.exists()):
         make_ca(p)
     if not _covers(p, wanted):

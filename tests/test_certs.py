@@ -53,9 +53,11 @@ def test_new_bind_address_remakes_only_the_server_certificate(tmp_path):
     load(again.cert).verify_directly_issued_by(load(again.ca_cert))
 
 
-def test_wildcard_binds_are_not_names(tmp_path):
+def test_wildcard_binds_name_the_machine(tmp_path):
+    """0.0.0.0 / :: are no names: the certificate names the machine instead (how a
+    container or another host reaches a server bound to every address)."""
     p = ensure_certificates(tmp_path, ["0.0.0.0", "::"])
-    assert sans(load(p.cert)) == {"localhost", "127.0.0.1", "::1"}
+    assert sans(load(p.cert)) == {"localhost", "127.0.0.1", "::1", socket.gethostname()}
 
 
 def test_a_server_certificate_from_another_ca_is_replaced(tmp_path):
