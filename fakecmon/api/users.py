@@ -20,7 +20,7 @@ from fakecmon.rpc import Call, Payload, coerce, operation
 from fakecmon.world import accounts
 from fakecmon.world.acl import Acl
 from fakecmon.world.cdt import cdt_of, check_principal_name
-from fakecmon.world.models import GROUP_ACL, USER_ACL, Group, PublicKey, User
+from fakecmon.world.models import GROUP_ACL, USER_ACL, Group, Owned, PublicKey, User
 from fakecmon.world.state import ADMINS
 from fakecmon.world.views import group_json, user_json
 
@@ -150,24 +150,24 @@ def get_groups(call: Call) -> Payload:
     return {"total": len(groups), "groups": groups}
 
 
+def _may_create(call: Call, folder: Owned, what: str) -> Payload:
+    """Ok when the caller may write ``folder``, where new ``what`` live; else AccessDenied."""
+    user = call.login_user()
+    if not permissions.can(call.world, user, folder, permissions.WRITE):
+        raise RpcError("AccessDenied", f"User {user.user_name} has no privileges to create {what}.")
+    return {}
+
+
 @operation(PATH, "canCreateUser")
 def can_create_user(call: Call) -> Payload:
-    """Ok when the caller may add users: write access to ``/``, where users live."""
-    tree = cdt_of(call.world)
-    if not permissions.can(call.world, call.login_user(), tree.root, permissions.WRITE):
-        raise RpcError("AccessDenied",
-                       f"User {call.login_user().user_name} has no privileges to create users.")
-    return {}
+    """Users live in ``/``."""
+    return _may_create(call, cdt_of(call.world).root, "users")
 
 
 @operation(PATH, "canCreateGroup")
 def can_create_group(call: Call) -> Payload:
-    """Ok when the caller may add groups: write access to ``/groups``."""
-    tree = cdt_of(call.world)
-    if not permissions.can(call.world, call.login_user(), tree.groups, permissions.WRITE):
-        raise RpcError("AccessDenied",
-                       f"User {call.login_user().user_name} has no privileges to create groups.")
-    return {}
+    """Groups live in ``/groups``."""
+    return _may_create(call, cdt_of(call.world).groups, "groups")
 
 
 # ---- users
