@@ -29,16 +29,31 @@ def cluster_ref_given(call: Call) -> bool:
     return call.body.get("cluster_name") not in (None, "")
 
 
+def named_cluster(call: Call, status: str = OBJECT_NOT_FOUND) -> Cluster | None:
+    """The cluster ``cluster_id`` (> 0) or else ``cluster_name`` names; None when the
+    request names none or cluster 0 (the controller). An unknown one is "Cluster was
+    not found." with ``status``, which depends on the operation (see the captures)."""
+    if call.body.get("cluster_id") is not None:
+        cid = call.arg("cluster_id", int)
+        if cid > 0:
+            cluster = call.world.clusters.get(cid)
+            if cluster is None:
+                raise RpcError(status, NOT_FOUND_TEXT)
+            return cluster
+    if call.body.get("cluster_name") not in (None, ""):
+        cluster = call.world.cluster_by_name(call.arg("cluster_name", str))
+        if cluster is None:
+            raise RpcError(status, NOT_FOUND_TEXT)
+        return cluster
+    return None
+
+
 def visible_cluster(call: Call, status: str = OBJECT_NOT_FOUND) -> Cluster:
     """The cluster named by ``cluster_id``/``cluster_name`` if the caller may read it."""
-    user = call.login_user()
-    if call.body.get("cluster_id") not in (None, 0, "0"):
-        cluster = call.world.clusters.get(call.arg("cluster_id", int))
-    elif call.body.get("cluster_name") not in (None, ""):
-        cluster = call.world.cluster_by_name(call.arg("cluster_name", str))
-    else:
+    cluster = named_cluster(call, status)
+    if cluster is None:
         raise invalid("The request has no 'cluster_id' or 'cluster_name'.")
-    if cluster is None or not permissions.can(call.world, user, cluster, permissions.READ):
+    if not permissions.can(call.world, call.login_user(), cluster, permissions.READ):
         raise RpcError(status, NOT_FOUND_TEXT)
     return cluster
 

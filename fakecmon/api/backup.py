@@ -23,28 +23,11 @@ from fakecmon.world.cron import Cron
 from fakecmon.world.jobs import PAUSED, SCHEDULED, Job, jobs_of
 from fakecmon.world.models import Cluster
 
-from fakecmon.api._common import ReadableIds, page, readable_clusters, require  # isort: skip
+from fakecmon.api._common import (  # isort: skip
+    ReadableIds, named_cluster, page, readable_clusters, require)
 from fakecmon.api.cloud import cloud  # isort: skip
 
 PATH = "/v2/backup"
-NOT_FOUND = "Cluster was not found."
-
-
-def _cluster(call: Call) -> Cluster | None:
-    """The cluster asked for (None: every cluster the caller may read)."""
-    if call.body.get("cluster_id") is not None:
-        cid = call.arg("cluster_id", int)
-        if cid > 0:
-            cluster = call.world.clusters.get(cid)
-            if cluster is None:
-                raise RpcError(OBJECT_NOT_FOUND, NOT_FOUND)
-            return cluster
-    elif call.body.get("cluster_name") not in (None, ""):
-        cluster = call.world.cluster_by_name(call.arg("cluster_name", str))
-        if cluster is None:
-            raise RpcError(OBJECT_NOT_FOUND, NOT_FOUND)
-        return cluster
-    return None
 
 
 def _readable(call: Call, cluster: Cluster | None) -> Container[int]:
@@ -65,7 +48,7 @@ def _descending(call: Call) -> bool:
 @operation(PATH, "getBackups")
 def get_backups(call: Call) -> Payload:
     world = call.world
-    cluster = _cluster(call)
+    cluster = named_cluster(call)
     if cluster is not None:
         require(call, cluster, permissions.READ)
     parent = call.arg("parent_id", int, -1)
@@ -155,7 +138,7 @@ def _schedules(world: Any, cluster_id: int | None) -> list[Job]:
 def get_backup_schedules(call: Call) -> Payload:
     """The recurring backup jobs of a cluster (or of every cluster the caller may read)."""
     world = call.world
-    cluster = _cluster(call)
+    cluster = named_cluster(call)
     if cluster is not None:
         require(call, cluster, permissions.READ)
     readable = _readable(call, cluster)
@@ -170,7 +153,7 @@ def schedule_backup(call: Call) -> Payload:
     user = call.login_user()
     world = call.world
     spec = call.arg("schedule", dict)
-    cluster = _cluster(call)
+    cluster = named_cluster(call)
     if cluster is None:
         raise invalid("The request has no 'cluster_id' or 'cluster_name'.")
     permissions.check_cluster(world, user, cluster, cluster.cluster_id, permissions.EXECUTE)
@@ -218,7 +201,7 @@ def get_binlog_backups(call: Call) -> Payload:
     """The binary logs kept with the full backups (fakecmon/world/backups.py), of one
     cluster or of every cluster the caller may read; newest first unless ``ascending``."""
     world = call.world
-    cluster = _cluster(call)
+    cluster = named_cluster(call)
     if cluster is not None:
         require(call, cluster, permissions.READ)
     clusters = [cluster] if cluster is not None else readable_clusters(call)
@@ -232,7 +215,7 @@ def get_binlog_backups(call: Call) -> Payload:
 
 def _elastic_cluster(call: Call, wanted: str) -> Cluster:
     """The Elasticsearch cluster the request names, checked for ``wanted`` access."""
-    cluster = _cluster(call)
+    cluster = named_cluster(call)
     if cluster is None:
         raise invalid("The request has no 'cluster_id' or 'cluster_name'.")
     permissions.check_cluster(call.world, call.login_user(), cluster, cluster.cluster_id, wanted)
@@ -261,7 +244,7 @@ def get_all_snapshot_repositories(call: Call) -> Payload:
     named), one entry per cluster."""
     user = call.login_user()
     world = call.world
-    named = _cluster(call)
+    named = named_cluster(call)
     if named is not None:
         permissions.check_cluster(world, user, named, named.cluster_id, permissions.READ)
     clusters = [named] if named is not None else [world.clusters[c] for c in sorted(world.clusters)]

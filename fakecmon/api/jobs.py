@@ -25,7 +25,7 @@ from fakecmon.world.jobs import (
 )
 from fakecmon.world.models import Cluster, User
 
-from fakecmon.api._common import page  # isort: skip
+from fakecmon.api._common import named_cluster, page  # isort: skip
 
 PATH = "/v2/jobs"
 #: Commands that make a new cluster: they need the create-cluster privilege as well.
@@ -38,23 +38,6 @@ SHOW_FLAGS = {"show_aborted": ("ABORTED",), "show_defined": ("DEFINED", "DEQUEUE
 
 
 # ---- request fields
-
-def _request_cluster(call: Call) -> Cluster | None:
-    """``cluster_id`` / ``cluster_name`` of a job request; 0 or none is the controller."""
-    if call.body.get("cluster_id") is not None:
-        cid = call.arg("cluster_id", int)
-        if cid > 0:
-            cluster = call.world.clusters.get(cid)
-            if cluster is None:
-                raise RpcError(OBJECT_NOT_FOUND, "Cluster was not found.")
-            return cluster
-    if call.body.get("cluster_name") not in (None, ""):
-        cluster = call.world.cluster_by_name(call.arg("cluster_name", str))
-        if cluster is None:
-            raise RpcError(OBJECT_NOT_FOUND, "Cluster was not found.")
-        return cluster
-    return None
-
 
 def _job_spec(spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """(command, job_data) from ``job.job_spec``, an object or its JSON text."""
@@ -164,7 +147,7 @@ def create_job_instance(call: Call) -> Payload:
     """A new job; it starts when the engine next syncs (or when ``scheduled`` is due)."""
     user = call.login_user()
     spec = call.arg("job", dict)
-    cluster = _request_cluster(call)
+    cluster = named_cluster(call)
     command, data = _job_spec(spec)
     if cluster is None:   # remove_cluster & co. name their cluster in the job data
         cid = data.get("clusterid", data.get("cluster_id"))
@@ -201,7 +184,7 @@ def get_job_instances(call: Call) -> Payload:
     world = call.world
     clusters: set[int] | None = None
     if call.body.get("cluster_id") is not None or call.body.get("cluster_name") not in (None, ""):
-        cluster = _request_cluster(call)
+        cluster = named_cluster(call)
         cid = cluster.cluster_id if cluster is not None else 0
         permissions.check_cluster(world, user, cluster, cid, permissions.READ)
         clusters = {cid}
