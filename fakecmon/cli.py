@@ -10,7 +10,8 @@ import signal
 import sys
 from pathlib import Path
 
-from fakecmon.certs import ensure_certificates
+from fakecmon import CMON_VERSION, __version__
+from fakecmon.certs import CertPaths, check_hostname, ensure_certificates, split_hostnames
 from fakecmon.control import is_loopback
 from fakecmon.controller import DEFAULT_WORLD, Config, Controller
 from fakecmon.reload import WorldWatcher
@@ -21,7 +22,10 @@ from fakecmon.world.yamlfile import WorldError
 
 
 def default_certs_dir() -> Path:
-    """``certs/`` of a source checkout; else the user's cache (never site-packages)."""
+    """``FAKECMON_CERTS_DIR`` (the image's volume); ``certs/`` of a source checkout; else
+    the user's cache (never site-packages)."""
+    if os.environ.get("FAKECMON_CERTS_DIR"):
+        return Path(os.environ["FAKECMON_CERTS_DIR"])
     checkout = Path(__file__).resolve().parent.parent
     if (checkout / "pyproject.toml").is_file():
         return checkout / "certs"
@@ -41,8 +45,27 @@ def bind_addresses(args: argparse.Namespace) -> list[str]:
     return binds or ["127.0.0.1"]
 
 
+def cert_hostnames(args: argparse.Namespace) -> list[str]:
+    """Extra certificate names: ``--cert-hostname`` and ``FAKECMON_CERT_HOSTNAMES`` (both add).
+
+    ValueError names the one a certificate cannot carry."""
+    names = [*(args.cert_hostname or []),
+             *split_hostnames(os.environ.get("FAKECMON_CERT_HOSTNAMES", ""))]
+    return list(dict.fromkeys(check_hostname(n) for n in names))
+
+
+def add_cert_hostname(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cert-hostname", action="append", metavar="NAME",
+                        help="another name or address the server certificate covers, such "
+                             "as the host's name or LAN address (repeatable; also "
+                             "FAKECMON_CERT_HOSTNAMES, comma-separated); a certificate that "
+                             "lacks one is issued again by the same CA")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fakecmon", description=__doc__)
+    parser.add_argument("--version", action="version",
+                        version=f"fakecmon {__version__} (CMON {CMON_VERSION} RPC v2 API)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="serve the CMON RPC v2 API over TLS")
@@ -54,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--certs-dir", type=Path, default=DEFAULT_CERTS,
                        help=f"where the local CA and server certificate are made and "
                             f"reused (default {DEFAULT_CERTS})")
+    add_cert_hostname(serve)
     serve.add_argument("--cert", type=Path, help="your own server certificate (PEM)")
     serve.add_argument("--key", type=Path, help="the key of --cert (PEM)")
     serve.add_argument("--controller-id", help="controller_id to report (default: stable per world)")
@@ -94,11 +118,30 @@ def build_parser() -> argparse.ArgumentParser:
     certs = sub.add_parser("certs", help="make (or refresh) the local CA and server certificate")
     certs.add_argument("--certs-dir", type=Path, default=DEFAULT_CERTS)
     certs.add_argument("--bind", action="append", metavar="ADDR", help="extra host or address")
+    add_cert_hostname(certs)
     return parser
 
 
+def make_certificates(args: argparse.Namespace) -> CertPaths | None:
+    """The CA and server certificate for the binds and ``--cert-hostname`` names, or None
+    after saying on stderr why they cannot be made."""
+    try:
+        names = cert_hostnames(args)
+    except ValueError as exc:
+        print(f"fakecmon: --cert-hostname / FAKECMON_CERT_HOSTNAMES: {exc}", file=sys.stderr)
+        return None
+    try:
+        return ensure_certificates(args.certs_dir, [*bind_addresses(args), *names])
+    except OSError as exc:
+        print(f"fakecmon: cannot make the certificates in {args.certs_dir}: {exc}",
+              file=sys.stderr)
+        return None
+
+
 def cmd_certs(args: argparse.Namespace) -> int:
-    paths = ensure_certificates(args.certs_dir, bind_addresses(args))
+    paths = make_certificates(args)
+    if paths is None:
+        return 2
     print(f"CA certificate: {paths.ca_cert}")
     print(f"server certificate: {paths.cert}")
     print(f"server key: {paths.key}")
@@ -165,8 +208,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.cert is not None:
         cert, key, ca_path = args.cert, args.key, None
     else:
-        paths = ensure_certificates(args.certs_dir, binds)
+        paths = make_certificates(args)
+        if paths is None:
+            return 2
         cert, key, ca_path = paths.cert, paths.key, paths.ca_cert
+    config.ca_cert = ca_path   # GET /_fakecmon/ca.pem
     server = CmonServer(controller, server_ssl_context(str(cert), str(key)), binds, args.port)
     try:
         asyncio.run(_serve(server, ca_path, args.reload, args.usermgmt_fifo))

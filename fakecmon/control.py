@@ -18,8 +18,9 @@ Plain JSON in and out (usable with curl), never reachable through ``/v2``:
     GET    /_fakecmon/clock   POST /_fakecmon/clock/{advance,set,freeze,unfreeze}
     POST   /_fakecmon/sessions/expire               {"user": NAME} or {} for everybody
     GET    /_fakecmon/password-reset/{user}         the user's live passwordReset token
+    GET    /_fakecmon/ca.pem                        the local CA certificate (public: no guard)
 
-Guard: without a configured token only loopback peers are served; with one
+Guard (every route but ca.pem, which is public): without a configured token only loopback peers are served; with one
 (``--control-token`` or ``FAKECMON_CONTROL_TOKEN``) every request must carry it as
 ``Authorization: Bearer <token>`` or ``X-Fakecmon-Token``. Requests that carry an
 ``Origin`` header (a web page's fetch) are refused whatever the peer.
@@ -436,6 +437,20 @@ def _json(doc: Any, status: int = 200) -> web.Response:
                         content_type="application/json")
 
 
+async def ca_pem(request: web.Request, controller: "Controller") -> web.Response:
+    """The CA certificate, to anyone: it is public, and fetching it (``curl -k``) is the
+    one step a client on another host or container needs to verify the server."""
+    path = controller.config.ca_cert
+    if path is None:
+        return _json({"error": "This server runs on a certificate of its own (--cert): "
+                               "it has no local CA."}, 404)
+    try:
+        pem = path.read_bytes()
+    except OSError as exc:
+        return _json({"error": f"Cannot read the CA certificate: {exc.strerror}."}, 500)
+    return web.Response(body=pem, content_type="application/x-pem-file")
+
+
 def add_control_routes(app: web.Application, controller: "Controller") -> None:
     """Mount the control API on ``/_fakecmon/`` (before the catch-all route)."""
 
@@ -462,6 +477,11 @@ def add_control_routes(app: web.Application, controller: "Controller") -> None:
 
     for method, path, handler in ROUTES:
         app.router.add_route(method, PREFIX + path, wrap(handler))
+
+    async def public_ca(request: web.Request) -> web.Response:
+        return await ca_pem(request, controller)
+
+    app.router.add_route("GET", PREFIX + "/ca.pem", public_ca)
     app.router.add_route("GET", PREFIX, index)
     app.router.add_route("GET", PREFIX + "/", index)
 

@@ -48,6 +48,9 @@ class Config:
     #: A file the controller log (what ``/v2/log`` lists) is also appended to, one line an
     #: entry, as CMON writes its log file (s9s's functional tests grep it).
     log_file: Path | None = None
+    #: The local CA certificate, served to anyone at ``GET /_fakecmon/ca.pem`` (None
+    #: when the server runs on a certificate of the user's own, ``--cert``).
+    ca_cert: Path | None = None
 
 
 class Controller:

@@ -97,6 +97,7 @@ class FakeCmon:
             self._tmp = tempfile.TemporaryDirectory(prefix="fakecmon-certs-")
             self._certs_dir = Path(self._tmp.name)
         self.certs = ensure_certificates(self._certs_dir, [self.bind])
+        self.config.ca_cert = self.certs.ca_cert
         self.controller = Controller(self.config, Clock())
         self._server = CmonServer(self.controller,
                                   server_ssl_context(str(self.certs.cert), str(self.certs.key)),
