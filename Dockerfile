@@ -24,7 +24,8 @@ COPY constraints.txt /tmp/constraints.txt
 RUN python -m pip install --no-cache-dir --disable-pip-version-check \
         --constraint /tmp/constraints.txt /tmp/wheels/fakecmon-*.whl \
  && rm -rf /tmp/wheels /tmp/constraints.txt \
- && useradd --system --user-group --uid 10001 --home-dir /var/lib/fakecmon \
+ && groupadd --system --gid 10001 fakecmon \
+ && useradd --system --uid 10001 --gid fakecmon --home-dir /var/lib/fakecmon \
         --no-create-home --shell /usr/sbin/nologin fakecmon \
  && mkdir -p /var/lib/fakecmon/certs /var/lib/fakecmon/state \
  && chown -R fakecmon:fakecmon /var/lib/fakecmon

@@ -58,7 +58,10 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         return {}
     try:
         value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+    except orjson.JSONDecodeError as first:
+        if str(first).startswith("depth limit"):   # the same limit on every Python
+            raise RpcError(INVALID_REQUEST, "The request is not valid JSON: "
+                           "it is nested too deeply.") from None
         try:
             value = json.loads(raw.decode("utf-8", errors="replace"), strict=False)
         except json.JSONDecodeError as exc:
