@@ -20,10 +20,11 @@ Plain JSON in and out (usable with curl), never reachable through ``/v2``:
     GET    /_fakecmon/password-reset/{user}         the user's live passwordReset token
     GET    /_fakecmon/ca.pem                        the local CA certificate (public: no guard)
 
-Guard (every route but ca.pem, which is public): without a configured token only loopback peers are served; with one
-(``--control-token`` or ``FAKECMON_CONTROL_TOKEN``) every request must carry it as
-``Authorization: Bearer <token>`` or ``X-Fakecmon-Token``. Requests that carry an
-``Origin`` header (a web page's fetch) are refused whatever the peer.
+Guard (on every route but the public ca.pem): without a configured token only
+loopback peers are served; with one (``--control-token`` or ``FAKECMON_CONTROL_TOKEN``)
+every request must carry it as ``Authorization: Bearer <token>`` or
+``X-Fakecmon-Token``. Requests that carry an ``Origin`` header (a web page's fetch)
+are refused whatever the peer.
 
 The functions above the handlers (``full_reset``, ``load_world``...) are what
 ``FakeCmon`` calls too, on the server's own thread.

@@ -16,14 +16,15 @@ bound to loopback only. CI does not run this (no container engine is guaranteed 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import resource
+import socket
 import ssl
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import yaml
@@ -59,25 +60,23 @@ def ulimits() -> list[str]:
     return ["--ulimit", f"nofile={nofile}:{nofile}", "--ulimit", f"nproc={nproc}:{nproc}"]
 
 
-def fetch(url: str, ctx: ssl.SSLContext, host: str | None = None, wait: float = 0) -> bytes:
-    """GET url (optionally sending it to 127.0.0.1 while naming ``host`` in TLS)."""
+def fetch(port: int, path: str, ctx: ssl.SSLContext, name: str = "127.0.0.1",
+          wait: float = 0) -> bytes:
+    """GET path from 127.0.0.1:port, naming ``name`` in TLS (what a client connecting by
+    that name sees); retries connection errors for ``wait`` seconds."""
     deadline = time.monotonic() + wait
     while True:
         try:
-            if host is None:
-                with urllib.request.urlopen(url, context=ctx, timeout=5) as resp:
-                    return resp.read()
-            import http.client
-            import socket
-            port = int(url.split(":")[2].split("/")[0])
             with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-                with ctx.wrap_socket(sock, server_hostname=host) as tls:
-                    conn = http.client.HTTPConnection(host, port)
+                with ctx.wrap_socket(sock, server_hostname=name) as tls:
+                    conn = http.client.HTTPConnection(name, port, timeout=5)
                     conn.sock = tls
-                    conn.request("GET", "/" + url.split("/", 3)[3])
+                    conn.request("GET", path)
                     return conn.getresponse().read()
-        except (OSError, ssl.SSLError) as exc:
-            if isinstance(exc, ssl.SSLCertVerificationError) or time.monotonic() > deadline:
+        except ssl.SSLCertVerificationError:
+            raise
+        except (OSError, http.client.HTTPException):
+            if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
 
@@ -125,29 +124,33 @@ def check_image(port: int) -> None:
     size = int(podman("image", "inspect", TAG, "--format", "{{.Size}}"))
     ok(f"image {TAG}: {size / 1e6:.0f} MB")
     volume = f"{RUN}-data"
-    url = f"https://127.0.0.1:{port}"
     t0 = time.monotonic()
     first = start(f"{RUN}-a", port, volume, "-e", "FAKECMON_CERT_HOSTNAMES=cmon.check.test")
     try:
-        ca = fetch(f"{url}/_fakecmon/ca.pem", unverified(), wait=60)
+        ca = fetch(port, "/_fakecmon/ca.pem", unverified(), wait=60)
         ok(f"GET /_fakecmon/ca.pem served {time.monotonic() - t0:.1f} s after run")
         assert ca.startswith(b"-----BEGIN CERTIFICATE-----")
         user = podman("exec", first, "id")
         assert user.startswith("uid=10001(fakecmon) gid=10001(fakecmon)"), user
         ok(f"runs as {user}")
+        where = podman("exec", first, "python", "-c", "import fakecmon, importlib.metadata as m; "
+                       "print(fakecmon.__file__, m.version('fakecmon'), "
+                       "m.distribution('fakecmon').read_text('direct_url.json'))")
+        assert "-packages/fakecmon/__init__.py" in where and "editable" not in where, where
+        ok(f"installed from the wheel: {where}")
         owner = podman("exec", first, "stat", "-c", "%U:%G %a", "/var/lib/fakecmon/certs/ca.key")
         assert owner == "fakecmon:fakecmon 600", owner
         trusted = ssl.create_default_context(cadata=ca.decode())
         for name in ("cmon.check.test", "localhost"):
-            assert fetch(f"{url}/_fakecmon/ca.pem", trusted, host=name) == ca
+            assert fetch(port, "/_fakecmon/ca.pem", trusted, name) == ca
         ok("the CA verifies cmon.check.test (FAKECMON_CERT_HOSTNAMES) and localhost")
         ok(f"HEALTHCHECK healthy after {wait_healthy(first, 30, 1):.1f} s")
         ok(f"SIGTERM stopped it in {stop(first):.1f} s (exit 0)")
 
         second = start(f"{RUN}-b", port, volume, "-e", "FAKECMON_CERT_HOSTNAMES=new.check.test")
-        again = fetch(f"{url}/_fakecmon/ca.pem", unverified(), wait=60)
+        again = fetch(port, "/_fakecmon/ca.pem", unverified(), wait=60)
         assert again == ca, "a restart with the same volume made a new CA"
-        assert fetch(f"{url}/_fakecmon/ca.pem", trusted, host="new.check.test") == ca
+        assert fetch(port, "/_fakecmon/ca.pem", trusted, "new.check.test") == ca
         ok("restarted with the same volume: the same CA, and it issued new.check.test")
         stop(second)
     finally:
@@ -193,7 +196,7 @@ def check_compose(port: int) -> None:
                              env={**os.environ, "BASE": base_image()})
         assert run.returncode == 0, run.stdout + run.stderr
         ok(f"compose: tests trusted the CA from the volume: {run.stdout.strip()}")
-        ca = fetch(f"https://127.0.0.1:{port}/_fakecmon/ca.pem", unverified())
+        ca = fetch(port, "/_fakecmon/ca.pem", unverified())
         ok(f"compose: published on 127.0.0.1:{port} ({len(ca)} bytes of CA)")
     finally:
         podman("rm", "-f", f"{RUN}-fakecmon", check=False)
