@@ -91,7 +91,7 @@ def test_healthcheck_passes_on_a_live_server(cmon):
     assert run.returncode == 0 and run.stdout.strip() == "healthy", run.stderr
 
 
-def test_healthcheck_fails_when_nothing_listens(tmp_path):
+def test_healthcheck_fails_when_nothing_listens():
     with FakeCmon() as server:
         port = server.port
     run = healthcheck(port)
