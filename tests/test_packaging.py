@@ -62,6 +62,7 @@ def check_sdist(sdist: Path, wanted: dict[str, bytes]) -> None:
         for name in ("pyproject.toml", "README.md", "LICENSE", "CHANGELOG.md",
                      "constraints.txt", *wanted):
             assert name in members and members[name].isfile(), name
+        assert not [n for n in members if n.startswith("tests/")], "a half test suite"
         for name, data in wanted.items():
             extracted = tar.extractfile(members[name])
             assert extracted is not None and extracted.read() == data, name
