@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import mailbox
 from datetime import datetime, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
@@ -21,6 +22,7 @@ from rawtls import exchange, post_bytes
 from test_cli import serving
 
 T, U = "/v2/tree", "/v2/users"
+FRESH = Path(__file__).resolve().parents[1] / "fixtures" / "fresh.yaml"
 USER_LOGIN_FIELDS = ("last_login", "last_failed_login", "n_failed_logins")
 
 
@@ -152,7 +154,7 @@ def test_reset_mail_is_delivered_to_the_mbox_of_the_recipient(tmp_path):
                      "     email_address: pipas@ft-host, first_name: Laszlo}\n"
                      "  - {user_name: weird, password: w, groups: [users],\n"
                      "     email_address: '../../etc/x@evil'}\n")
-    with serving(["--certs-dir", str(tmp_path), "--world", "fixtures/fresh.yaml",
+    with serving(["--certs-dir", str(tmp_path), "--world", str(FRESH),
                   "--world", str(world), "--mail-spool", str(spool),
                   "--password-reset-mail-dir", str(outgoing)]) as s:
         _, port = s.urls[0]
