@@ -220,6 +220,18 @@ def test_tag_changes_answer_with_the_objects_tags(cmon, system):
         ["second"], "dba", "/")
 
 
+def test_kill_job_instance_answers_with_the_bare_envelope(cmon, system):
+    """As CMON answers ``job --kill`` (ft_jobs.sh testAbortSuccess): no job in the reply."""
+    made = op(system, "/v2/jobs", "createJobInstance", job={
+        "class_name": "CmonJobInstance",
+        "job_spec": {"command": "success", "job_data": {"timeout": 120}}})
+    cmon.advance(5)
+    reply = op(system, "/v2/jobs", "killJobInstance", job_id=made["job"]["job_id"], signal=15)
+    assert reply["request_status"] == "Ok" and "job" not in reply
+    assert set(reply) <= {"controller_id", "request_processed", "request_status",
+                          "request_user_id", "debug_messages", "request_id", "request_created"}
+
+
 def test_get_keys_returns_the_user(cmon, system):
     reply = op(system, U, "getKeys", user={"class_name": "CmonUser", "user_name": "dba"})
     assert reply["request_status"] == "Ok" and reply["total"] == len(reply["public_keys"])
