@@ -715,10 +715,9 @@ def test_ft_acl_testRmdir(cmon):
 
 
 def entry(cmon: FakeCmon, path: str) -> tuple[str, str, str, Any]:
-    """check_entry (``tree --list --long --directory ... PATH`` as the admin): ACL, owner,
-    group and size of one CDT entry, as the listing of its folder shows it."""
-    folder, _, name = path.rpartition("/")
-    item = listing(cmon, folder or "/", ADMIN, ADMIN_PASSWORD)[name]
+    """check_entry (``tree --list --long --directory ... PATH`` as the admin: getTree of
+    the path, the entry itself printed): ACL, owner, group and size of one CDT entry."""
+    item = ok(admin(cmon).call("/v2/tree", "getTree", path=path))["cdt"]
     assert item["item_path"].rstrip("/") + "/" + item["item_name"] == path
     return (acl_string(item["item_acl"], item["item_type"]), item["owner_user_name"],
             item["owner_group_name"], item.get("size"))
