@@ -385,9 +385,9 @@ def _rename(call: Call, node: Node, name: str) -> None:
 def _relocate(call: Call, node: Node, folder: Node, name: str) -> None:
     """Move or rename one object after every check, so nothing is left half-done.
 
-    A user or a group renamed (by ``rename``, or ``move`` to a bare name or to a path
-    in its own folder: one change, one rule) is checked as CMON checks it: write
-    access to the root folder (``permissions.check_rename_by_name``).
+    A user or a group renamed in place (by ``rename``, or ``move`` to a bare name or to
+    a path beside it: one change, one rule) is checked as CMON checks it: write access
+    to the root folder (``permissions.check_rename_by_name``).
     """
     world, user = call.world, call.login_user()
     tree = _tree(call)
@@ -411,7 +411,7 @@ def _relocate(call: Call, node: Node, folder: Node, name: str) -> None:
             raise invalid(f"'{node.path}' can not be moved into itself.")
         if folder.entry is tree.groups:
             raise invalid("Only groups are in '/groups'.")
-    if isinstance(node.obj, (User, Group)):
+    if isinstance(node.obj, (User, Group)) and folder.entry is source.entry:
         permissions.check_rename_by_name(world, user, node.obj, node.path, tree.root)
     else:
         permissions.check_object(world, user, source.obj, source.path, permissions.WRITE)
