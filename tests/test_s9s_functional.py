@@ -859,10 +859,12 @@ def test_ft_cdt_testGroupsFolder(cmon):
 
 def create_job(cmon: FakeCmon, command: str, tags: list[str] | None = None,
                **job_data: Any) -> int:
-    """``job --success|--fail [--job-tags=A,B] [--timeout=N]``: the job id s9s prints."""
+    """``job --success|--fail [--job-tags=A,B] [--timeout=N]``: the job id s9s prints
+    (s9s puts the user's SSH key file and name into every job's data)."""
     titles = {"success": "Simulated Success", "fail": "Simulated Failure"}
+    data = {"ssh_keyfile": f"/home/{ME}/.ssh/id_rsa", "ssh_user": ME, **job_data}
     job: dict[str, Any] = {"class_name": "CmonJobInstance", "title": titles[command],
-                           "job_spec": {"command": command, "job_data": job_data}}
+                           "job_spec": {"command": command, "job_data": data}}
     if tags:
         job["tags"] = tags
     reply = ok(s9s(cmon).call(JOBS, "createJobInstance", class_name="CmonRpcRequest", job=job))
@@ -888,13 +890,14 @@ def job_lines(cmon: FakeCmon, **filters: Any) -> int:
 
 
 def simple_jobs(cmon: FakeCmon) -> None:
-    assert wait(cmon, create_job(cmon, "success", ["success", "test"])) == 0
-    assert wait(cmon, create_job(cmon, "fail", ["fail", "test"])) == 1
+    assert wait(cmon, create_job(cmon, "success", ["success", "test", "one"])) == 0
+    assert wait(cmon, create_job(cmon, "fail", ["fail", "test", "two"])) == 1
     assert job_lines(cmon, show_failed=True) == 1
     assert job_lines(cmon, show_finished=True) == 1
     assert job_lines(cmon, tags=["test"]) == 2
     assert job_lines(cmon, tags=["success"]) == 1
     assert job_lines(cmon) == 2
+    assert job_lines(cmon, tags=["one", "two"]) == 2                   # one || two
 
 
 def test_ft_jobs_testSimpleJobs(cmon):
@@ -905,7 +908,9 @@ def test_ft_jobs_testSimpleJobs(cmon):
 def abort(cmon: FakeCmon, command: str, job_id: int) -> None:
     assert create_job(cmon, command, timeout=120) == job_id
     cmon.advance(5)                                                    # sleep 5
-    ok(s9s(cmon).call(JOBS, "killJobInstance", job_id=job_id, signal=15))
+    assert job_lines(cmon) >= 3                                        # job --list
+    killed = ok(s9s(cmon).call(JOBS, "killJobInstance", job_id=job_id, signal=15))
+    assert "job" not in killed                                         # CMON's bare reply
     cmon.advance(3)                                                    # sleep 3
     job = ok(s9s(cmon).call(JOBS, "getJobInstance", job_id=job_id))["job"]
     assert job["status"] == "ABORTED"                                  # job --list --job-id
