@@ -151,8 +151,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     auth_required_http_status=args.auth_required_status,
                     max_body_size=args.max_body_size, session_idle_timeout=args.session_timeout,
                     journal_size=args.journal_size, control_token=args.control_token,
-                    password_reset_mail_dir=args.password_reset_mail_dir,
                     mail_spool=args.mail_spool,
+                    password_reset_mail_dir=args.password_reset_mail_dir,
                     log_file=args.log_file)
     try:
         controller = Controller(config)
