@@ -90,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--password-reset-mail-dir", type=Path, metavar="DIR",
                        help="write passwordReset mails (with the token) to "
                             "DIR/<email>/email_NNNN.json, as CMON spools them")
+    serve.add_argument("--mail-spool", type=Path, metavar="DIR",
+                       help="also deliver those mails as the local mail system does: "
+                            "appended to the mbox DIR/<local part of the address> "
+                            "(e.g. --mail-spool /var/mail)")
     serve.add_argument("--log-file", type=Path, metavar="PATH",
                        help="also append the controller log (what /v2/log lists) to PATH, "
                             "as CMON writes /var/log/cmon.log")
@@ -190,6 +194,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     auth_required_http_status=args.auth_required_status,
                     max_body_size=args.max_body_size, session_idle_timeout=args.session_timeout,
                     journal_size=args.journal_size, control_token=args.control_token,
+                    mail_spool=args.mail_spool,
                     password_reset_mail_dir=args.password_reset_mail_dir,
                     log_file=args.log_file)
     try:

@@ -45,6 +45,9 @@ class Config:
     #: Where passwordReset "mails" its token (``<dir>/<email>/email_NNNN.json``, as CMON
     #: spools mails); the token is also kept for ``FakeCmon.password_reset_token``.
     password_reset_mail_dir: Path | None = None
+    #: Where mails are also delivered as the local mail system does (``<dir>/<user>``,
+    #: one mbox per recipient's local part), like CMON's mail through ``/var/mail``.
+    mail_spool: Path | None = None
     #: A file the controller log (what ``/v2/log`` lists) is also appended to, one line an
     #: entry, as CMON writes its log file (s9s's functional tests grep it).
     log_file: Path | None = None

@@ -180,7 +180,7 @@ def _periods_for(call: Call) -> list[MaintenancePeriod]:
 def _found(call: Call, period: MaintenancePeriod | None, none_text: str) -> Payload:
     if period is None:
         return {"found_maintenance": False, "ui_string": none_text}
-    return {"found_maintenance": True, "maintenance": period.to_json(call.now),
+    return {"found_maintenance": True, "maintenance_period": period.date_json(call.world),
             "ui_string": period.ui_string(call.now)}
 
 

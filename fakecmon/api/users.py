@@ -13,8 +13,8 @@ from typing import Any
 
 import orjson
 
-from fakecmon import permissions
-from fakecmon.errors import RpcError, invalid, not_found
+from fakecmon import mail, permissions
+from fakecmon.errors import UNKNOWN_ERROR, RpcError, invalid, not_found
 from fakecmon.events import Event, emit
 from fakecmon.rpc import Call, Payload, coerce, operation
 from fakecmon.world import accounts
@@ -25,6 +25,7 @@ from fakecmon.world.state import ADMINS
 from fakecmon.world.views import group_json, user_json
 
 PATH = "/v2/users"
+#: CMON's text for a failed login (a wrong password and an unknown name alike).
 WRONG_LOGIN = "Username or password is incorrect."
 #: Texts of a user CMON lets a client set.
 USER_TEXTS = ("first_name", "last_name", "email_address", "title")
@@ -246,7 +247,7 @@ def create_user(call: Call) -> Payload:
             permissions.check_object(world, me, tree.groups, "/groups", permissions.WRITE)
             groups.append(gname)
         else:
-            raise not_found(f"Group '{gname}' is not found.")
+            raise not_found(f"Group '{gname}' does not exists.")   # sic, CMON's words
     password = call.arg("new_password", str, None)
     if password is None:
         password = _text(spec, "password", "user") or _text(spec, "new_password", "user")
@@ -397,7 +398,7 @@ def get_keys(call: Call) -> Payload:
     user = _named_user(call, default_self=True)
     _check_user(call, user, permissions.READ)
     keys = [k.to_json() for k in user.public_keys]
-    return {"total": len(keys), "public_keys": keys}
+    return {"total": len(keys), "public_keys": keys, "user": user_json(call.world, user)}
 
 
 @operation(PATH, "deleteKey")
@@ -535,7 +536,8 @@ def remove_group(call: Call, group: Group) -> None:
                       f"{members} member(s).")
     if group.group_name == ADMINS:
         raise invalid(f"The '{ADMINS}' group can not be deleted.")
-    _check_group(call, group)
+    permissions.check_named(world, call.login_user(), group, "group", group.group_name,
+                            permissions.WRITE, say_which=True)
     world.remove_group(group)
     cdt_of(world).rename_in_acls("group", group.group_name, None)
     _event(call, "group.deleted", f"Deleted cmon group '{group.group_name}'.",
@@ -603,13 +605,26 @@ def password_reset(call: Call) -> Payload:
             raise not_found(f"User '{name}' has no registered email address while requesting "
                             "password reset.")
         token = accounts.issue_reset_token(world, user, call.now)
-        directory = call.controller.config.password_reset_mail_dir
-        if directory is not None:
-            accounts.mail_reset_token(directory, user, token)
+        _mail_reset_token(call, user, token)
         _event(call, "user.password_reset",
                f"Created password reset token for user '{name}'.", user=name)
         return {}
     return _use_reset_token(call, user, token)
+
+
+def _mail_reset_token(call: Call, user: User, token: str) -> None:
+    """Spool the mail (JSON, as CMON spools it) and deliver it to the recipient's mbox,
+    where the controller is set up for either; a spool that cannot be written is a
+    failed request, not a token nobody can read."""
+    config = call.controller.config
+    try:
+        if config.password_reset_mail_dir is not None:
+            accounts.mail_reset_token(config.password_reset_mail_dir, user, token)
+        if config.mail_spool is not None:
+            mail.mail_reset_token(config.mail_spool, user, token, call.now)
+    except OSError as exc:
+        raise RpcError(UNKNOWN_ERROR, f"The password reset mail to "
+                       f"'{user.email_address}' could not be sent: {exc.strerror}.") from None
 
 
 @operation("/v2/auth", "newpassword", login=False)

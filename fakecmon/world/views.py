@@ -30,23 +30,27 @@ def group_json(world: World, group: Group) -> dict[str, Any]:
     return doc
 
 
+def _time_or_blank(when: float | None) -> str:
+    return "" if when is None else rfc3339(when)
+
+
 def user_json(world: World, user: User) -> dict[str, Any]:
     doc: dict[str, Any] = {"class_name": "CmonUser"}
     doc.update(_owner_fields(world, user, "/"))
     if user.tags:
         doc["tags"] = list(user.tags)
-    # CMON leaves out empty texts, and the login counters of a user who never logged in
-    # (contract/captures: Ok-getUsers, Ok-authenticateResponse).
-    logged_in = user.last_login is not None or user.last_failed_login is not None
+    # CMON leaves out empty texts; the login times and counter are always there, a time
+    # that never happened as "" (the 2021 captures left them out for users who never
+    # logged in; today's CMON does not).
     fields: dict[str, Any] = {
         "created": rfc3339(user.created),
         "disabled": user.disabled,
         "email_address": user.email_address or None,
         "first_name": user.first_name or None,
-        "last_failed_login": rfc3339(user.last_failed_login) if logged_in else None,
-        "last_login": rfc3339(user.last_login) if logged_in else None,
+        "last_failed_login": _time_or_blank(user.last_failed_login),
+        "last_login": _time_or_blank(user.last_login),
         "last_name": user.last_name or None,
-        "n_failed_logins": user.n_failed_logins if logged_in else None,
+        "n_failed_logins": user.n_failed_logins,
         "origin": user.origin,
         "suspended": user.suspended,
         "title": user.title or None,
