@@ -319,10 +319,9 @@ def set_license(call: Call) -> Payload:
     permissions.require_superuser(call.world, call.login_user(), "change the license")
     data = call.arg("licensedata", str)
     try:
-        lic = config.parse_license(data)
+        lic = config.install_license(call.world, data)
     except ValueError as exc:
         raise invalid(f"The license data is invalid: {exc}.") from None
-    call.world.extensions[config.LICENSE] = lic
     announce(call, "config.license_changed", 0,
              f"License of {lic.company} installed (expires {config.rfc3339(lic.expiration)}).")
     return config.license_docs(call.world, call.now)

@@ -289,7 +289,13 @@ def set_content(call: Call) -> Payload:
         if not node.entry.writable:
             raise invalid(f"Error while saving: '{node.path}' is read-only.")
         entry = node.entry
-    entry.content = content
+    if entry.writer is not None:
+        try:
+            entry.writer(call.world, content)
+        except ValueError as exc:
+            raise invalid(f"Error while saving: {exc}.") from None
+    else:
+        entry.content = content
     _changed(call, "Saved file", _tree(call).entry_node(entry))
     return {}
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from fakecmon.errors import invalid
 from fakecmon.timefmt import rfc3339
+from fakecmon.world import config, servers
 from fakecmon.world.acl import Acl
 from fakecmon.world.models import Cluster, Group, Owned, User
 from fakecmon.world.state import ADMINS, World
@@ -40,6 +41,9 @@ JOB_EXECUTOR_ACL = "user::rwx,group::r-x,other::r--"
 
 #: Makes a file's content when it is read (status files of the controller).
 Generator = Callable[[World, float], str]
+#: Takes what is saved into a file CMON interprets (``/.runtime/cmon_license``);
+#: raises ValueError, saying why, for content it refuses.
+Writer = Callable[[World, str], object]
 
 CDT_KEY = "cdt"
 
@@ -55,6 +59,7 @@ class Entry(Owned):
     content: str = ""
     device: tuple[int, int] | None = None
     generator: Generator | None = field(default=None, repr=False)
+    writer: Writer | None = field(default=None, repr=False)
     #: Part of CMON's own layout: never moved, renamed or removed.
     system: bool = False
     created: float = 0.0
@@ -68,8 +73,9 @@ class Entry(Owned):
 
     @property
     def writable(self) -> bool:
-        """Generated status files are read-only whatever their ACL says."""
-        return self.kind == FILE and self.generator is None
+        """Generated status files are read-only whatever their ACL says, except the ones
+        the controller reads back (a ``writer`` takes what is saved)."""
+        return self.kind == FILE and (self.generator is None or self.writer is not None)
 
     def path(self) -> str:
         names: list[str] = []
@@ -214,8 +220,9 @@ class Cdt:
         for folder, name, acl, device, generator in RUNTIME_FILES:
             parent = folders[folder] if folder else runtime
             content = "false\n" if name == "enabled" else ""
-            self._entry(parent, name, FILE, acl, device=device, generator=generator,
-                        content=content)
+            entry = self._entry(parent, name, FILE, acl, device=device, generator=generator,
+                                content=content)
+            entry.writer = RUNTIME_WRITERS.get(name)
 
     # ---- nodes
 
@@ -311,6 +318,15 @@ class Cdt:
         yield from self.world.groups.values()
         yield from self.world.clusters.values()
 
+    def hand_over(self, user_id: int) -> None:
+        """What a deleted user owned now belongs to ``system``, as in CMON (s9s then shows
+        ``system`` as the owner of the cluster, its nodes and the controller, never a
+        bare id or nothing); the owner group stays."""
+        owned = list(self.all_owned()) + list(servers.book(self.world).servers.values())
+        for obj in owned:
+            if obj.owner_user_id == user_id:
+                obj.owner_user_id = self.system_uid
+
     def rename_in_acls(self, kind: str, old: str, new: str | None) -> None:
         """Named ``user:``/``group:`` ACL entries follow a renamed user or group, and go
         with a deleted one (a later namesake must not inherit its rights)."""
@@ -404,7 +420,7 @@ RUNTIME_FILES: list[tuple[str, str, str, tuple[int, int] | None, Generator | Non
     ("rpc", "rpcv2_service", RUNTIME_RO_ACL, (90, 1), _device("rpcv2_service")),
     ("rpc", "sessions", RUNTIME_RO_ACL, (92, 1), _device("sessions")),
     ("", "cluster_manager", RUNTIME_RO_ACL, (10, 1), _cluster_manager),
-    ("", "cmon_license", RUNTIME_RW_ACL, (111, 2), None),
+    ("", "cmon_license", RUNTIME_RW_ACL, (111, 2), config.license_text),
     ("", "config_manager", RUNTIME_RO_ACL, (121, 1), _device("config_manager")),
     ("", "controller", RUNTIME_RO_ACL, (99, 1), _controller),
     ("", "controller_clock", RUNTIME_RO_ACL, None, lambda w, now: rfc3339(now)),
@@ -417,6 +433,9 @@ RUNTIME_FILES: list[tuple[str, str, str, tuple[int, int] | None, Generator | Non
     ("", "threads", RUNTIME_RO_ACL, (60, 1), _device("threads")),
     ("", "user_manager", RUNTIME_RO_ACL, (30, 1), _user_manager),
 ]
+
+#: Files whose saved content the controller takes in (and may refuse).
+RUNTIME_WRITERS: dict[str, Writer] = {"cmon_license": config.install_license}
 
 DELETE_OLD_JOBS = """\
 /*

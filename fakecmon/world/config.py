@@ -402,15 +402,29 @@ class License:
     type: str = "Enterprise"
 
 
+#: What separates the license JSON from its signature in a signed key (s9s-tools'
+#: ft_tree uploads such keys with ``s9s tree --save /.runtime/cmon_license``).
+SIGNATURE_SEPARATOR = b"{s9s-signature-separator}"
+
+
 def parse_license(data: str) -> License:
     """A license key: JSON ``{company, email_address, expiration_date, licensed_nodes, type}``,
-    plain or base64-encoded. ValueError says what is wrong."""
-    text = data.strip()
-    if not text.startswith("{"):
+    plain or base64-encoded, or a signed key: base64 of that JSON, then
+    ``{s9s-signature-separator}``, then the signature. ValueError says what is wrong."""
+    raw = data.strip().encode()
+    if not raw.startswith(b"{"):
         try:
-            text = base64.b64decode(text, validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raw = base64.b64decode(b"".join(raw.split()), validate=True)
+        except (binascii.Error, ValueError):
             raise ValueError("the license data is neither JSON nor base64-encoded JSON") from None
+    if SIGNATURE_SEPARATOR in raw:
+        raw, signature = raw.split(SIGNATURE_SEPARATOR, 1)
+        if not signature.strip():
+            raise ValueError("the license has an empty signature")
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        raise ValueError("the license data is neither JSON nor base64-encoded JSON") from None
     try:
         doc = json.loads(text)
     except ValueError:
@@ -433,14 +447,34 @@ def parse_license(data: str) -> License:
     return License(doc["company"], doc["email_address"], expiration, nodes, kind)
 
 
+def current_license(world: World, now: float) -> License:
+    """The installed license; without a ``setLicense`` a year-long one that never runs out."""
+    lic = world.extensions.get(LICENSE)
+    return lic if lic is not None else License("fakecmon", "license@fakecmon.invalid",
+                                               now + 365 * 86400)
+
+
+def license_text(world: World, now: float) -> str:
+    """``/.runtime/cmon_license`` as ``s9s tree --cat`` shows it: the license's JSON."""
+    lic = current_license(world, now)
+    return json.dumps({"company": lic.company, "email_address": lic.email_address,
+                       "expiration_date": rfc3339(lic.expiration),
+                       "licensed_nodes": lic.licensed_nodes, "type": lic.type}, indent=4) + "\n"
+
+
+def install_license(world: World, data: str) -> License:
+    """Check and install a key (setLicense, or saving ``/.runtime/cmon_license``)."""
+    lic = parse_license(data)
+    world.extensions[LICENSE] = lic
+    return lic
+
+
 def license_docs(world: World, now: float) -> dict[str, Any]:
     """``license`` and ``license_check`` as getAllClusterInfo and getLicense report them.
 
     Without a ``setLicense`` the controller has a year-long license that never runs out.
     """
-    lic = world.extensions.get(LICENSE)
-    if lic is None:
-        lic = License("fakecmon", "license@fakecmon.invalid", now + 365 * 86400)
+    lic = current_license(world, now)
     days_left = max(math.ceil((lic.expiration - now) / 86400), 0)
     valid = lic.expiration > now
     used = sum(len(c.hosts) for c in world.clusters.values())

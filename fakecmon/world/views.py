@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fakecmon.timefmt import rfc3339
-from fakecmon.world.models import TIMEZONE, Cluster, Group, Owned, User
+from fakecmon.world.models import TIMEZONE, Cluster, Group, Host, Owned, User
 from fakecmon.world.state import World
 
 
@@ -109,8 +109,18 @@ def cluster_json(world: World, cluster: Cluster, now: float, *, privileges: str,
     if owner is not None:
         doc["owner"] = user_json(world, owner)
     if with_hosts:
-        doc["hosts"] = [h.to_json(cluster, now) for h in cluster.hosts] + [
+        doc["hosts"] = [host_json(world, cluster, h, now) for h in cluster.hosts] + [
             _controller_host(world, cluster, now)]
+    return doc
+
+
+def host_json(world: World, cluster: Cluster, host: Host, now: float) -> dict[str, Any]:
+    """A node as CMON shows it: with the names of its owner and group (the cluster's),
+    which s9s prints (``%O``/``%G``) instead of the bare ids."""
+    doc = host.to_json(cluster, now)
+    names = _owner_fields(world, cluster, doc["cdt_path"])
+    doc["owner_user_name"] = names["owner_user_name"]
+    doc["owner_group_name"] = names["owner_group_name"]
     return doc
 
 
