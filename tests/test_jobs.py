@@ -780,6 +780,9 @@ EFFECT_JOBS: dict[str, tuple[int | None, dict[str, Any]]] = {
     "backup": (2, {"backup_method": "mysqldump", "hostname": "10.0.2.22"}),
     "restore_backup": (1, {"backupid": 1}),
     "create_maintenance": (1, {"maintenance_minutes": 60, "nodes": [{"hostname": "10.0.1.13"}]}),
+    "delete_container": (0, {"container": {"class_name": "CmonContainer", "alias": "ci-runner-1"}}),
+    "start_container": (0, {"container": {"class_name": "CmonContainer", "alias": "ci-runner-2"}}),
+    "stop_container": (0, {"container": {"class_name": "CmonContainer", "alias": "ci-runner-1"}}),
 }
 
 
@@ -804,9 +807,11 @@ def world_view(client: RpcClient) -> tuple[Any, ...]:
     info = client.call(C, "getAllClusterInfo", with_hosts=True)["clusters"]
     backups = client.call("/v2/backup", "getBackups")["total"]
     periods = client.call("/v2/maintenance", "getMaintenance")["total"]
+    containers = sorted((c["alias"], c["status"])
+                        for c in client.call("/v2/host", "getContainers")["containers"])
     return (sorted((c["cluster_name"], c["state"],
                     sorted((h["hostname"], h["hoststatus"], h.get("maintenance_mode_active"))
-                           for h in c["hosts"])) for c in info), backups, periods)
+                           for h in c["hosts"])) for c in info), backups, periods, containers)
 
 
 @pytest.mark.parametrize("command", contract_job_commands())

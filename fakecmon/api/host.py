@@ -14,7 +14,7 @@ from typing import Any
 from fakecmon import permissions
 from fakecmon.errors import OBJECT_NOT_FOUND, RpcError, invalid
 from fakecmon.rpc import Call, Payload, operation
-from fakecmon.world import loader, servers
+from fakecmon.world import accounts, loader, servers
 from fakecmon.world.cdt import cdt_of, split_path
 from fakecmon.world.servers import Container, Server
 from fakecmon.world.state import World
@@ -25,7 +25,8 @@ from fakecmon.api._common import announce, readable_host  # isort: skip
 PATH = "/v2/host"
 
 
-def _server_specs(call: Call, required: bool = True) -> list[dict[str, Any]]:
+def _server_specs(call: Call, required: bool = True,
+                  empty_host: bool = False) -> list[dict[str, Any]]:
     value = call.body.get("servers")
     if value in (None, []) and not required:
         return []
@@ -33,7 +34,7 @@ def _server_specs(call: Call, required: bool = True) -> list[dict[str, Any]]:
         raise invalid("The 'servers' field must be a non-empty list of servers.")
     for spec in value:
         if not isinstance(spec, dict) or not isinstance(spec.get("hostname"), str) \
-                or not spec["hostname"]:
+                or not (spec["hostname"] or empty_host):
             raise invalid("Each server needs a 'hostname' string.")
     return value
 
@@ -69,22 +70,30 @@ def get_servers(call: Call) -> Payload:
 
 @operation(PATH, "registerServers")
 def register_servers(call: Call) -> Payload:
+    """A server lands at ``/<hostname>``, so registering takes write access to ``/`` (every
+    user has it in CMON); the caller and its primary group own the server. A server
+    without a host name (``s9s server --register --servers=lxc://``) is the controller's
+    own machine."""
     user = call.login_user()
     world = call.world
-    permissions.check_object(world, user, permissions.controller_object(world), "/",
-                             permissions.WRITE)
-    specs = _server_specs(call)
+    tree = cdt_of(world)
+    permissions.check_object(world, user, tree.root, "/", permissions.WRITE)
+    specs = [dict(s, hostname=s.get("hostname") or world.hostname)
+             for s in _server_specs(call, empty_host=True)]
     book = servers.book(world)
     names = [s["hostname"] for s in specs]
     for spec in specs:
         name = spec["hostname"]
         if name in book.servers or names.count(name) > 1:
             raise invalid(f"Server '{name}' is already registered.")
+        if tree.root.children.get(name) is not None or world.user_by_name(name) is not None \
+                or world.cluster_by_name(name) is not None:
+            raise invalid(f"The '/{name}' already exists.")
         cls = spec.get("class_name", "CmonLxcServer")
         if cls not in servers.SERVER_CLASSES:
             raise invalid(f"Unknown server class '{cls}' "
                           f"(known: {', '.join(servers.SERVER_CLASSES)}).")
-    gid = user.group_ids[0] if user.group_ids else 0
+    gid = accounts.primary_group_id(world, user)
     added = []
     for spec in specs:
         server = book.add(servers.new_server(spec["hostname"],

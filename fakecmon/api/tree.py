@@ -19,7 +19,7 @@ from fakecmon.rpc import Call, Payload, operation
 from fakecmon.world import accounts, loader
 from fakecmon.world.acl import Acl, parse_perm, show_perm
 from fakecmon.world.cdt import (
-    CLUSTER, FILE, FOLDER, GROUP, USER, Cdt, Entry, Node, cdt_of, check_name,
+    CLUSTER, FILE, FOLDER, GROUP, SERVER, USER, Cdt, Entry, Node, cdt_of, check_name,
     check_principal_name, parent_of, split_path,
 )
 from fakecmon.world.models import Cluster, Group, User
@@ -96,7 +96,7 @@ def item_json(call: Call, node: Node, depth: int | None, *,
         doc["major_device_number"], doc["minor_devide_number"] = entry.device  # sic, CMON's
     elif entry is not None and entry.kind == FILE:
         doc["size"] = len(entry.text(world, call.now).encode())
-    listed = node.kind == FOLDER or (node.kind == GROUP and expand)
+    listed = node.kind in (FOLDER, SERVER, CLUSTER) or (node.kind == GROUP and expand)
     if listed and (depth is None or depth > 0) and permissions.can(world, user, obj,
                                                                     permissions.READ):
         below = None if depth is None else depth - 1
@@ -106,8 +106,9 @@ def item_json(call: Call, node: Node, depth: int | None, *,
 
 
 def _visible(call: Call, node: Node) -> bool:
-    """Clusters show only to who may read them (as in getAllClusterInfo); the rest always."""
-    if node.kind != CLUSTER:
+    """Clusters and servers show only to who may read them (as in getAllClusterInfo and
+    getServers); the rest always."""
+    if node.kind not in (CLUSTER, SERVER):
         return True
     return permissions.can(call.world, call.login_user(), node.obj, permissions.READ)
 
@@ -338,8 +339,11 @@ def delete(call: Call) -> Payload:
         remove_group(call, node.obj)
     elif node.kind == USER:
         raise invalid(f"'{node.path}' is a group membership: use removeFromGroup.")
-    else:
+    elif node.kind == CLUSTER:
         raise invalid(f"The cluster '{node.name}' is removed by a remove_cluster job.")
+    else:
+        raise invalid(f"'{node.path}' is removed through its server or cluster "
+                      "(unregisterServers, a delete_container job, a delete_database job).")
     return {}
 
 
@@ -397,6 +401,11 @@ def _relocate(call: Call, node: Node, folder: Node, name: str, by_name: bool = F
     if not node.name:
         raise invalid("The root folder can not be moved.")
     _refuse_system(node, "moved or renamed")
+    if node.kind == FOLDER and node.entry is None or node.holder is not None:
+        raise invalid(f"'{node.path}' is part of its {node.folder.rsplit('/', 1)[-1] or 'server'} "
+                      "and can not be moved.")
+    if node.kind == SERVER:
+        raise invalid(f"The server '{node.name}' stays in '/': it is unregistered, not moved.")
     if node.link_target is not None:
         raise invalid(f"'{node.path}' is a group membership, not an object.")
     if tree.child(folder, name) is not None:

@@ -24,6 +24,9 @@ from fakecmon.world.models import Cluster, Group, Owned, User
 from fakecmon.world.state import ADMINS, World
 
 FOLDER, FILE, USER, GROUP, CLUSTER = "Folder", "File", "User", "Group", "Cluster"
+SERVER, CONTAINER, DATABASE = "Server", "Container", "Database"
+#: The folders CMON shows inside a server (its containers) and a cluster (its databases).
+CONTAINERS, DATABASES = "containers", "databases"
 
 MAX_NAME = 255
 MAX_PATH = 4096
@@ -46,6 +49,8 @@ Generator = Callable[[World, float], str]
 Writer = Callable[[World, str], object]
 
 CDT_KEY = "cdt"
+#: Where the databases of each cluster are kept (``fakecmon.world.dbaccounts``).
+DATABASES_KEY = "databases"
 
 
 @dataclass(eq=False)
@@ -105,6 +110,8 @@ class Node:
     obj: Owned                   # whose owner, group and ACL are this node's
     entry: Entry | None = None   # for folders and files
     link_target: str | None = None
+    #: The server or cluster a ``containers``/``databases`` folder (or its item) is of.
+    holder: object = None
 
     @property
     def path(self) -> str:
@@ -244,6 +251,30 @@ class Cdt:
     def cluster_node(self, cluster: Cluster) -> Node:
         return Node(CLUSTER, cluster.cluster_name, "/", cluster)
 
+    def server_node(self, server: servers.Server) -> Node:
+        return Node(SERVER, server.hostname, "/", server)
+
+    def _held(self, node: Node) -> list[Node]:
+        """What CMON shows inside a server (``containers``) and a cluster (``databases``),
+        and in those folders: the server's containers, the cluster's databases."""
+        if node.kind == SERVER and isinstance(node.obj, servers.Server):
+            server = node.obj
+            folder = Owned(owner_user_id=server.owner_user_id,
+                           owner_group_id=server.owner_group_id,
+                           acl=Acl.parse(servers.CONTAINERS_FOLDER_ACL))
+            return [Node(FOLDER, CONTAINERS, node.path, folder, holder=server)]
+        if node.kind == CLUSTER:
+            return [Node(FOLDER, DATABASES, node.path, node.obj, holder=node.obj)]
+        holder = node.holder
+        if isinstance(holder, servers.Server):
+            return [Node(CONTAINER, c.alias, node.path, servers.container_owner(holder, c),
+                         holder=holder) for c in holder.containers]
+        if isinstance(holder, Cluster):
+            names = [str(d.get("database_name", "")) for d in
+                     self.world.extensions.get(DATABASES_KEY, {}).get(holder.cluster_id, [])]
+            return [Node(DATABASE, name, node.path, holder, holder=holder) for name in names]
+        return []
+
     def child(self, node: Node, name: str) -> Node | None:
         """The object called ``name`` in ``node`` (a folder, or a group for its members)."""
         world = self.world
@@ -253,6 +284,8 @@ class Cdt:
             if isinstance(group, Group) and user is not None and group.group_id in user.group_ids:
                 return self.user_node(user, node.path)
             return None
+        if node.kind in (SERVER, CLUSTER) or (node.kind == FOLDER and node.holder is not None):
+            return next((n for n in self._held(node) if n.name == name), None)
         if node.entry is None or node.kind != FOLDER:
             return None
         entry = node.entry.children.get(name)
@@ -265,6 +298,9 @@ class Cdt:
             cluster = world.cluster_by_name(name)
             if cluster is not None:
                 return self.cluster_node(cluster)
+            server = servers.book(world).servers.get(name)
+            if server is not None:
+                return self.server_node(server)
         elif node.entry is self.groups:
             group = world.group_by_name(name)
             if group is not None:
@@ -279,11 +315,14 @@ class Cdt:
             gid = node.obj.group_id if isinstance(node.obj, Group) else -1
             found = [self.user_node(u, node.path) for u in world.users.values()
                      if gid in u.group_ids]
+        elif node.kind in (SERVER, CLUSTER) or (node.kind == FOLDER and node.holder is not None):
+            found = self._held(node)
         elif node.kind == FOLDER and node.entry is not None:
             found = [self.entry_node(e) for e in node.entry.children.values()]
             if node.entry is self.root:
                 found += [self.user_node(u) for u in world.users.values()]
                 found += [self.cluster_node(c) for c in world.clusters.values()]
+                found += [self.server_node(s) for s in servers.book(world).servers.values()]
             elif node.entry is self.groups:
                 found += [self.group_node(g) for g in world.groups.values()]
         found.sort(key=lambda n: (n.kind != FOLDER, n.name))

@@ -764,7 +764,7 @@ def register_maintenance(ctx: JobContext, cluster_id: int, hostnames: list[str],
 GENERIC_COMMANDS = (
     "addController", "add_replication_slave", "calculate_db_growth", "check_pkg_upgrades",
     "cmon_ha_create_snapshot", "collect_logs", "create_container_server",
-    "create_local_repository", "delete_all_backups", "delete_container", "delete_database",
+    "create_local_repository", "delete_all_backups", "delete_database",
     "delete_old_backups", "demote_node", "deploy_agents", "deploy_cmonagents",
     "disable_cluster_readonly", "disable_recovery", "enable_binary_logging",
     "enable_cluster_readonly", "enable_log_archiving", "enable_recovery", "error_report",
@@ -773,7 +773,7 @@ GENERIC_COMMANDS = (
     "promote_replication_slave", "proxysql", "removeController", "renew_mssql_certificate",
     "reset_replication_slave", "restore_cluster", "restore_controller", "save_cluster",
     "save_controller", "setup_audit_logging", "setup_logrotate", "setup_ssl",
-    "stage_replication_slave", "start_container", "start_replication_slave", "stop_container",
+    "stage_replication_slave", "start_replication_slave",
     "stop_replication_slave", "sync_clusters", "toggle_replication_sync",
     "uninstall_cmonagents", "updateCmonVersion", "upgrade_cluster", "verify_backup",
     "enable_db_readonly", "enable_node_recovery", "disable_node_recovery", "registernode",
@@ -793,3 +793,5 @@ EFFECTS = {
 
 PLANS.update(dict.fromkeys(GENERIC_COMMANDS, plan_generic))
 PLANS.update(EFFECTS)
+
+from fakecmon.world import container_jobs  # noqa: E402,F401  (container commands)

@@ -1,0 +1,255 @@
+"""What s9s sends in s9s-tools' deploy and tree scripts (ft_tree, ft_treechroot, ft_access,
+ft_galera, ft_postgresql, ft_mysqlreplication...), replayed byte for byte over TLS.
+
+Each test replays the requests of the s9s commands a script runs (as
+``tests/test_s9s_functional.py`` does) and asserts what the script checks, in the
+reply fields s9s prints from: ``cluster_type_properties`` keyed by type name,
+``/.runtime/cmon_license``, servers and containers in the tree and the lists, the
+owners s9s prints for the controller, nodes and clusters after a user is deleted.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+import pytest
+
+from fakecmon.testing import FakeCmon
+from test_s9s_functional import S9s, exit_code, fails, ok
+
+pytestmark = pytest.mark.cmon_world("../fixtures/fresh.yaml")
+
+ME, ME_PASSWORD = "pipas", "p"
+TREE, HOST, JOBS, CLUSTERS = "/v2/tree/", "/v2/host/", "/v2/jobs/", "/v2/clusters/"
+
+#: What ft_tree's testLicenseUpload saves: base64 of the license JSON, the separator,
+#: then a (here made up) binary signature.
+LICENSE_JSON = {"company": "one", "email_address": "two",
+                "expiration_date": "2021-12-31T00:00:00.001Z", "licensed_nodes": 0,
+                "type": "Demo"}
+
+
+def signed_license(doc: dict[str, Any] = LICENSE_JSON) -> str:
+    raw = (json.dumps(doc, indent=4).encode() + b"\n{s9s-signature-separator}\n"
+           + bytes(range(7, 250, 3)))
+    text = base64.b64encode(raw).decode()
+    return "\n".join(text[i:i + 76] for i in range(0, len(text), 76)) + "\n"
+
+
+def s9s(cmon: FakeCmon, user: str = ME, password: str = ME_PASSWORD) -> S9s:
+    return S9s(cmon, user, password)
+
+
+def system(cmon: FakeCmon) -> S9s:
+    return S9s(cmon, "system", "secret")
+
+
+def make_user(cmon: FakeCmon, name: str = ME, group: str = "users") -> None:
+    """``s9s user --create --group=G --new-password=P NAME`` as system."""
+    ok(system(cmon).call("/v2/users/", "createUser", new_password=ME_PASSWORD,
+                         create_group=False,
+                         user={"class_name": "CmonUser", "user_name": name,
+                               "groups": [{"class_name": "CmonGroup", "group_name": group}]}))
+
+
+def run_job(cmon: FakeCmon, client: S9s, command: str, job_data: dict[str, Any],
+            title: str = "", **body: Any) -> dict[str, Any]:
+    """``... --wait``: createJobInstance, then the job as getJobInstance shows it at its end."""
+    job = {"class_name": "CmonJobInstance", "title": title or command,
+           "job_spec": {"command": command, "job_data": job_data}}
+    reply = ok(client.call(JOBS, "createJobInstance", job=job, **body))
+    job_id = reply["job"]["job_id"]
+    for _ in range(120):
+        cmon.advance(1)
+        found = ok(client.call(JOBS, "getJobInstance", job_id=job_id))["job"]
+        if found["status"] in ("FINISHED", "FAILED", "ABORTED"):
+            return found
+    raise AssertionError(f"job {job_id} did not end")
+
+
+def tree(client: S9s, path: str = "/") -> dict[str, Any]:
+    """``tree --list --long [--recursive] PATH``: getTree."""
+    return ok(client.call(TREE, "getTree", path=path))["cdt"]
+
+
+def flat(item: dict[str, Any], path: str = "") -> dict[str, dict[str, Any]]:
+    """``--full-path``: every item below by its full path."""
+    found = {}
+    for sub in item.get("sub_items", []):
+        full = f"{path}/{sub['item_name']}"
+        found[full] = sub
+        found.update(flat(sub, full))
+    return found
+
+
+def mode(item: dict[str, Any]) -> str:
+    """The MODE column of ``tree --list --long``: type letter and the base privileges."""
+    letter = {"Folder": "d", "File": "-", "User": "u", "Group": "g", "Cluster": "c",
+              "Server": "s", "Container": "c", "Database": "b"}[item["item_type"]]
+    base = {}
+    for entry in item["item_acl"].split(","):
+        kind, name, letters = entry.split(":")
+        if not name:
+            base[kind] = letters
+    return letter + base["user"] + base["group"] + base["other"]
+
+
+# ---- symptom 1: cluster types
+
+
+def test_list_cluster_types_long_has_a_row_per_version(cmon):
+    """``metatype --list-cluster-types --long`` looks every name up in the object."""
+    reply = ok(system(cmon).call("/v2/discovery/", "getSupportedClusterTypes"))
+    names, props = reply["cluster_type_names"], reply["cluster_type_properties"]
+    assert isinstance(props, dict) and reply["total"] == len(names) == len(props)
+    rows = [(n, v["name"], ver) for n in names for v in props[n]["vendors"]
+            for ver in v["versions"]]
+    assert ("galera", "percona", "8.0") in rows and len(rows) > len(names)
+    assert props["postgresql"]["long_name"] == "PostgreSQL Cluster"
+    assert props["myqlcluster"]["type_name"] == "myqlcluster"   # sic: CMON's spelling
+
+
+# ---- symptom 6: the license file
+
+
+def test_license_file_refuses_invalid_and_takes_a_signed_license(cmon):
+    make_user(cmon)
+    me, root = s9s(cmon), system(cmon)
+    # testLicense: only the superuser reads it.
+    assert exit_code(me.call(TREE, "cat", path="/.runtime/cmon_license")["request_status"]) != 0
+    before = ok(root.call(TREE, "cat", path="/.runtime/cmon_license"))["file_content"]
+    assert json.loads(before)["company"] == "fakecmon"
+    # testLicenseUpload: `echo "$license" | s9s tree --save /.runtime/cmon_license`
+    bad = "wo" + signed_license()[2:]
+    refused = fails(root.call(TREE, "setcontent", path="/.runtime/cmon_license", content=bad), 2)
+    assert "license" in refused["error_string"]
+    fails(me.call(TREE, "setcontent", path="/.runtime/cmon_license",
+                  content=signed_license()))
+    ok(root.call(TREE, "setcontent", path="/.runtime/cmon_license", content=signed_license()))
+    shown = json.loads(ok(root.call(TREE, "cat", path="/.runtime/cmon_license"))["file_content"])
+    assert shown == LICENSE_JSON
+    info = ok(root.call(CLUSTERS, "getAllClusterInfo", with_license_check=True))
+    assert (info["license"]["company"], info["license"]["type"]) == ("one", "Demo")
+    assert info["license_check"]["has_license"] is False      # it ran out in 2021
+    assert ok(root.call("/v2/config/", "getLicense"))["license"]["email_address"] == "two"
+
+
+def test_license_without_signature_separator_part_is_refused(cmon):
+    """A signed key whose signature is empty is not a license."""
+    raw = json.dumps(LICENSE_JSON).encode() + b"\n{s9s-signature-separator}\n"
+    fails(system(cmon).call(TREE, "setcontent", path="/.runtime/cmon_license",
+                            content=base64.b64encode(raw).decode()), 2)
+    shown = ok(system(cmon).call(TREE, "cat", path="/.runtime/cmon_license"))["file_content"]
+    assert json.loads(shown)["company"] == "fakecmon"
+
+
+# ---- symptoms 7 and 8: servers and containers
+
+
+def register(client: S9s, hostname: str) -> dict[str, Any]:
+    """``server --register --servers=lxc://HOST``."""
+    return client.call(HOST, "registerServers", servers=[{
+        "class_name": "CmonLxcServer", "hostname": hostname,
+        "ssh_credentials": {"class_name": "CmonSshCredentials",
+                            "public_key_file": "/home/pipas/.ssh/id_rsa"}}])
+
+
+def create_container(cmon: FakeCmon, client: S9s, alias: str) -> dict[str, Any]:
+    """``container --create --template=ubuntu --wait ALIAS``."""
+    return run_job(cmon, client, "create_containers", {
+        "ssh_keyfile": "/home/pipas/.ssh/id_rsa",
+        "containers": [{"class_name": "CmonContainer", "alias": alias, "template": "ubuntu"}]},
+        title="Create Containers")
+
+
+def test_ordinary_user_registers_a_server_it_then_owns(cmon):
+    """ft_tree testRegisterServer: a user made through the FIFO is not denied "Write
+    access to '/'"; the server is in the tree as ``srwxrwx---`` of the user and its group."""
+    make_user(cmon)
+    me = s9s(cmon)
+    ok(register(me, "core4"))
+    item = next(i for i in tree(me)["sub_items"] if i["item_name"] == "core4")
+    assert (item["owner_user_name"], item["owner_group_name"], mode(item)) == (
+        ME, "users", "srwxrwx---")
+    server = ok(me.call(HOST, "getServers"))["servers"][0]
+    assert (server["hostname"], server["owner_user_name"]) == ("core4", ME)
+    assert fails(register(me, "core4"), 2)["error_string"] == "Server 'core4' is already registered."
+    # `lxc://` names no host: the controller's own machine.
+    assert ok(register(me, ""))["servers"][0]["hostname"] == "127.0.0.1"
+
+
+def test_containers_are_created_listed_and_in_the_tree(cmon):
+    """ft_tree testCreateContainer / deleteContainers, ft_treechroot: the container job
+    makes the container; ``server --list-containers --long NAME`` shows its address;
+    ``tree --list --long SERVER/containers`` shows it as ``crwxrwx---`` of the user."""
+    make_user(cmon)
+    me = s9s(cmon)
+    assert create_container(cmon, me, "c0")["status"] == "FAILED"    # no server yet
+    ok(register(me, "core4"))
+    job = create_container(cmon, me, "ft_tree_01")
+    assert job["status"] == "FINISHED", job
+    containers = ok(me.call(HOST, "getContainers"))["containers"]
+    (found,) = [c for c in containers if c["alias"] == "ft_tree_01"]
+    assert found["parent_server"] == "core4" and found["ip"].startswith("127.0.")
+    assert found["network"]["private_ip"] == [found["ip"]] and found["template"] == "ubuntu"
+    items = flat(tree(me, "/"), "")
+    folder, item = items["/core4/containers"], items["/core4/containers/ft_tree_01"]
+    assert (folder["owner_user_name"], mode(folder)) == (ME, "drwxr--r--")
+    assert (item["owner_user_name"], item["owner_group_name"], mode(item)) == (
+        ME, "users", "crwxrwx---")
+    assert create_container(cmon, me, "ft_tree_01")["status"] == "FAILED"   # name taken
+    alias = {"class_name": "CmonContainer", "alias": "ft_tree_01"}
+    assert run_job(cmon, me, "stop_container", {"container": alias})["status"] == "FINISHED"
+    assert ok(me.call(HOST, "getContainers"))["containers"][0]["status"] == "STOPPED"
+    assert run_job(cmon, me, "start_container", {"container": alias})["status"] == "FINISHED"
+    assert ok(me.call(HOST, "getContainers"))["containers"][0]["status"] == "RUNNING"
+    done = run_job(cmon, system(cmon), "delete_container", {"container": alias})
+    assert done["status"] == "FINISHED"
+    assert ok(me.call(HOST, "getContainers"))["total"] == 0
+    assert "ft_tree_01" not in str(tree(me, "/core4/containers"))
+
+
+def test_tree_nodes_of_servers_cannot_be_moved_or_deleted(cmon):
+    make_user(cmon)
+    me = s9s(cmon)
+    ok(register(me, "core4"))
+    ok(me.call(TREE, "mkdir", path="/home/pipas"))
+    for source in ("/core4", "/core4/containers"):
+        fails(me.call(TREE, "move", source_path=source, target_path="/home/pipas"), 2)
+    fails(me.call(TREE, "delete", path="/core4/containers"), 2)
+
+
+# ---- symptom 9 and the deploy details: clusters on handed-out addresses
+
+
+def create_galera(cmon: FakeCmon, client: S9s, name: str, nodes: list[str]) -> dict[str, Any]:
+    """``cluster --create --cluster-type=galera --nodes=... --vendor=percona --wait``."""
+    return run_job(cmon, client, "create_cluster", {
+        "cluster_name": name, "cluster_type": "galera", "vendor": "percona", "version": "8.0",
+        "nodes": [{"class_name": "CmonGaleraHost", "hostname": n, "port": 3306}
+                  for n in nodes]}, title="Create Galera Cluster")
+
+
+def test_owner_names_of_nodes_and_after_the_owner_is_deleted(cmon):
+    """ft_access testDeleteUser: chown the cluster to a user, delete the user: s9s shows
+    ``system`` as the owner of the controller, the nodes and the cluster (never '' or a
+    bare id, never '-'), and the group stays."""
+    make_user(cmon)
+    make_user(cmon, "laszlo")
+    root = system(cmon)
+    assert create_galera(cmon, root, "galera_001", ["127.0.100.12"])["status"] == "FINISHED"
+    ok(root.call(TREE, "chown", path="/galera_001", recursive=True,
+                 owner_user_name="laszlo", owner_group_name="users"))
+    hosts = ok(root.call(CLUSTERS, "getAllClusterInfo", with_hosts=True))["clusters"][0]["hosts"]
+    assert {(h["owner_user_name"], h["owner_group_name"]) for h in hosts} == {("laszlo", "users")}
+    ok(root.call("/v2/users/", "deleteUser", user={"class_name": "CmonUser",
+                                                   "user_name": "laszlo"}))
+    cluster = ok(root.call(CLUSTERS, "getAllClusterInfo", with_hosts=True))["clusters"][0]
+    assert (cluster["owner"]["user_name"], cluster["group_owner"]["group_name"]) == (
+        "system", "users")
+    by_role = {h["nodetype"]: h for h in cluster["hosts"]}
+    for host in by_role.values():
+        assert (host["owner_user_name"], host["owner_group_name"]) == ("system", "users")
+    assert by_role["controller"]["owner_user_id"] == 1
