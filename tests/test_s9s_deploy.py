@@ -211,14 +211,41 @@ def test_containers_are_created_listed_and_in_the_tree(cmon):
     assert "ft_tree_01" not in str(tree(me, "/core4/containers"))
 
 
-def test_tree_nodes_of_servers_cannot_be_moved_or_deleted(cmon):
+def test_objects_moved_into_a_folder_and_back(cmon):
+    """ft_tree testMoveObjects / testMoveBack: the user moves its server, its cluster and
+    itself into ``/home/pipas``; they are listed there (full paths as system), the cluster
+    still answers by name, and system moves them back. A server keeps its name."""
     make_user(cmon)
-    me = s9s(cmon)
+    me, root = s9s(cmon), system(cmon)
     ok(register(me, "core4"))
+    assert create_galera(cmon, me, "galera_001", ["127.0.100.12"])["status"] == "FINISHED"
     ok(me.call(TREE, "mkdir", path="/home/pipas"))
-    for source in ("/core4", "/core4/containers"):
-        fails(me.call(TREE, "move", source_path=source, target_path="/home/pipas"), 2)
-    fails(me.call(TREE, "delete", path="/core4/containers"), 2)
+    for source in ("/core4", "/galera_001", "/pipas"):
+        ok(me.call(TREE, "move", source_path=source, target_path="/home/pipas"))
+    items = flat(tree(root), "")
+    assert {p for p in items if p.startswith("/home/pipas/")} >= {
+        "/home/pipas/core4", "/home/pipas/core4/containers", "/home/pipas/galera_001",
+        "/home/pipas/galera_001/databases", "/home/pipas/pipas"}
+    assert "/galera_001" not in items and "/pipas" not in items
+    user = items["/home/pipas/pipas"]
+    assert (user["owner_user_name"], user["owner_group_name"], mode(user)) == (
+        ME, "admins", "urwxr--r--")
+    fails(me.call(TREE, "rmdir", path="/home/pipas"), 2)             # not empty
+    fails(me.call(TREE, "move", source_path="/home/pipas/core4", target_path="/home/x"), 2)
+    fails(me.call(TREE, "move", source_path="/home/pipas/core4/containers",
+                  target_path="/home"), 2)
+    fails(me.call(TREE, "delete", path="/home/pipas/core4/containers"), 2)
+    assert ok(me.call("/v2/users/", "whoAmI"))["user"]["user_name"] == ME
+    info = ok(me.call(CLUSTERS, "getAllClusterInfo", with_hosts=True))["clusters"][0]
+    assert (info["cluster_name"], info["cdt_path"]) == ("galera_001", "/home/pipas")
+    assert {h["cdt_path"] for h in info["hosts"]} == {"/home/pipas/galera_001"}
+    # ft_treechroot: what the moved user creates goes next to its user object.
+    ok(register(me, "core5"))
+    assert "/home/pipas/core5" in flat(tree(root), "")
+    for source in ("/home/pipas/core4", "/home/pipas/galera_001"):
+        ok(root.call(TREE, "move", source_path=source, target_path="/"))
+    items = flat(tree(root), "")
+    assert "/galera_001" in items and "/core4/containers" in items
 
 
 # ---- symptom 9 and the deploy details: clusters on handed-out addresses
@@ -253,3 +280,19 @@ def test_owner_names_of_nodes_and_after_the_owner_is_deleted(cmon):
     for host in by_role.values():
         assert (host["owner_user_name"], host["owner_group_name"]) == ("system", "users")
     assert by_role["controller"]["owner_user_id"] == 1
+
+
+def test_change_config_in_an_upper_case_group_is_read_back(cmon):
+    """ft_galera testSetConfig01: ``node --change-config --opt-group=MYSQLD
+    --opt-name=max_connections --opt-value=200`` then ``node --list-config
+    --opt-name=max_connections`` prints one row, 200 (MySQL groups ignore case)."""
+    root = system(cmon)
+    assert create_galera(cmon, root, "g1", ["127.0.100.12", "127.0.100.13"])["status"] == \
+        "FINISHED"
+    ok(root.call("/v2/config/", "setConfig", class_name="CmonRpcRequest",
+                 hostname="127.0.100.12",
+                 configuration=[{"name": "max_connections", "group": "MYSQLD", "value": "200"}]))
+    files = ok(root.call("/v2/config/", "getConfig", hostname="127.0.100.12"))["config"]["files"]
+    rows = [(v["section"], v["value"]) for f in files for v in f["values"]
+            if v["variablename"] == "max_connections"]
+    assert rows == [("mysqld", "200")]

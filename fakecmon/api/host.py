@@ -99,6 +99,7 @@ def register_servers(call: Call) -> Payload:
         server = book.add(servers.new_server(spec["hostname"],
                                              spec.get("class_name", "CmonLxcServer"),
                                              user.user_id, gid, call.now))
+        tree.place(server, tree.home_of(user))
         added.append(servers.server_json(world, server, call.now))
         announce(call, "server.registered", 0, f"Registered server '{server.hostname}'.",
                  hostname=server.hostname)

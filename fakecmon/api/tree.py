@@ -315,7 +315,7 @@ def _remove_entry(call: Call, node: Node) -> None:
     _refuse_system(node, "removed")
     entry = node.entry
     assert entry is not None and entry.parent is not None
-    if entry.children:
+    if _tree(call).has_content(entry):
         raise invalid(f"The folder '{node.path}' is not empty.")
     tree = _tree(call)
     parent = tree.entry_node(entry.parent)
@@ -329,6 +329,9 @@ def _remove_entry(call: Call, node: Node) -> None:
 def delete(call: Call) -> Payload:
     """Remove any object: a file, an empty folder, a user or a group."""
     node = _node(call)
+    if node.kind in (FILE, FOLDER) and node.entry is None:
+        raise invalid(f"'{node.path}' is part of its server or cluster and can not be "
+                      "removed.")
     if node.kind in (FILE, FOLDER):
         _remove_entry(call, node)
     elif node.kind == USER and node.link_target is None:
@@ -404,19 +407,21 @@ def _relocate(call: Call, node: Node, folder: Node, name: str, by_name: bool = F
     if node.kind == FOLDER and node.entry is None or node.holder is not None:
         raise invalid(f"'{node.path}' is part of its {node.folder.rsplit('/', 1)[-1] or 'server'} "
                       "and can not be moved.")
-    if node.kind == SERVER:
-        raise invalid(f"The server '{node.name}' stays in '/': it is unregistered, not moved.")
+    if node.kind == SERVER and name != node.name:
+        raise invalid(f"The server '{node.name}' can not be renamed: its name is its host name.")
     if node.link_target is not None:
         raise invalid(f"'{node.path}' is a group membership, not an object.")
     if tree.child(folder, name) is not None:
         raise invalid(f"The '{folder.path.rstrip('/')}/{name}' already exists.")
     source = tree.resolve(node.folder)
     assert source is not None and folder.entry is not None
-    if node.entry is None:  # a user, group or cluster: it stays where CMON keeps it
-        if folder.entry is not source.entry:
-            raise invalid(f"A {node.kind.lower()} stays in '{node.folder}'; it can only be "
-                          "renamed.")
-        _check_world_name(call, node, name)
+    if node.entry is None:  # a user, group, cluster or server: moved in the tree, renamed
+        if node.kind == GROUP and folder.entry is not source.entry:
+            raise invalid(f"A group stays in '{node.folder}'; it can only be renamed.")
+        if folder.entry is tree.groups and node.kind != GROUP:
+            raise invalid("Only groups are in '/groups'.")
+        if name != node.name:
+            _check_world_name(call, node, name)
     else:
         if folder.entry.is_within(node.entry):
             raise invalid(f"'{node.path}' can not be moved into itself.")
@@ -431,22 +436,29 @@ def _relocate(call: Call, node: Node, folder: Node, name: str, by_name: bool = F
         if node.entry is None:
             permissions.check_object(world, user, node.obj, node.path, permissions.WRITE)
     old_path = node.path
-    if isinstance(node.obj, User):
-        tree.rename_in_acls("user", node.obj.user_name, name)
-        world.rename_user(node.obj, name)
-    elif isinstance(node.obj, Group):
-        tree.rename_in_acls("group", node.obj.group_name, name)
-        world.rename_group(node.obj, name)
-    elif isinstance(node.obj, Cluster):
-        world.remove_cluster(node.obj)
-        node.obj.cluster_name = name
-        world.add_cluster(node.obj)
-    else:
-        assert node.entry is not None
+    if node.entry is not None:
         tree.move(node.entry, folder.entry, name)
+    elif name != node.name:
+        _rename_object(tree, world, node.obj, name)
+    if node.entry is None and node.kind != GROUP:
+        tree.place(node.obj, folder.entry)
     emit(world, Event("cdt.changed", call.now, user_name=user.user_name,
                       message=f"Moved '{old_path}' to '{folder.path.rstrip('/')}/{name}'.",
                       data={"path": old_path}))
+
+
+def _rename_object(tree: Cdt, world: World, obj: object, name: str) -> None:
+    """A user, group or cluster takes the new name everywhere (ACL entries too)."""
+    if isinstance(obj, User):
+        tree.rename_in_acls("user", obj.user_name, name)
+        world.rename_user(obj, name)
+    elif isinstance(obj, Group):
+        tree.rename_in_acls("group", obj.group_name, name)
+        world.rename_group(obj, name)
+    elif isinstance(obj, Cluster):
+        world.remove_cluster(obj)
+        obj.cluster_name = name
+        world.add_cluster(obj)
 
 
 def _check_world_name(call: Call, node: Node, name: str) -> None:

@@ -208,6 +208,9 @@ class Cdt:
                     content=DELETE_OLD_JOBS)
         for entry in self.walk_entries(self.root):
             entry.system = True
+        #: Users, clusters and servers moved out of ``/`` (CMON's "chroot": whatever a
+        #: user creates goes where its own user object is): (kind, key) -> folder.
+        self.placed: dict[tuple[str, object], Entry] = {}
 
     def _entry(self, parent: Entry | None, name: str, kind: str, acl: str, *,
                group: int | None = None, content: str = "", device: tuple[int, int] | None = None,
@@ -241,18 +244,74 @@ class Cdt:
             return self.root_node()
         return Node(entry.kind, entry.name, entry.parent.path(), entry, entry)
 
-    def user_node(self, user: User, folder: str = "/") -> Node:
-        link = join("/", user.user_name) if folder != "/" else None
-        return Node(USER, user.user_name, folder, user, link_target=link)
+    def user_node(self, user: User, group_path: str | None = None) -> Node:
+        """A user where it is, or (``group_path``) as a member link inside its group."""
+        if group_path is not None:
+            return Node(USER, user.user_name, group_path, user,
+                        link_target=join(self.folder_of(user).path(), user.user_name))
+        return Node(USER, user.user_name, self.folder_of(user).path(), user)
 
     def group_node(self, group: Group) -> Node:
         return Node(GROUP, group.group_name, "/groups", group)
 
     def cluster_node(self, cluster: Cluster) -> Node:
-        return Node(CLUSTER, cluster.cluster_name, "/", cluster)
+        return Node(CLUSTER, cluster.cluster_name, self.folder_of(cluster).path(), cluster)
 
     def server_node(self, server: servers.Server) -> Node:
-        return Node(SERVER, server.hostname, "/", server)
+        return Node(SERVER, server.hostname, self.folder_of(server).path(), server)
+
+    # ---- where users, clusters and servers are
+
+    @staticmethod
+    def _key(obj: Owned) -> tuple[str, object]:
+        if isinstance(obj, User):
+            return USER, obj.user_id
+        if isinstance(obj, Cluster):
+            return CLUSTER, obj.cluster_id
+        if isinstance(obj, servers.Server):
+            return SERVER, obj.hostname
+        raise TypeError(f"{type(obj).__name__} has no place of its own in the tree")
+
+    def folder_of(self, obj: Owned) -> Entry:
+        """The folder a user, cluster or server is in (``/`` unless it was moved); a folder
+        that was removed meanwhile puts it back at ``/``."""
+        folder = self.placed.get(self._key(obj))
+        if folder is None or not folder.is_within(self.root):
+            return self.root
+        return folder
+
+    def place(self, obj: Owned, folder: Entry) -> None:
+        if folder is self.root:
+            self.placed.pop(self._key(obj), None)
+        else:
+            self.placed[self._key(obj)] = folder
+
+    def home_of(self, user: User | None) -> Entry:
+        """Where what ``user`` creates (clusters, servers) goes: the folder of its user
+        object, so a user moved into ``/home/kirk`` keeps its clusters there."""
+        return self.root if user is None else self.folder_of(user)
+
+    def _placed_in(self, folder: Entry) -> list[Node]:
+        """The users, clusters and servers in ``folder`` (only the moved ones are looked
+        at for a folder other than ``/``)."""
+        world = self.world
+        if folder is self.root:
+            users = list(world.users.values())
+            clusters = list(world.clusters.values())
+            hosts = list(servers.book(world).servers.values())
+        else:
+            keys = [k for k, f in self.placed.items() if f is folder]
+            users = [world.users[i] for kind, i in keys if kind == USER and i in world.users]
+            clusters = [world.clusters[i] for kind, i in keys
+                        if kind == CLUSTER and i in world.clusters]
+            book = servers.book(world).servers
+            hosts = [book[n] for kind, n in keys if kind == SERVER and n in book]
+        return ([self.user_node(u) for u in users if self.folder_of(u) is folder]
+                + [self.cluster_node(c) for c in clusters if self.folder_of(c) is folder]
+                + [self.server_node(h) for h in hosts if self.folder_of(h) is folder])
+
+    def has_content(self, entry: Entry) -> bool:
+        return bool(entry.children) or bool(self._placed_in(entry))
 
     def _held(self, node: Node) -> list[Node]:
         """What CMON shows inside a server (``containers``) and a cluster (``databases``),
@@ -291,17 +350,19 @@ class Cdt:
         entry = node.entry.children.get(name)
         if entry is not None:
             return self.entry_node(entry)
-        if node.entry is self.root:
-            user = world.user_by_name(name)
-            if user is not None:
-                return self.user_node(user)
-            cluster = world.cluster_by_name(name)
-            if cluster is not None:
-                return self.cluster_node(cluster)
-            server = servers.book(world).servers.get(name)
-            if server is not None:
-                return self.server_node(server)
-        elif node.entry is self.groups:
+        found: Owned | None = world.user_by_name(name)
+        if found is None:
+            found = world.cluster_by_name(name)
+        if found is None:
+            found = servers.book(world).servers.get(name)
+        if found is not None and self.folder_of(found) is node.entry:
+            if isinstance(found, User):
+                return self.user_node(found)
+            if isinstance(found, Cluster):
+                return self.cluster_node(found)
+            assert isinstance(found, servers.Server)
+            return self.server_node(found)
+        if node.entry is self.groups:
             group = world.group_by_name(name)
             if group is not None:
                 return self.group_node(group)
@@ -319,11 +380,8 @@ class Cdt:
             found = self._held(node)
         elif node.kind == FOLDER and node.entry is not None:
             found = [self.entry_node(e) for e in node.entry.children.values()]
-            if node.entry is self.root:
-                found += [self.user_node(u) for u in world.users.values()]
-                found += [self.cluster_node(c) for c in world.clusters.values()]
-                found += [self.server_node(s) for s in servers.book(world).servers.values()]
-            elif node.entry is self.groups:
+            found += self._placed_in(node.entry)
+            if node.entry is self.groups:
                 found += [self.group_node(g) for g in world.groups.values()]
         found.sort(key=lambda n: (n.kind != FOLDER, n.name))
         return found

@@ -251,8 +251,11 @@ class ConfigFile:
         return self.path.rsplit("/", 1)[-1]
 
     def section(self, name: str, create: bool = False) -> list[list[str]] | None:
+        """An INI group is found whatever the case of its name (``--opt-group=MYSQLD``
+        changes ``[mysqld]``: MySQL reads group names case-insensitively)."""
+        folded = name.lower() if self.syntax == "ini" else name
         for sname, lines in self.sections:
-            if sname == name:
+            if (sname.lower() if self.syntax == "ini" else sname) == folded:
                 return lines
         if create:
             self.sections.append((name, []))

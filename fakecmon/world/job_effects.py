@@ -21,6 +21,7 @@ from fakecmon.timefmt import check_epoch, parse_time, rfc3339
 from fakecmon.world import maintenance
 from fakecmon.world.acl import Acl
 from fakecmon.world.backups import backups_of, default_method, make_record
+from fakecmon.world.cdt import cdt_of
 from fakecmon.world.jobs import (
     AUX_NODETYPES, JOB_SUCCESS, PLANS, JobContext, Step, data_hosts, reconcile,
     set_cluster_state,
@@ -355,6 +356,8 @@ def register_cluster(ctx: JobContext, spec: dict[str, Any]) -> None:
                       hosts=hosts, owner_user_id=job.user_id, owner_group_id=group,
                       acl=Acl.parse(CLUSTER_ACL), created=ctx.now)
     world.add_cluster(cluster)
+    tree = cdt_of(world)   # next to its creator's user object (CMON's chroot), else at '/'
+    tree.place(cluster, tree.home_of(world.users.get(job.user_id)))
     ctx.emit("cluster.created", f"Cluster {cid} '{name}' is created.", cid,
              cluster_name=name, cluster_type=spec["type"])
     verb = "registered" if job.command == "add_cluster" else "created"
