@@ -769,6 +769,7 @@ EFFECT_JOBS: dict[str, tuple[int | None, dict[str, Any]]] = {
                            "nodes": [{"hostname": "10.9.0.2"}]}),
     "remove_cluster": (None, {"clusterid": 4}),
     "addnode": (2, {"node": {"hostname": "10.0.2.24"}}),
+    "add_replication_slave": (2, {"master_address": "10.0.2.21", "slave_address": "10.0.2.25"}),
     "removenode": (2, {"nodes": [{"hostname": "10.0.2.23"}]}),
     "stop": (21, {"node": {"hostname": "192.168.20.53"}}),
     "start": (5, {"node": {"hostname": "10.0.5.51"}}),

@@ -359,6 +359,12 @@ def default_file(cluster: Cluster, host: Host) -> ConfigFile:
     return _generic_file(cluster, host)
 
 
+def config_path(world: World, cluster: Cluster, host: Host) -> str:
+    """The node's config file (``configfile`` of the host, s9s's ``%C``)."""
+    stored = book(world).files.get((cluster.cluster_id, host.hostname, host.port))
+    return stored.path if stored is not None else default_file(cluster, host).path
+
+
 class ConfigBook:
     """Overridden cluster settings, node config files and the LDAP settings of one world."""
 

@@ -344,7 +344,7 @@ def register_cluster(ctx: JobContext, spec: dict[str, Any]) -> None:
         owner = _host_owner(world, node["hostname"])
         if owner is not None:
             ctx.fail(f"Host {node['hostname']} is already in cluster {owner.cluster_id}.")
-    _, _, _, datadir = HOST_CLASSES[spec["type"]]
+    datadir = _datadir(spec["type"], spec["version"])
     hosts = [Host(host_id=world.next_host_id(), hostname=n["hostname"], port=n["port"],
                   class_name=n["class_name"], nodetype=n["nodetype"], role=n["role"],
                   version=spec["version"], datadir=datadir, started_at=ctx.now)
@@ -397,6 +397,29 @@ def plan_addnode(ctx: JobContext) -> list[Step]:
     if cluster.state in ("STOPPED", "FAILURE", "SHUTTING_DOWN"):
         ctx.fail(f"The cluster is in state {cluster.state}: nodes can only be added to a "
                  "running cluster.")
+    return _join_steps(ctx, cluster, specs)
+
+
+def plan_add_replication_slave(ctx: JobContext) -> list[Step]:
+    """``cluster --add-node --nodes="MASTER?master;SLAVE?slave"`` of a replication
+    cluster (PostgreSQL, MySQL): ``job_data.slave_address`` joins as a slave of
+    ``master_address``, which must be a node of the cluster."""
+    cluster = ctx.cluster()
+    master = ctx.data.get("master_address")
+    slave = ctx.data.get("slave_address")
+    if not isinstance(slave, str) or not slave.strip():
+        ctx.fail("The 'job_data.slave_address' field must name the new slave.")
+    if master not in (None, ""):
+        host, port, _ = parse_node(ctx, master, "job_data.master_address")
+        find_host(ctx, cluster, host, port)
+    if cluster.state in ("STOPPED", "FAILURE", "SHUTTING_DOWN"):
+        ctx.fail(f"The cluster is in state {cluster.state}: nodes can only be added to a "
+                 "running cluster.")
+    return _join_steps(ctx, cluster, [parse_node(ctx, slave, "job_data.slave_address")])
+
+
+def _join_steps(ctx: JobContext, cluster: Cluster, specs: list[NodeSpec]) -> list[Step]:
+    """The steps that install and add each node (default port and role of the type)."""
     default_class, default_type, default_port, _ = HOST_CLASSES.get(
         cluster.cluster_type, ("CmonHost", "", 0, ""))
     role = ROLES.get(cluster.cluster_type, ("", ""))[1]
@@ -426,11 +449,19 @@ def plan_addnode(ctx: JobContext) -> list[Step]:
     return steps
 
 
+def _datadir(cluster_type: str, version: str) -> str:
+    """The data directory of a node of this type (PostgreSQL's names its major version)."""
+    datadir = HOST_CLASSES.get(cluster_type, ("", "", 0, ""))[3]
+    if cluster_type == "POSTGRESQL_SINGLE" and version:
+        datadir = f"/var/lib/postgresql/{version.split('.')[0]}/main"
+    return datadir
+
+
 def add_host(ctx: JobContext, cluster_id: int, node: dict[str, Any]) -> None:
     cluster = ctx.cluster(cluster_id)
     if cluster.host(node["hostname"], node["port"]) is not None:
         ctx.fail(f"Host {node['hostname']}:{node['port']} is already in the cluster.")
-    datadir = HOST_CLASSES.get(cluster.cluster_type, ("", "", 0, ""))[3]
+    datadir = _datadir(cluster.cluster_type, cluster.version)
     host = Host(host_id=ctx.world.next_host_id(), hostname=node["hostname"], port=node["port"],
                 class_name=node["class_name"], nodetype=node["nodetype"], role=node["role"],
                 version=cluster.version, datadir=datadir if node["nodetype"] not in
@@ -765,7 +796,7 @@ def register_maintenance(ctx: JobContext, cluster_id: int, hostnames: list[str],
 #: Commands fakecmon knows without simulating their effects (job-commands.tsv and
 #: the commands the OpenAPI spec and the Terraform provider send).
 GENERIC_COMMANDS = (
-    "addController", "add_replication_slave", "calculate_db_growth", "check_pkg_upgrades",
+    "addController", "calculate_db_growth", "check_pkg_upgrades",
     "cmon_ha_create_snapshot", "collect_logs", "create_container_server",
     "create_local_repository", "delete_all_backups", "delete_database",
     "delete_old_backups", "demote_node", "deploy_agents", "deploy_cmonagents",
@@ -787,7 +818,8 @@ EFFECTS = {
     "success": plan_success, "fail": plan_fail,
     "create_cluster": plan_create_cluster, "add_cluster": plan_create_cluster,
     "remove_cluster": plan_remove_cluster, "addnode": plan_addnode,
-    "removenode": plan_removenode, "stop": plan_stop, "start": plan_start,
+    "removenode": plan_removenode, "add_replication_slave": plan_add_replication_slave,
+    "stop": plan_stop, "start": plan_start,
     "restart": plan_restart, "reboot": plan_restart, "stop_cluster": plan_stop_cluster,
     "start_cluster": plan_start_cluster, "rolling_restart": plan_rolling_restart,
     "backup": plan_backup, "restore_backup": plan_restore_backup,

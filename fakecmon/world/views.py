@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fakecmon.timefmt import rfc3339
+from fakecmon.world import config
 from fakecmon.world.cdt import cdt_of
 from fakecmon.world.models import TIMEZONE, Cluster, Group, Host, Owned, User
 from fakecmon.world.state import World
@@ -122,6 +123,8 @@ def host_json(world: World, cluster: Cluster, host: Host, now: float) -> dict[st
     names = _owner_fields(world, cluster, _cluster_path(world, cluster))
     for key in ("cdt_path", "owner_user_name", "owner_group_name"):
         doc[key] = names[key]
+    if host.nodetype != "controller":
+        doc.setdefault("configfile", config.config_path(world, cluster, host))
     return doc
 
 
