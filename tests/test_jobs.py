@@ -770,6 +770,11 @@ EFFECT_JOBS: dict[str, tuple[int | None, dict[str, Any]]] = {
     "remove_cluster": (None, {"clusterid": 4}),
     "addnode": (2, {"node": {"hostname": "10.0.2.24"}}),
     "add_replication_slave": (2, {"master_address": "10.0.2.21", "slave_address": "10.0.2.25"}),
+    "stop_replication_slave": (2, {"replication_slave": {"hostname": "10.0.2.22", "port": 3306}}),
+    "start_replication_slave": (2, {"replication_slave": {"hostname": "10.0.2.22", "port": 3306}}),
+    "stage_replication_slave": (2, {"replication_slave": {"hostname": "10.0.2.22", "port": 3306},
+                                    "replication_master": {"hostname": "10.0.2.21"}}),
+    "promote_replication_slave": (2, {"replication_slave": {"hostname": "10.0.2.23"}}),
     "removenode": (2, {"nodes": [{"hostname": "10.0.2.23"}]}),
     "stop": (21, {"node": {"hostname": "192.168.20.53"}}),
     "start": (5, {"node": {"hostname": "10.0.5.51"}}),
@@ -811,8 +816,9 @@ def world_view(client: RpcClient) -> tuple[Any, ...]:
     containers = sorted((c["alias"], c["status"])
                         for c in client.call("/v2/host", "getContainers")["containers"])
     return (sorted((c["cluster_name"], c["state"],
-                    sorted((h["hostname"], h["hoststatus"], h.get("maintenance_mode_active"))
-                           for h in c["hosts"])) for c in info), backups, periods, containers)
+                    sorted((h["hostname"], h["hoststatus"], h.get("maintenance_mode_active"),
+                            h["role"]) for h in c["hosts"])) for c in info), backups, periods,
+            containers)
 
 
 @pytest.mark.parametrize("command", contract_job_commands())

@@ -296,3 +296,120 @@ def test_change_config_in_an_upper_case_group_is_read_back(cmon):
     rows = [(v["section"], v["value"]) for f in files for v in f["values"]
             if v["variablename"] == "max_connections"]
     assert rows == [("mysqld", "200")]
+
+
+def create_cluster(cmon: FakeCmon, client: S9s, **job_data: Any) -> dict[str, Any]:
+    return run_job(cmon, client, "create_cluster", job_data, title="Create Cluster")
+
+
+def host(client: S9s, hostname: str) -> dict[str, Any]:
+    """``node --list --node-format=... HOST``: the host in getAllClusterInfo."""
+    clusters = ok(client.call(CLUSTERS, "getAllClusterInfo", with_hosts=True))["clusters"]
+    return next(h for c in clusters for h in c["hosts"] if h["hostname"] == hostname)
+
+
+def test_postgresql_slave_added_with_its_address(cmon):
+    """ft_postgresql testAddNode: ``cluster --add-node --nodes="M?master;S?slave"`` sends
+    add_replication_slave; the slave is then a node with its address, the default port,
+    the config file of the version, the cluster's owner names, and a replication link."""
+    make_user(cmon)
+    me = s9s(cmon)
+    job = create_cluster(cmon, me, cluster_name="pg", cluster_type="postgresql_single",
+                         type="postgresql", vendor="", version="10",
+                         nodes=[{"hostname": "127.0.100.12", "port": 8089}])
+    assert job["status"] == "FINISHED", job
+    added = run_job(cmon, me, "add_replication_slave", {
+        "master_address": "127.0.100.12", "slave_address": "127.0.100.13",
+        "install_software": True}, title="Add Slave to Cluster", cluster_id=1)
+    assert added["status"] == "FINISHED", added
+    slave = host(me, "127.0.100.13")
+    assert (slave["ip"], slave["port"], slave["role"], slave["hoststatus"]) == (
+        "127.0.100.13", 5432, "slave", "CmonHostOnline")
+    assert slave["configfile"] == "/etc/postgresql/10/main/postgresql.conf"
+    assert (slave["owner_user_name"], slave["owner_group_name"]) == (ME, "users")
+    assert slave["replication_slave"]["master_host"] == "127.0.100.12"
+    assert slave["replication_slave"]["master_port"] == "8089"
+    assert host(me, "127.0.100.12")["datadir"] == "/var/lib/postgresql/10/main"
+    bad = run_job(cmon, me, "add_replication_slave", {
+        "master_address": "127.0.100.99", "slave_address": "127.0.100.14"}, cluster_id=1)
+    assert bad["status"] == "FAILED"
+
+
+def replication_link(client: S9s, slave: str) -> str:
+    """``replication --list --link-format="%s\\n" --slave=HOST``: the slave's host status
+    without "CmonHost", for a host whose ``replication_slave`` names a master."""
+    found = host(client, slave)
+    if not found.get("replication_slave", {}).get("master_host"):
+        return ""
+    return found["hoststatus"].replace("CmonHost", "")
+
+
+def test_mysql_replication_links_stop_and_start(cmon):
+    """ft_mysqlreplication testStopStartReplication: both slaves are Online; stopping one
+    makes the cluster DEGRADED, starting it makes it STARTED and Online again."""
+    make_user(cmon)
+    me = s9s(cmon)
+    nodes = [{"hostname": f"127.0.100.{n}", "port": 3306} for n in (12, 13, 14)]
+    job = create_cluster(cmon, me, cluster_name="repl", cluster_type="replication",
+                         vendor="percona", version="8.0", nodes=nodes)
+    assert job["status"] == "FINISHED", job
+    assert [replication_link(me, f"127.0.100.{n}") for n in (12, 13, 14)] == [
+        "", "Online", "Online"]
+    master = host(me, "127.0.100.12")["replication_master"]
+    assert master["file"] == "binlog.000001"
+    slave = {"hostname": "127.0.100.13", "port": 3306}
+
+    def state() -> str:
+        return ok(me.call(CLUSTERS, "getAllClusterInfo"))["clusters"][0]["state"]
+
+    stop = run_job(cmon, me, "stop_replication_slave",
+                   {"clusterid": 1, "replication_slave": slave}, cluster_id=1)
+    assert stop["status"] == "FINISHED", stop
+    assert host(me, "127.0.100.13")["replication_slave"]["slave_io_running"] == "No"
+    assert (replication_link(me, "127.0.100.13"), state()) == ("Failed", "DEGRADED")
+    start = run_job(cmon, me, "start_replication_slave",
+                    {"clusterid": 1, "replication_slave": slave}, cluster_id=1)
+    assert start["status"] == "FINISHED", start
+    assert (replication_link(me, "127.0.100.13"), state()) == ("Online", "STARTED")
+    stage = run_job(cmon, me, "stage_replication_slave", {
+        "clusterid": 1, "replication_slave": {"hostname": "127.0.100.14", "port": 3306},
+        "replication_master": {"hostname": "127.0.100.12", "port": 3306}}, cluster_id=1)
+    assert stage["status"] == "FINISHED" and replication_link(me, "127.0.100.14") == "Online"
+    not_slave = run_job(cmon, me, "stop_replication_slave", {
+        "clusterid": 1, "replication_slave": {"hostname": "127.0.100.12", "port": 3306}},
+        cluster_id=1)
+    assert not_slave["status"] == "FAILED"
+
+
+def test_pull_config_and_refused_values(cmon):
+    """ft_postgresql testConfig / testConfigFail: ``node --pull-config`` saves the files of
+    the top-level ``files``; ``max_connections`` set to a word is refused."""
+    make_user(cmon)
+    me = s9s(cmon)
+    create_cluster(cmon, me, cluster_name="pg", cluster_type="postgresql_single",
+                   version="10", nodes=[{"hostname": "127.0.100.12", "port": 8089}])
+    reply = ok(me.call("/v2/config/", "getConfig", hostname="127.0.100.12"))
+    (pulled,) = reply["files"]
+    assert pulled["filename"] == "postgresql.conf" and "data_directory" in pulled["content"]
+    refused = fails(me.call("/v2/config/", "setConfig", hostname="127.0.100.12", configuration=[
+        {"name": "max_connections", "value": "notaninteger"}]), 2)
+    assert "max_connections" in refused["error_string"]
+    ok(me.call("/v2/config/", "setConfig", hostname="127.0.100.12",
+               configuration=[{"name": "max_connections", "value": "200"}]))
+
+
+def test_script_with_prefix_increment_prints_its_warning(cmon):
+    """ft_postgresql testRunScript: ``script --execute`` of a loop with ``++a``."""
+    make_user(cmon)
+    me = s9s(cmon)
+    create_cluster(cmon, me, cluster_name="pg", cluster_type="postgresql_single",
+                   version="10", nodes=[{"hostname": "127.0.100.12", "port": 8089}])
+    source = ('function main()\n{\n    print("Test for producing a few messages.");\n'
+              '    for (a = 0; a < 3; ++a)\n        print("  a*a = ", a * a);\n'
+              '    warning("This is a warning message.");\n'
+              '    error("This is an error message.");\n    exit(0);\n}\n')
+    reply = ok(me.call("/v2/imperative/", "executeExternalScript", cluster_id=1,
+                       filename="scripts/test_output_lines.js", content=source,
+                       arguments=""))
+    texts = [m["message"] for m in reply["results"]["messages"]]
+    assert "  a*a = 4" in texts and "This is a warning message." in texts

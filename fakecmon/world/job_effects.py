@@ -804,11 +804,10 @@ GENERIC_COMMANDS = (
     "enable_cluster_readonly", "enable_log_archiving", "enable_recovery", "error_report",
     "execute", "failover_replication_slave", "haproxy", "import_config", "inspect_host",
     "keepalived", "maxscale", "nfsclient", "nfsserver", "pbmagent", "pgbackrest", "pgbouncer",
-    "promote_replication_slave", "proxysql", "removeController", "renew_mssql_certificate",
+    "proxysql", "removeController", "renew_mssql_certificate",
     "reset_replication_slave", "restore_cluster", "restore_controller", "save_cluster",
     "save_controller", "setup_audit_logging", "setup_logrotate", "setup_ssl",
-    "stage_replication_slave", "start_replication_slave",
-    "stop_replication_slave", "sync_clusters", "toggle_replication_sync",
+    "sync_clusters", "toggle_replication_sync",
     "uninstall_cmonagents", "updateCmonVersion", "upgrade_cluster", "verify_backup",
     "enable_db_readonly", "enable_node_recovery", "disable_node_recovery", "registernode",
     "add_shard", "garbd",
@@ -829,4 +828,4 @@ EFFECTS = {
 PLANS.update(dict.fromkeys(GENERIC_COMMANDS, plan_generic))
 PLANS.update(EFFECTS)
 
-from fakecmon.world import container_jobs  # noqa: E402,F401  (container commands)
+from fakecmon.world import container_jobs, replication  # noqa: E402,F401  (more commands)

@@ -7,6 +7,7 @@ from typing import Any
 from fakecmon.timefmt import rfc3339
 from fakecmon.world import config
 from fakecmon.world.cdt import cdt_of
+from fakecmon.world.replication import replication_docs
 from fakecmon.world.models import TIMEZONE, Cluster, Group, Host, Owned, User
 from fakecmon.world.state import World
 
@@ -125,6 +126,7 @@ def host_json(world: World, cluster: Cluster, host: Host, now: float) -> dict[st
         doc[key] = names[key]
     if host.nodetype != "controller":
         doc.setdefault("configfile", config.config_path(world, cluster, host))
+    doc.update(replication_docs(world, cluster, host))
     return doc
 
 
