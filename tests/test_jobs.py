@@ -775,6 +775,7 @@ EFFECT_JOBS: dict[str, tuple[int | None, dict[str, Any]]] = {
     "stage_replication_slave": (2, {"replication_slave": {"hostname": "10.0.2.22", "port": 3306},
                                     "replication_master": {"hostname": "10.0.2.21"}}),
     "promote_replication_slave": (2, {"replication_slave": {"hostname": "10.0.2.23"}}),
+    "delete_database": (1, {"database": "shop"}),
     "removenode": (2, {"nodes": [{"hostname": "10.0.2.23"}]}),
     "stop": (21, {"node": {"hostname": "192.168.20.53"}}),
     "start": (5, {"node": {"hostname": "10.0.5.51"}}),
@@ -810,12 +811,12 @@ def readme_effect_commands() -> set[str]:
 
 def world_view(client: RpcClient) -> tuple[Any, ...]:
     """What a client sees of the world that jobs may change."""
-    info = client.call(C, "getAllClusterInfo", with_hosts=True)["clusters"]
+    info = client.call(C, "getAllClusterInfo", with_hosts=True, with_databases=True)["clusters"]
     backups = client.call("/v2/backup", "getBackups")["total"]
     periods = client.call("/v2/maintenance", "getMaintenance")["total"]
     containers = sorted((c["alias"], c["status"])
                         for c in client.call("/v2/host", "getContainers")["containers"])
-    return (sorted((c["cluster_name"], c["state"],
+    return (sorted((c["cluster_name"], c["state"], len(c.get("databases", [])),
                     sorted((h["hostname"], h["hoststatus"], h.get("maintenance_mode_active"),
                             h["role"]) for h in c["hosts"])) for c in info), backups, periods,
             containers)

@@ -413,3 +413,29 @@ def test_script_with_prefix_increment_prints_its_warning(cmon):
                        arguments=""))
     texts = [m["message"] for m in reply["results"]["messages"]]
     assert "  a*a = 4" in texts and "This is a warning message." in texts
+
+
+def test_databases_in_the_tree_and_deleted_by_a_job(cmon):
+    """ft_tree testCreateDatabase / testDeleteDatabase: ``cluster --create-database``
+    shows the database in ``tree --list --long CLUSTER/databases`` (``brwxrwx---``, the
+    cluster's owner); ``cluster --delete-database`` (a delete_database job) removes it."""
+    make_user(cmon)
+    me = s9s(cmon)
+    assert create_galera(cmon, me, "galera_001", ["127.0.100.12"])["status"] == "FINISHED"
+    for name in ("domain_names_ngtlds_diff", "domain_names_diff"):
+        ok(me.call(CLUSTERS, "createDatabase", cluster_name="galera_001",
+                   database={"class_name": "CmonDataBase", "database_name": name}))
+    listed = {i["item_name"]: i for i in tree(me, "/galera_001/databases")["sub_items"]}
+    assert set(listed) == {"domain_names_ngtlds_diff", "domain_names_diff"}
+    item = listed["domain_names_diff"]
+    assert (item["owner_user_name"], item["owner_group_name"], mode(item)) == (
+        ME, "users", "brwxrwx---")
+    job = run_job(cmon, me, "delete_database", {"database": "domain_names_ngtlds_diff",
+                                                "ssh_user": ME}, title="Delete Database",
+                  cluster_name="galera_001")
+    assert job["status"] == "FINISHED", job
+    assert [i["item_name"] for i in tree(me, "/galera_001/databases")["sub_items"]] == [
+        "domain_names_diff"]
+    again = run_job(cmon, me, "delete_database", {"database": "domain_names_ngtlds_diff"},
+                    cluster_name="galera_001")
+    assert again["status"] == "FAILED"

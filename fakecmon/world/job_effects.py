@@ -798,7 +798,7 @@ def register_maintenance(ctx: JobContext, cluster_id: int, hostnames: list[str],
 GENERIC_COMMANDS = (
     "addController", "calculate_db_growth", "check_pkg_upgrades",
     "cmon_ha_create_snapshot", "collect_logs", "create_container_server",
-    "create_local_repository", "delete_all_backups", "delete_database",
+    "create_local_repository", "delete_all_backups",
     "delete_old_backups", "demote_node", "deploy_agents", "deploy_cmonagents",
     "disable_cluster_readonly", "disable_recovery", "enable_binary_logging",
     "enable_cluster_readonly", "enable_log_archiving", "enable_recovery", "error_report",
@@ -828,4 +828,4 @@ EFFECTS = {
 PLANS.update(dict.fromkeys(GENERIC_COMMANDS, plan_generic))
 PLANS.update(EFFECTS)
 
-from fakecmon.world import container_jobs, replication  # noqa: E402,F401  (more commands)
+from fakecmon.world import container_jobs, db_jobs, replication  # noqa: E402,F401
