@@ -439,3 +439,29 @@ def test_databases_in_the_tree_and_deleted_by_a_job(cmon):
     again = run_job(cmon, me, "delete_database", {"database": "domain_names_ngtlds_diff"},
                     cluster_name="galera_001")
     assert again["status"] == "FAILED"
+
+
+def test_cluster_deployed_into_new_containers(cmon):
+    """ft_mysqlreplicationstartstop createCluster: ``cluster --create --containers="a;b"
+    --nodes="a;b"`` makes the containers, then the nodes on their addresses; each node
+    names its container (``%v``); the container jobs then stop and start them."""
+    make_user(cmon)
+    me = s9s(cmon)
+    ok(register(me, "core1"))
+    names = ["ft_01", "ft_02"]
+    job = create_cluster(cmon, me, cluster_name="rs", cluster_type="replication",
+                         vendor="percona", version="5.7",
+                         containers=[{"class_name": "CmonContainer", "alias": n,
+                                      "template": "ubuntu"} for n in names],
+                         nodes=[{"hostname": n} for n in names],
+                         topology={"master_slave_links": [{"ft_01": "ft_02"}]})
+    assert job["status"] == "FINISHED", job
+    containers = {c["alias"]: c for c in ok(me.call(HOST, "getContainers"))["containers"]}
+    hosts = [h for h in ok(me.call(CLUSTERS, "getAllClusterInfo", with_hosts=True))[
+        "clusters"][0]["hosts"] if h["nodetype"] != "controller"]
+    assert [(h["hostname"], h["container_id"]) for h in hosts] == [
+        (containers[n]["ip"], n) for n in names]
+    stop = run_job(cmon, me, "stop_container",
+                   {"container": {"class_name": "CmonContainer", "alias": "ft_01"}})
+    assert stop["status"] == "FINISHED" and ok(me.call(HOST, "getContainers"))[
+        "containers"][0]["status"] == "STOPPED"

@@ -56,7 +56,12 @@ def _server_for(ctx: JobContext, spec: dict[str, Any]) -> Server:
 
 
 def plan_create_containers(ctx: JobContext) -> list[Step]:
-    specs = ctx.data.get("containers")
+    return container_steps(ctx, ctx.data.get("containers"))
+
+
+def container_steps(ctx: JobContext, specs: Any) -> list[Step]:
+    """The steps that make the containers of ``job_data.containers`` (also of a
+    create_cluster job that deploys its nodes into new containers)."""
     if not isinstance(specs, list) or not specs or not all(isinstance(c, dict) for c in specs):
         ctx.fail("The 'job_data.containers' field must be a non-empty list of containers.")
     book = servers.book(ctx.world)
@@ -89,6 +94,12 @@ def make_container(ctx: JobContext, hostname: str, alias: str, template: str) ->
     ctx.log(f"Container '{alias}' is created on '{hostname}' with address {container.ip}.")
     ctx.emit("container.created", f"Container '{alias}' is created.", 0,
              hostname=hostname, alias=alias, ip=container.ip)
+
+
+def container_address(world: Any, alias: str) -> str | None:
+    """The address of the container called ``alias`` (a node named by its container)."""
+    found = servers.book(world).container(alias)
+    return found[1].ip if found is not None else None
 
 
 def _named(ctx: JobContext) -> tuple[Server, Container]:

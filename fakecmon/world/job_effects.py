@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from fakecmon.timefmt import check_epoch, parse_time, rfc3339
-from fakecmon.world import maintenance
+from fakecmon.world import container_jobs, maintenance
 from fakecmon.world.acl import Acl
 from fakecmon.world.backups import backups_of, default_method, make_record
 from fakecmon.world.cdt import cdt_of
@@ -296,7 +296,10 @@ def plan_create_cluster(ctx: JobContext) -> list[Step]:
             "tags": tags, "nodes": nodes}
     ctx.log(f"Cluster type: {ctype.lower()}, vendor: {vendor}, version: {version}, "
             f"{len(nodes)} node(s).")
-    steps = [note(1, f"{n['hostname']}: Checking SSH access.") for n in nodes]
+    steps = []
+    if not importing and data.get("containers"):   # --containers: nodes in new containers
+        steps += container_jobs.container_steps(ctx, data["containers"])
+    steps += [note(1, f"{n['hostname']}: Checking SSH access.") for n in nodes]
     install = not importing and data.get("install_software", True) is not False
     for n in nodes:
         where = f"{n['hostname']}:{n['port']}"
@@ -340,6 +343,10 @@ def register_cluster(ctx: JobContext, spec: dict[str, Any]) -> None:
     name = spec["name"] or f"cluster_{cid}"
     if world.cluster_by_name(name) is not None:
         ctx.fail(f"A cluster with the name '{name}' already exists.")
+    for node in spec["nodes"]:      # a node named by its new container: its address
+        address = container_jobs.container_address(world, node["hostname"])
+        if address is not None:
+            node["container_id"], node["hostname"] = node["hostname"], address
     for node in spec["nodes"]:
         owner = _host_owner(world, node["hostname"])
         if owner is not None:
@@ -347,7 +354,8 @@ def register_cluster(ctx: JobContext, spec: dict[str, Any]) -> None:
     datadir = _datadir(spec["type"], spec["version"])
     hosts = [Host(host_id=world.next_host_id(), hostname=n["hostname"], port=n["port"],
                   class_name=n["class_name"], nodetype=n["nodetype"], role=n["role"],
-                  version=spec["version"], datadir=datadir, started_at=ctx.now)
+                  version=spec["version"], datadir=datadir, started_at=ctx.now,
+                  extra={"container_id": n["container_id"]} if "container_id" in n else {})
              for n in spec["nodes"]]
     group = job.group_id if job.group_id in world.groups else 1
     cluster = Cluster(cluster_id=cid, cluster_name=name, cluster_type=spec["type"],
@@ -828,4 +836,4 @@ EFFECTS = {
 PLANS.update(dict.fromkeys(GENERIC_COMMANDS, plan_generic))
 PLANS.update(EFFECTS)
 
-from fakecmon.world import container_jobs, db_jobs, replication  # noqa: E402,F401
+from fakecmon.world import db_jobs, replication  # noqa: E402,F401  (more commands)
