@@ -325,7 +325,7 @@ def test_postgresql_slave_added_with_its_address(cmon):
     slave = host(me, "127.0.100.13")
     assert (slave["ip"], slave["port"], slave["role"], slave["hoststatus"]) == (
         "127.0.100.13", 5432, "slave", "CmonHostOnline")
-    assert slave["configfile"] == "/etc/postgresql/10/main/postgresql.conf"
+    assert slave["configfile"] == ["/etc/postgresql/10/main/postgresql.conf"]
     assert (slave["owner_user_name"], slave["owner_group_name"]) == (ME, "users")
     assert slave["replication_slave"]["master_host"] == "127.0.100.12"
     assert slave["replication_slave"]["master_port"] == "8089"

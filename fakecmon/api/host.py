@@ -15,7 +15,7 @@ from fakecmon import permissions
 from fakecmon.errors import OBJECT_NOT_FOUND, RpcError, invalid
 from fakecmon.rpc import Call, Payload, operation
 from fakecmon.world import accounts, loader, servers
-from fakecmon.world.cdt import cdt_of, split_path
+from fakecmon.world.cdt import CONTAINER, SERVER, cdt_of
 from fakecmon.world.servers import Container, Server
 from fakecmon.world.state import World
 from fakecmon.world.yamlfile import Node
@@ -147,28 +147,26 @@ def shutdown_servers(call: Call) -> Payload:
 
 @operation(PATH, "start")
 def start(call: Call) -> Payload:
-    """Start what a path names (``s9s server --start PATH``): a server at ``/<hostname>``
-    or one of its containers at ``/<hostname>/containers/<alias>``; execute access to
-    the server is needed, as for startServers."""
+    """Start what a path names (``s9s server --start PATH``): a server (``/<hostname>``,
+    or wherever it was moved) or one of its containers (``.../containers/<alias>``);
+    execute access to the server is needed, as for startServers. A server the caller
+    may not read is not found."""
     path = call.arg("path", str)
-    names = split_path(path)
-    book = servers.book(call.world)
-    server = book.servers.get(names[0]) if names else None
-    if server is not None and not _readable(call, server):
-        server = None
-    container = None
-    if server is not None and len(names) == 3 and names[1] == "containers":
-        container = next((c for c in server.containers if c.alias == names[2]), None)
-    if server is None or (len(names) > 1 and container is None):
-        if cdt_of(call.world).resolve(path) is not None:
-            raise invalid(f"'{path}' can not be started: only servers and containers can.")
+    node = cdt_of(call.world).resolve(path)
+    server = node.obj if node is not None and node.kind == SERVER else (
+        node.holder if node is not None and node.kind == CONTAINER else None)
+    if node is not None and server is None:
+        raise invalid(f"'{path}' can not be started: only servers and containers can.")
+    if not isinstance(server, Server) or not _readable(call, server):
         raise RpcError(OBJECT_NOT_FOUND, f"CDT path '{path}' is not found.")
-    permissions.check_object(call.world, call.login_user(), server, f"/{server.hostname}",
+    assert node is not None
+    permissions.check_object(call.world, call.login_user(), server, node.path,
                              permissions.EXECUTE)
-    if container is None:
+    if node.kind == SERVER:
         if server.online:
             return {"messages": [f"Server '{server.hostname}' is already running."]}
         return {"messages": [_set_power(call, server, "CmonHostOnline", "started")]}
+    container = next(c for c in server.containers if c.alias == node.name)
     where = f"Container '{container.alias}' on server '{server.hostname}'"
     if not server.online:
         raise invalid(f"{where} can not be started: the server is not running.")

@@ -68,7 +68,7 @@ def replication_docs(world: World, cluster: Cluster, host: Host) -> dict[str, An
             "status": "streaming" if running else "stopped", "seconds_behind_master": "0"}}
     state = "Waiting for master to send event" if running else ""
     return {"replication_slave": {
-        "exec_master_log_pos": position, "executed_gtid_set":
+        "exec_master_log_pos": int(position), "executed_gtid_set":
             f"{_uuid(cluster, master)}:1-{position}", "last_io_errno": "0", "last_io_error": "",
         "last_sql_errno": "0", "last_sql_error": "", "linkstatus": 1 if running else 0,
         "master_host": master.hostname, "master_log_file": "binlog.000001",

@@ -124,8 +124,8 @@ def host_json(world: World, cluster: Cluster, host: Host, now: float) -> dict[st
     names = _owner_fields(world, cluster, _cluster_path(world, cluster))
     for key in ("cdt_path", "owner_user_name", "owner_group_name"):
         doc[key] = names[key]
-    if host.nodetype != "controller":
-        doc.setdefault("configfile", config.config_path(world, cluster, host))
+    if host.nodetype != "controller":   # a list for nodes, as CMON sends (the capture)
+        doc.setdefault("configfile", [config.config_path(world, cluster, host)])
     doc.update(replication_docs(world, cluster, host))
     return doc
 
