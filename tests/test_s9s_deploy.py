@@ -465,3 +465,30 @@ def test_cluster_deployed_into_new_containers(cmon):
                    {"container": {"class_name": "CmonContainer", "alias": "ft_01"}})
     assert stop["status"] == "FINISHED" and ok(me.call(HOST, "getContainers"))[
         "containers"][0]["status"] == "STOPPED"
+
+
+def test_proxysql_node_added_and_removed(cmon):
+    """shared_test_cases testAddRemoveProxySql: ``cluster --add-node
+    --nodes=proxySql://HOST:6032`` (a proxysql job) adds a ProxySQL node (s9s counts the
+    ``CmonProxySqlHost`` nodes); ``--remove-node --force`` (removenode) takes it away."""
+    make_user(cmon)
+    me = s9s(cmon)
+    nodes = [{"hostname": f"127.0.100.{n}", "port": 3306} for n in (12, 13)]
+    create_cluster(cmon, me, cluster_name="repl", cluster_type="replication",
+                   vendor="percona", version="8.0", nodes=nodes)
+    proxy = {"class_name": "CmonProxySqlHost", "hostname": "127.0.100.20", "port": 6032}
+
+    def proxies() -> list[dict[str, Any]]:
+        return [h for h in ok(me.call(CLUSTERS, "getAllClusterInfo", with_hosts=True))[
+            "clusters"][0]["hosts"] if h["class_name"] == "CmonProxySqlHost"]
+
+    added = run_job(cmon, me, "proxysql", {"action": "setupProxySql", "nodes": [proxy],
+                                           "import_accounts": True}, cluster_id=1)
+    assert added["status"] == "FINISHED", added
+    assert [(h["hostname"], h["port"], h["nodetype"]) for h in proxies()] == [
+        ("127.0.100.20", 6032, "proxysql")]
+    removed = run_job(cmon, me, "removenode", {"force": True, "nodes": [proxy]}, cluster_id=1)
+    assert removed["status"] == "FINISHED", removed
+    assert proxies() == []
+    assert run_job(cmon, me, "haproxy", {"action": "setupHaProxy"}, cluster_id=1)[
+        "status"] == "FAILED"                                   # no node given

@@ -426,18 +426,42 @@ def plan_add_replication_slave(ctx: JobContext) -> list[Step]:
     return _join_steps(ctx, cluster, [parse_node(ctx, slave, "job_data.slave_address")])
 
 
-def _join_steps(ctx: JobContext, cluster: Cluster, specs: list[NodeSpec]) -> list[Step]:
-    """The steps that install and add each node (default port and role of the type)."""
+#: Load balancers and helpers an ``s9s cluster --add-node --nodes=proxySql://HOST`` adds
+#: (the job command names the kind): node type and default port.
+BALANCERS = {"proxysql": ("proxysql", 6032), "haproxy": ("haproxy", 9600),
+             "maxscale": ("maxscale", 4008), "pgbouncer": ("pgbouncer", 6432),
+             "keepalived": ("keepalived", 112), "garbd": ("garbd", 4567)}
+
+
+def plan_balancer(ctx: JobContext) -> list[Step]:
+    """proxysql, haproxy, maxscale, pgbouncer, keepalived, garbd jobs: each node of
+    ``job_data.nodes`` joins the cluster as a node of that kind (``setup...`` actions;
+    other actions change nothing)."""
+    cluster = ctx.cluster()
+    action = ctx.data.get("action", "")
+    nodetype, port = BALANCERS[ctx.job.command]
+    if isinstance(action, str) and action and not action.lower().startswith(("setup", "add")):
+        return plan_generic(ctx)
+    specs = job_nodes(ctx)
+    if not specs:
+        ctx.fail(f"No {nodetype} node is given: set 'job_data.nodes'.")
+    return _join_steps(ctx, cluster, specs, nodetype, port)
+
+
+def _join_steps(ctx: JobContext, cluster: Cluster, specs: list[NodeSpec],
+                kind: str = "", kind_port: int = 0) -> list[Step]:
+    """The steps that install and add each node (default port and role of the type, or
+    of ``kind``, a load balancer)."""
     default_class, default_type, default_port, _ = HOST_CLASSES.get(
         cluster.cluster_type, ("CmonHost", "", 0, ""))
     role = ROLES.get(cluster.cluster_type, ("", ""))[1]
     steps: list[Step] = []
     for hostname, port, extra in specs:
-        nodetype = extra.get("nodetype") or extra.get("node_type") or ctx.data.get(
+        nodetype = kind or extra.get("nodetype") or extra.get("node_type") or ctx.data.get(
             "node_type") or default_type
         if not isinstance(nodetype, str):
             ctx.fail(f"Invalid node type for {hostname}.")
-        port = port or default_port
+        port = port or kind_port or default_port
         if cluster.host(hostname, port) is not None:
             ctx.fail(f"Host {hostname}:{port} is already in the cluster.")
         owner = _host_owner(ctx.world, hostname)
@@ -810,15 +834,15 @@ GENERIC_COMMANDS = (
     "delete_old_backups", "demote_node", "deploy_agents", "deploy_cmonagents",
     "disable_cluster_readonly", "disable_recovery", "enable_binary_logging",
     "enable_cluster_readonly", "enable_log_archiving", "enable_recovery", "error_report",
-    "execute", "failover_replication_slave", "haproxy", "import_config", "inspect_host",
-    "keepalived", "maxscale", "nfsclient", "nfsserver", "pbmagent", "pgbackrest", "pgbouncer",
-    "proxysql", "removeController", "renew_mssql_certificate",
+    "execute", "failover_replication_slave", "import_config", "inspect_host",
+    "nfsclient", "nfsserver", "pbmagent", "pgbackrest",
+    "removeController", "renew_mssql_certificate",
     "reset_replication_slave", "restore_cluster", "restore_controller", "save_cluster",
     "save_controller", "setup_audit_logging", "setup_logrotate", "setup_ssl",
     "sync_clusters", "toggle_replication_sync",
     "uninstall_cmonagents", "updateCmonVersion", "upgrade_cluster", "verify_backup",
     "enable_db_readonly", "enable_node_recovery", "disable_node_recovery", "registernode",
-    "add_shard", "garbd",
+    "add_shard",
 )
 
 EFFECTS = {
@@ -835,5 +859,6 @@ EFFECTS = {
 
 PLANS.update(dict.fromkeys(GENERIC_COMMANDS, plan_generic))
 PLANS.update(EFFECTS)
+PLANS.update(dict.fromkeys(BALANCERS, plan_balancer))
 
 from fakecmon.world import db_jobs, replication  # noqa: E402,F401  (more commands)
