@@ -492,3 +492,23 @@ def test_proxysql_node_added_and_removed(cmon):
     assert proxies() == []
     assert run_job(cmon, me, "haproxy", {"action": "setupHaProxy"}, cluster_id=1)[
         "status"] == "FAILED"                                   # no node given
+
+
+def cat_pairs(client: S9s, path: str) -> dict[str, str]:
+    """``tree --cat --batch PATH`` read as check_container_server reads it."""
+    text = ok(client.call(TREE, "cat", path=path))["file_content"]
+    return {line.split()[0]: line.split(" : ", 1)[1] for line in text.splitlines()}
+
+
+def test_server_state_files(cmon):
+    """check_container_server: ``/<server>/.runtime/state`` and ``/.runtime/server_manager``
+    name the server, its class and its capacity."""
+    make_user(cmon)
+    me = s9s(cmon)
+    ok(register(me, "core4"))
+    state = cat_pairs(me, "/core4/.runtime/state")
+    assert (state["container_server_class"], state["server_name"]) == ("CmonLxcServer", "core4")
+    assert int(state["number_of_processors"]) >= 1 and int(state["total_memory_gbyte"]) >= 2
+    manager = cat_pairs(system(cmon), "/.runtime/server_manager")
+    assert manager["number_of_servers"] == "1" and "server_manager_instance" in manager
+    fails(me.call(TREE, "cat", path="/.runtime/server_manager"))     # system's file

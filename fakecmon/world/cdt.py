@@ -26,7 +26,7 @@ from fakecmon.world.state import ADMINS, World
 FOLDER, FILE, USER, GROUP, CLUSTER = "Folder", "File", "User", "Group", "Cluster"
 SERVER, CONTAINER, DATABASE = "Server", "Container", "Database"
 #: The folders CMON shows inside a server (its containers) and a cluster (its databases).
-CONTAINERS, DATABASES = "containers", "databases"
+CONTAINERS, DATABASES, RUNTIME = "containers", "databases", ".runtime"
 
 MAX_NAME = 255
 MAX_PATH = 4096
@@ -321,7 +321,15 @@ class Cdt:
             folder = Owned(owner_user_id=server.owner_user_id,
                            owner_group_id=server.owner_group_id,
                            acl=Acl.parse(servers.CONTAINERS_FOLDER_ACL))
-            return [Node(FOLDER, CONTAINERS, node.path, folder, holder=server)]
+            return [Node(FOLDER, RUNTIME, node.path, folder, holder=server),
+                    Node(FOLDER, CONTAINERS, node.path, folder, holder=server)]
+        if node.name == RUNTIME and isinstance(node.holder, servers.Server):
+            server = node.holder
+            state = Entry(owner_user_id=server.owner_user_id,
+                          owner_group_id=server.owner_group_id, acl=Acl.parse(RUNTIME_RO_ACL),
+                          name="state", kind=FILE, system=True,
+                          generator=lambda world, now: servers.state_text(server))
+            return [Node(FILE, "state", node.path, state, entry=state, holder=server)]
         if node.kind == CLUSTER:
             return [Node(FOLDER, DATABASES, node.path, node.obj, holder=node.obj)]
         holder = node.holder
@@ -526,7 +534,7 @@ RUNTIME_FILES: list[tuple[str, str, str, tuple[int, int] | None, Generator | Non
     ("", "host_manager", RUNTIME_RO_ACL, (20, 1), _host_manager),
     ("", "mutexes", RUNTIME_RO_ACL, (50, 1), _device("mutexes")),
     ("", "process_manager", RUNTIME_RO_ACL, (41, 1), _device("process_manager")),
-    ("", "server_manager", RUNTIME_RO_ACL, (4, 1), _device("server_manager")),
+    ("", "server_manager", RUNTIME_RO_ACL, (4, 1), lambda w, now: servers.manager_text(w)),
     ("", "threads", RUNTIME_RO_ACL, (60, 1), _device("threads")),
     ("", "user_manager", RUNTIME_RO_ACL, (30, 1), _user_manager),
 ]

@@ -234,3 +234,36 @@ def server_json(world: World, server: Server, now: float) -> dict[str, Any]:
                       for n in ("ubuntu", "debian12")],
     })
     return doc
+
+
+# ---- status files (``/.runtime/server_manager``, ``/<server>/.runtime/state``)
+
+def _capacity(server: Server) -> tuple[int, int, int]:
+    """(processors, CPU threads, memory in GiB) as the hardware of the server says."""
+    hw = _hardware(server)
+    threads = sum(p["siblings"] for p in hw["processors"])
+    return len(hw["processors"]), threads, hw["memory"]["memory_total_mb"] // 1024
+
+
+def _lines(pairs: list[tuple[str, object]]) -> str:
+    width = max(len(k) for k, _ in pairs)
+    return "".join(f"{k.rjust(width)} : {v}\n" for k, v in pairs)
+
+
+def state_text(server: Server) -> str:
+    """What ``s9s tree --cat /<server>/.runtime/state`` shows."""
+    processors, threads, memory = _capacity(server)
+    return _lines([("container_server_instance", f"0x{seed(server.hostname):08x}"),
+                   ("container_server_class", server.class_name),
+                   ("server_name", server.hostname), ("number_of_processors", processors),
+                   ("number_of_cpu_threads", threads), ("total_memory_gbyte", memory)])
+
+
+def manager_text(world: World) -> str:
+    """``/.runtime/server_manager``: the registered servers and their capacity."""
+    found = [_capacity(s) for s in book(world).servers.values()]
+    return _lines([("server_manager_instance", f"0x{seed(world.controller_id):08x}"),
+                   ("number_of_servers", len(found)),
+                   ("number_of_processors", sum(c[0] for c in found)),
+                   ("number_of_processor_threads", sum(c[1] for c in found)),
+                   ("total_memory_gbyte", sum(c[2] for c in found))])
