@@ -512,3 +512,13 @@ def test_server_state_files(cmon):
     manager = cat_pairs(system(cmon), "/.runtime/server_manager")
     assert manager["number_of_servers"] == "1" and "server_manager_instance" in manager
     fails(me.call(TREE, "cat", path="/.runtime/server_manager"))     # system's file
+
+
+def test_cluster_state_file(cmon):
+    """ft_specialfiles testTree: ``/<cluster>/.runtime/state`` (system reads it)."""
+    make_user(cmon)
+    me = s9s(cmon)
+    create_galera(cmon, me, "galera_001", ["127.0.100.12"])
+    state = cat_pairs(system(cmon), "/galera_001/.runtime/state")
+    assert "s9scluster_instance" in state and state["cluster_state"] == "STARTED"
+    assert "/galera_001/databases" in flat(tree(me), "")

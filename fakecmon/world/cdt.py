@@ -331,7 +331,15 @@ class Cdt:
                           generator=lambda world, now: servers.state_text(server))
             return [Node(FILE, "state", node.path, state, entry=state, holder=server)]
         if node.kind == CLUSTER:
-            return [Node(FOLDER, DATABASES, node.path, node.obj, holder=node.obj)]
+            return [Node(FOLDER, RUNTIME, node.path, node.obj, holder=node.obj),
+                    Node(FOLDER, DATABASES, node.path, node.obj, holder=node.obj)]
+        if node.name == RUNTIME and isinstance(node.holder, Cluster):
+            cluster = node.holder
+            state = Entry(owner_user_id=cluster.owner_user_id,
+                          owner_group_id=cluster.owner_group_id, acl=Acl.parse(RUNTIME_RO_ACL),
+                          name="state", kind=FILE, system=True,
+                          generator=lambda world, now: _cluster_state(cluster))
+            return [Node(FILE, "state", node.path, state, entry=state, holder=cluster)]
         holder = node.holder
         if isinstance(holder, servers.Server):
             return [Node(CONTAINER, c.alias, node.path, servers.container_owner(holder, c),
@@ -488,6 +496,14 @@ def _cluster_manager(world: World, now: float) -> str:
     rows = [(str(c.cluster_id), f"{c.cluster_name} {c.cluster_type} {c.state}")
             for c in sorted(world.clusters.values(), key=lambda c: c.cluster_id)]
     return _lines([("number_of_clusters", len(rows))] + rows)
+
+
+def _cluster_state(cluster: Cluster) -> str:
+    """``/<cluster>/.runtime/state``: the cluster object's own status lines."""
+    return _lines([("s9scluster_instance", f"0x{servers.seed(cluster.cluster_name):08x}"),
+                   ("cluster_id", cluster.cluster_id), ("cluster_name", cluster.cluster_name),
+                   ("cluster_type", cluster.cluster_type), ("cluster_state", cluster.state),
+                   ("number_of_hosts", len(cluster.hosts))])
 
 
 def _user_manager(world: World, now: float) -> str:
