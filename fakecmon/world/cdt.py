@@ -325,21 +325,13 @@ class Cdt:
                     Node(FOLDER, CONTAINERS, node.path, folder, holder=server)]
         if node.name == RUNTIME and isinstance(node.holder, servers.Server):
             server = node.holder
-            state = Entry(owner_user_id=server.owner_user_id,
-                          owner_group_id=server.owner_group_id, acl=Acl.parse(RUNTIME_RO_ACL),
-                          name="state", kind=FILE, system=True,
-                          generator=lambda world, now: servers.state_text(server))
-            return [Node(FILE, "state", node.path, state, entry=state, holder=server)]
+            return [_state_file(node, server, lambda world, now: servers.state_text(server))]
         if node.kind == CLUSTER:
             return [Node(FOLDER, RUNTIME, node.path, node.obj, holder=node.obj),
                     Node(FOLDER, DATABASES, node.path, node.obj, holder=node.obj)]
         if node.name == RUNTIME and isinstance(node.holder, Cluster):
             cluster = node.holder
-            state = Entry(owner_user_id=cluster.owner_user_id,
-                          owner_group_id=cluster.owner_group_id, acl=Acl.parse(RUNTIME_RO_ACL),
-                          name="state", kind=FILE, system=True,
-                          generator=lambda world, now: _cluster_state(cluster))
-            return [Node(FILE, "state", node.path, state, entry=state, holder=cluster)]
+            return [_state_file(node, cluster, lambda world, now: _cluster_state(cluster))]
         holder = node.holder
         if isinstance(holder, servers.Server):
             return [Node(CONTAINER, c.alias, node.path, servers.container_owner(holder, c),
@@ -469,6 +461,14 @@ class Cdt:
         entry.name = name
         entry.parent = folder
         folder.children[name] = entry
+
+
+def _state_file(folder: Node, holder: Owned, generator: Generator) -> Node:
+    """``.runtime/state`` of a server or cluster: read-only, its holder's owner."""
+    state = Entry(owner_user_id=holder.owner_user_id, owner_group_id=holder.owner_group_id,
+                  acl=Acl.parse(RUNTIME_RO_ACL), name="state", kind=FILE, system=True,
+                  generator=generator)
+    return Node(FILE, "state", folder.path, state, entry=state, holder=holder)
 
 
 def cdt_of(world: World) -> Cdt:
