@@ -169,9 +169,11 @@ def _file_json(cluster: Cluster, host: Host, f: ConfigFile) -> dict[str, Any]:
 def get_config(call: Call) -> Payload:
     cluster, host = _node(call, permissions.READ)
     f = config.book(call.world).node_file(cluster, host)
+    files = [_file_json(cluster, host, f)]
+    # s9s lists ``config.files`` and saves the top-level ``files`` (node --pull-config).
     return {"config": {"class_name": "CmonClusterConfig", "cluster_id": cluster.cluster_id,
-                       "hostname": host.hostname, "port": host.port,
-                       "files": [_file_json(cluster, host, f)]}}
+                       "hostname": host.hostname, "port": host.port, "files": files},
+            "files": files}
 
 
 def _entries(call: Call, need_value: bool) -> list[tuple[str, str, str | None]]:
@@ -199,12 +201,24 @@ def _section(f: ConfigFile, group: str | None) -> str:
     return "mysqld" if f.section("mysqld") is not None else f.default_section()
 
 
+#: Server variables whose value is a plain number: the controller refuses anything else
+#: (ft_postgresql testConfigFail: ``max_connections`` set to a word fails).
+INTEGER_VARIABLES = frozenset((
+    "max_connections", "port", "max_wal_senders", "max_replication_slots",
+    "max_worker_processes", "server_id", "server-id", "auto_increment_increment",
+    "auto_increment_offset", "max_connect_errors", "thread_cache_size",
+))
+
+
 @operation(PATH, "setConfig")
 def set_config(call: Call) -> Payload:
     cluster, host = _node(call, permissions.WRITE)
     entries = _entries(call, True)
     f = config.book(call.world).node_file(cluster, host)
     messages = []
+    for name, value, _ in entries:
+        if name.lower() in INTEGER_VARIABLES and not value.strip().lstrip("-").isdigit():
+            raise invalid(f"The value of '{name}' must be an integer, not '{value}'.")
     for name, value, group in entries:
         lines = f.section(_section(f, group), create=True)
         assert lines is not None
@@ -365,10 +379,9 @@ def set_license(call: Call) -> Payload:
     permissions.require_superuser(call.world, call.login_user(), "change the license")
     data = call.arg("licensedata", str)
     try:
-        lic = config.parse_license(data)
+        lic = config.install_license(call.world, data)
     except ValueError as exc:
         raise invalid(f"The license data is invalid: {exc}.") from None
-    call.world.extensions[config.LICENSE] = lic
     announce(call, "config.license_changed", 0,
              f"License of {lic.company} installed (expires {config.rfc3339(lic.expiration)}).")
     return config.license_docs(call.world, call.now)

@@ -313,6 +313,7 @@ def remove_user(call: Call, user: User) -> None:
     permissions.check_object(world, me, cdt_of(world).root, "/", permissions.WRITE)
     world.remove_user(user)
     cdt_of(world).rename_in_acls("user", user.user_name, None)
+    cdt_of(world).hand_over(user.user_id)
     call.controller.sessions.drop_user(user.user_id)
     _event(call, "user.deleted", f"Deleted cmon user '{user.user_name}'.", user=user.user_name)
 
