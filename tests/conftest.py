@@ -4,7 +4,12 @@ pytest plugin, as it does for every user of fakecmon."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+# Every cached view is checked against a freshly built one: a mutation path that
+# leaves a stale view fails the test that takes it (fakecmon/world/views.py).
+os.environ.setdefault("FAKECMON_VERIFY_VIEWS", "1")
 
 import pytest
 

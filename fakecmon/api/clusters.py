@@ -11,7 +11,7 @@ from fakecmon.world import infocache
 from fakecmon.world.acl import show_perm
 from fakecmon.world.config import license_docs
 from fakecmon.world.models import Cluster
-from fakecmon.world.views import cluster_json
+from fakecmon.world.views import cluster_json, cluster_view
 
 from fakecmon.api._common import checked_cluster  # isort: skip
 
@@ -31,14 +31,18 @@ def _tags(call: Call, name: str) -> set[str]:
     raise invalid(f"The '{name}' field must be a list of strings.")
 
 
-def _cluster_doc(call: Call, cluster: Cluster) -> dict[str, Any]:
+def _cluster_doc(call: Call, cluster: Cluster) -> Any:
+    """The cluster's view: a pre-serialised fragment unless databases are asked for."""
     user = call.login_user()
     infocache.cache_of(call.world).lookup(cluster, call.now)
-    doc = cluster_json(call.world, cluster, call.now,
-                       privileges=show_perm(permissions.privileges(call.world, user, cluster)),
-                       with_hosts=call.arg("with_hosts", bool, True))
-    if call.arg("with_databases", bool, False):
-        doc["databases"] = list(call.world.extensions.get("databases", {}).get(cluster.cluster_id, []))
+    privileges = show_perm(permissions.privileges(call.world, user, cluster))
+    with_hosts = call.arg("with_hosts", bool, True)
+    if not call.arg("with_databases", bool, False):
+        return cluster_view(call.world, cluster, call.now, privileges=privileges,
+                            with_hosts=with_hosts)
+    doc = cluster_json(call.world, cluster, call.now, privileges=privileges,
+                       with_hosts=with_hosts)
+    doc["databases"] = list(call.world.extensions.get("databases", {}).get(cluster.cluster_id, []))
     return doc
 
 
@@ -47,7 +51,7 @@ def _license(call: Call) -> dict[str, Any]:
     return license_docs(call.world, call.now)
 
 
-@operation(PATH, "getAllClusterInfo")
+@operation(PATH, "getAllClusterInfo", readonly=True)
 def get_all_cluster_info(call: Call) -> Payload:
     """Every cluster the caller may read, in id order; ``with_tags``/``without_tags`` filter."""
     user = call.login_user()
@@ -70,7 +74,7 @@ def get_all_cluster_info(call: Call) -> Payload:
     return payload
 
 
-@operation(PATH, "getClusterInfo")
+@operation(PATH, "getClusterInfo", readonly=True)
 def get_cluster_info(call: Call) -> Payload:
     return {"cluster": _cluster_doc(call, checked_cluster(call))}
 

@@ -20,6 +20,7 @@ counts jobs by state for ``job_statistics``. World files hold past jobs in a
 from __future__ import annotations
 
 import heapq
+import sys
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -83,7 +84,7 @@ class JobSettings:
         return self.durations.get(job.command, self.default_duration)
 
 
-@dataclass
+@dataclass(slots=True)
 class JobMessage:
     message_id: int
     job_id: int
@@ -100,7 +101,7 @@ class JobMessage:
                 "message_status": self.status, "message_text": self.text}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Step:
     """One thing a job does: ``action(ctx, *args)`` after ``weight`` parts of its duration."""
 
@@ -109,7 +110,7 @@ class Step:
     args: tuple[Any, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Planned:
     at: float
     progress: int
@@ -117,7 +118,7 @@ class _Planned:
     args: tuple[Any, ...]
 
 
-@dataclass
+@dataclass(slots=True)
 class Job:
     job_id: int
     cluster_id: int
@@ -143,10 +144,11 @@ class Job:
     rpc_version: str = "2.0"
     messages: list[JobMessage] = field(default_factory=list)
     # the engine's bookkeeping
-    plan: list[_Planned] = field(default_factory=list)
+    # (empty tuples until the job runs: a hundred thousand loaded jobs share them)
+    plan: list[_Planned] | tuple[()] = ()
     step: int = 0
     version: int = 0
-    touched: set[int] = field(default_factory=set)
+    touched: frozenset[int] | set[int] = frozenset()
 
     def to_json(self) -> dict[str, Any]:
         """The ``CmonJobInstance`` object, with the fields CMON sends in each state."""
@@ -230,7 +232,7 @@ class JobContext:
 
     def touch(self, cluster: Cluster) -> None:
         """Remember that the cluster's state must follow its hosts when the job ends."""
-        self.job.touched.add(cluster.cluster_id)
+        self.job.touched = {*self.job.touched, cluster.cluster_id}
 
 
 Plan = Callable[[JobContext], list[Step]]
@@ -240,6 +242,15 @@ Plan = Callable[[JobContext], list[Step]]
 PLANS: dict[str, Plan] = {}
 
 
+class Archive(dict):  # type: ignore[type-arg]
+    """Jobs that had ended when the world was loaded: job id -> Job, never changed.
+
+    A world restored from its pristine copy shares them instead of copying a hundred
+    thousand past jobs (``fakecmon.controller`` pickles an Archive by reference); a
+    deep copy (snapshots) copies them like anything else.
+    """
+
+
 class JobEngine:
     """Every job of one World, and the clock-driven machinery that runs them."""
 
@@ -247,11 +258,66 @@ class JobEngine:
         self.world = world
         self.settings = JobSettings()
         self.jobs: dict[int, Job] = {}          # ascending ids: reversed() lists newest first
+        self.archive = Archive()
         self.next_job_id = 1
         self.next_message_id = 1
         self._queue: list[tuple[float, int, int, int, str]] = []   # (at, order, job_id, version, what)
         self._order = 0
         self._counts: dict[int, dict[str, int]] = {}
+        self._ids: list[int] | None = None                # ascending ids, made on demand
+        self._ids_of: dict[int, list[int]] | None = None  # cluster id -> ascending ids
+
+    # ---- copies: the archive is shared, not pickled job by job
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        archive = self.archive
+        state["jobs"] = {i: j for i, j in self.jobs.items() if archive.get(i) is not j}
+        state["_gone"] = [i for i in archive if i not in self.jobs]
+        state["_ids"] = state["_ids_of"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        own, gone = state.pop("jobs"), state.pop("_gone")
+        self.__dict__.update(state)
+        jobs = dict(self.archive)
+        for i in gone:
+            del jobs[i]
+        in_order = not own or not jobs or min(own) > max(jobs)
+        jobs.update(own)
+        self.jobs = jobs if in_order else dict(sorted(jobs.items()))
+
+    def archive_ended(self) -> None:
+        """Put every job that has ended into the archive (once the world is loaded)."""
+        self.archive = Archive((i, j) for i, j in self.jobs.items() if j.status in ENDED)
+
+    # ---- listing in O(page): ids in order, per cluster
+
+    def _changed_list(self) -> None:
+        self._ids = self._ids_of = None
+
+    def ids(self, cluster_id: int | None = None) -> list[int]:
+        """Job ids in ascending order (of one cluster when given)."""
+        if self._ids is None:
+            self._ids = list(self.jobs)
+        if cluster_id is None:
+            return self._ids
+        if self._ids_of is None:
+            by: dict[int, list[int]] = {}
+            for i in self._ids:
+                by.setdefault(self.jobs[i].cluster_id, []).append(i)
+            self._ids_of = by
+        return self._ids_of.get(cluster_id, [])
+
+    def cluster_ids(self) -> list[int]:
+        """Every cluster id some job has (or had)."""
+        return list(self._counts)
+
+    def newest_page(self, ids: list[int], offset: int, limit: int | None) -> list[Job]:
+        """``ids[::-1][offset:offset + limit]`` as jobs, without reversing ``ids``."""
+        end = len(ids) - offset
+        start = 0 if limit is None else max(0, end - limit)
+        return [self.jobs[i] for i in reversed(ids[start:max(end, 0)])]
 
     # ---- counting (job_statistics.by_state)
 
@@ -278,6 +344,7 @@ class JobEngine:
             job.job_id = self.next_job_id
         self.next_job_id = max(self.next_job_id, job.job_id + 1)
         self.jobs[job.job_id] = job
+        self._changed_list()
         self._count(job, +1)
         if queue:
             self.arm(job, now)
@@ -287,6 +354,7 @@ class JobEngine:
     def sort(self) -> None:
         """Keep ``jobs`` in ascending id order (world files may give ids out of order)."""
         self.jobs = dict(sorted(self.jobs.items()))
+        self._changed_list()
 
     def _push(self, at: float, job: Job, what: str) -> None:
         self._order += 1
@@ -311,9 +379,12 @@ class JobEngine:
 
     # ---- running
 
-    def sync(self, now: float) -> None:
-        """Apply every job change due by ``now``, in time order (cheap when nothing is due)."""
+    def sync(self, now: float) -> bool:
+        """Apply every job change due by ``now``, in time order (cheap when nothing is due).
+        True when something was due (the world's views are then stale)."""
         queue = self._queue
+        if not queue or queue[0][0] > now:
+            return False
         while queue and queue[0][0] <= now:
             at, _, job_id, version, what = heapq.heappop(queue)
             job = self.jobs.get(job_id)
@@ -325,6 +396,7 @@ class JobEngine:
                 self._step(job, at)
             elif what == "fire":
                 self._fire(job, at, now)
+        return True
 
     def next_due(self) -> float | None:
         """When the next job change is due (None when nothing is queued)."""
@@ -424,7 +496,8 @@ class JobEngine:
                                      "status": job.status, "job": job.to_json()}))
 
     def add_message(self, job: Job, t: float, text: str, status: str = JOB_SUCCESS) -> None:
-        job.messages.append(JobMessage(self.next_message_id, job.job_id, t, status, text,
+        job.messages.append(JobMessage(self.next_message_id, job.job_id, t, status,
+                                       sys.intern(text),
                                        line_number=120 + 11 * len(job.messages)))
         self.next_message_id += 1
 
@@ -435,9 +508,11 @@ class JobEngine:
         self._end(job, now, ABORTED, by=by)
 
     def delete(self, job: Job) -> None:
-        job.version += 1
+        if job.status not in ENDED:   # an ended job has nothing queued (and may be archived)
+            job.version += 1
         self._count(job, -1)
         del self.jobs[job.job_id]
+        self._changed_list()
 
     def set_enabled(self, job: Job, enabled: bool, now: float) -> None:
         """``updateJobInstance`` status SCHEDULED (enable) or PAUSED (disable)."""
@@ -625,6 +700,7 @@ def load_jobs(r: Reader, data: "Node", world: World) -> None:
         if recurrence:
             engine.arm(job, world.created)
     engine.sort()
+    engine.archive_ended()
 
 
 def _load_messages(r: Reader, m: "Node", place: str, engine: JobEngine, job: Job) -> None:
