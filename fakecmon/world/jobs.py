@@ -19,6 +19,7 @@ counts jobs by state for ``job_statistics``. World files hold past jobs in a
 
 from __future__ import annotations
 
+import functools
 import heapq
 import sys
 import logging
@@ -644,6 +645,7 @@ def load_jobs(r: Reader, data: "Node", world: World) -> None:
     (strings, or ``{text, status}``); a short log is made up when it is missing.
     """
     engine = jobs_of(world)
+    owners: dict[str, tuple[Any, Any]] = {}   # user name -> (user, first group)
     for i, m in r.items(data, "jobs"):
         place = f"jobs[{i}]"
         r.only(m, place, _JOB_FIELDS)
@@ -658,10 +660,14 @@ def load_jobs(r: Reader, data: "Node", world: World) -> None:
         if ref != 0 and cluster is None:
             raise r.fail(m, "cluster", f"{place}.cluster", f"unknown cluster {ref!r}")
         user_name = r.get(m, place, "user", str, "system")
-        user = world.user_by_name(user_name)
-        if user is None:
-            raise r.fail(m, "user", f"{place}.user", f"unknown user '{user_name}'")
-        group = world.groups.get(user.group_ids[0]) if user.group_ids else None
+        found = owners.get(user_name)
+        if found is None:
+            user = world.user_by_name(user_name)
+            if user is None:
+                raise r.fail(m, "user", f"{place}.user", f"unknown user '{user_name}'")
+            found = owners[user_name] = (
+                user, world.groups.get(user.group_ids[0]) if user.group_ids else None)
+        user, group = found
         job_id = r.get(m, place, "job_id", int, 0)
         if job_id < 0 or job_id in engine.jobs:
             raise r.fail(m, "job_id", f"{place}.job_id",
@@ -679,7 +685,7 @@ def load_jobs(r: Reader, data: "Node", world: World) -> None:
             command, engine.settings.default_duration))
         if ago < 0 or duration < 0:
             raise r.fail(m, "ago", place, "'ago' and 'duration' must not be negative")
-        job_data = plain(r.get(m, place, "job_data", dict, {}))
+        job_data = plain(r.get(m, place, "job_data", dict, {})) if "job_data" in m else {}
         created = world.created - ago
         job = Job(job_id=job_id, cluster_id=cluster.cluster_id if cluster else 0,
                   command=command, job_data=job_data,
@@ -741,6 +747,7 @@ TITLES = {
 }
 
 
+@functools.lru_cache(maxsize=512)
 def default_title(command: str) -> str:
     return TITLES.get(command, command.replace("_", " ").strip().title() or "Job")
 

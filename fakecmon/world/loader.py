@@ -62,6 +62,9 @@ class Reader:
 
     def get(self, m: Node, place: str, key: str, kind: type | tuple[type, ...],
             default: Any = REQUIRED) -> Any:
+        value = m.get(key)
+        if value.__class__ is kind:
+            return value      # the common case, checked first: big worlds read millions
         if key not in m or m[key] is None:
             if default is REQUIRED:
                 raise self.fail(m, key, place, f"missing required field '{key}'")
@@ -77,6 +80,8 @@ class Reader:
         return value
 
     def strings(self, m: Node, place: str, key: str) -> list[str]:
+        if m.get(key) is None:
+            return []
         value = self.get(m, place, key, (list, str), [])
         if isinstance(value, str):
             return [value]
@@ -86,7 +91,13 @@ class Reader:
         return list(value)
 
     def only(self, m: Node, place: str, allowed: Iterable[str]) -> None:
-        known = set(allowed)
+        known = _KNOWN.get(allowed) if isinstance(allowed, tuple) else None
+        if known is None:
+            known = set(allowed)
+            if isinstance(allowed, tuple):
+                _KNOWN[allowed] = known
+        if known.issuperset(m):
+            return
         for key in m:
             if key not in known:
                 raise self.fail(m, key, f"{place}.{key}",
@@ -101,6 +112,10 @@ class Reader:
             except ValueError as exc:
                 raise self.fail(m, "acl", f"{place}.acl", str(exc)) from None
         return parsed.copy()
+
+
+#: ``only``'s field tuples as sets, made once.
+_KNOWN: dict[tuple[str, ...], set[str]] = {}
 
 
 def _kind(value: Any) -> str:

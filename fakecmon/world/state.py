@@ -38,6 +38,12 @@ class World:
         #: Pre-serialised views (``fakecmon.world.views``), valid for one generation.
         self.views: dict[Any, Any] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies (snapshots, the pristine world) start without cached views."""
+        state = self.__dict__.copy()
+        state["views"] = {}
+        return state
+
     def changed(self) -> None:
         """Say that the world may have changed: every cached view is stale.
 

@@ -215,9 +215,10 @@ def _render(template: Template, privileges: str, now: float) -> bytes:
     out = [template[0]]
     for i in range(1, len(template), 2):
         hole = template[i]
-        if hole is _PRIVILEGES:
+        kind = hole[0]
+        if kind == "p":
             out.append(orjson.dumps(privileges))
-        elif hole is _NOW:
+        elif kind == "n":
             out.append(b"%d" % int(now))
         else:
             out.append(b"%d" % int(now - hole[1]))
