@@ -20,6 +20,7 @@ from fakecmon.client import RpcClient
 from fakecmon.controller import Controller
 from fakecmon.rpc import catch_up
 from fakecmon.world.jobs import jobs_of
+from fakecmon.world import views
 from fakecmon.world.views import StaleView, cluster_json, cluster_view
 
 C = "/v2/clusters"
@@ -27,7 +28,7 @@ C = "/v2/clusters"
 
 @pytest.fixture(autouse=True)
 def cache_alone(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("FAKECMON_VERIFY_VIEWS", "0")
+    monkeypatch.setattr(views, "VERIFY", False)
 
 
 def info(client: RpcClient, cluster_id: int) -> dict[str, Any]:
@@ -200,7 +201,7 @@ def test_reload_shows(tmp_path: Path):
 def test_a_stale_view_fails_loudly_when_checked(cmon, system, monkeypatch):
     """With the cross-check on (as in the rest of the suite), a change made behind the
     world's back is an error, not a wrong answer."""
-    monkeypatch.setenv("FAKECMON_VERIFY_VIEWS", "1")
+    monkeypatch.setattr(views, "VERIFY", True)
     info(system, 1)
     world = cmon.controller.world   # (changed here without the test API, on purpose)
     now = cmon.controller.clock.now()

@@ -31,19 +31,25 @@ def _tags(call: Call, name: str) -> set[str]:
     raise invalid(f"The '{name}' field must be a list of strings.")
 
 
-def _cluster_doc(call: Call, cluster: Cluster) -> Any:
-    """The cluster's view: a pre-serialised fragment unless databases are asked for."""
+def _cluster_doc(call: Call, cluster: Cluster, shape: tuple[bool, bool] | None = None) -> Any:
+    """The cluster's view: a pre-serialised fragment unless databases are asked for.
+    ``shape`` is ``(with_hosts, with_databases)`` when the caller has read them."""
     user = call.login_user()
-    infocache.cache_of(call.world).lookup(cluster, call.now)
+    now = call.now
+    infocache.cache_of(call.world).lookup(cluster, now)
     privileges = show_perm(permissions.privileges(call.world, user, cluster))
-    with_hosts = call.arg("with_hosts", bool, True)
-    if not call.arg("with_databases", bool, False):
-        return cluster_view(call.world, cluster, call.now, privileges=privileges,
+    with_hosts, with_databases = shape or _shape(call)
+    if not with_databases:
+        return cluster_view(call.world, cluster, now, privileges=privileges,
                             with_hosts=with_hosts)
     doc = cluster_json(call.world, cluster, call.now, privileges=privileges,
                        with_hosts=with_hosts)
     doc["databases"] = list(call.world.extensions.get("databases", {}).get(cluster.cluster_id, []))
     return doc
+
+
+def _shape(call: Call) -> tuple[bool, bool]:
+    return call.arg("with_hosts", bool, True), call.arg("with_databases", bool, False)
 
 
 def _license(call: Call) -> dict[str, Any]:
@@ -57,6 +63,7 @@ def get_all_cluster_info(call: Call) -> Payload:
     user = call.login_user()
     with_tags, without_tags = _tags(call, "with_tags"), _tags(call, "without_tags")
     clusters = []
+    shape = _shape(call)
     for cid in sorted(call.world.clusters):
         cluster = call.world.clusters[cid]
         if not permissions.can(call.world, user, cluster, permissions.READ):
@@ -65,7 +72,7 @@ def get_all_cluster_info(call: Call) -> Payload:
             continue
         if without_tags and without_tags & set(cluster.tags):
             continue
-        clusters.append(_cluster_doc(call, cluster))
+        clusters.append(_cluster_doc(call, cluster, shape))
     payload: Payload = {"total": len(clusters)}
     if clusters:  # CMON leaves the field out when the caller sees no cluster (the capture)
         payload["clusters"] = clusters

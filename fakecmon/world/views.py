@@ -211,25 +211,41 @@ def _template(world: World, cluster: Cluster, with_hosts: bool) -> Template | No
     return template
 
 
-def _render(template: Template, privileges: str, now: float) -> bytes:
-    out = [template[0]]
-    for i in range(1, len(template), 2):
-        hole = template[i]
-        kind = hole[0]
-        if kind == "p":
-            out.append(orjson.dumps(privileges))
-        elif kind == "n":
-            out.append(b"%d" % int(now))
-        else:
-            out.append(b"%d" % int(now - hole[1]))
-        out.append(template[i + 1])
-    return b"".join(out)
+class _Template:
+    """A cluster's serialised view with holes, and its last rendering."""
+
+    __slots__ = ("parts", "offsets", "last_key", "last")
+
+    def __init__(self, parts: Template) -> None:
+        self.parts = parts
+        #: the distinct ``t`` of the ``int(now - t)`` holes: with ``int(now)`` and the
+        #: privileges they decide the rendering, so an equal key reuses the last one.
+        self.offsets = tuple(sorted({h[1] for h in parts[1::2] if h[0] == "s"}))
+        self.last_key: tuple[Any, ...] | None = None
+        self.last = b""
+
+    def render(self, privileges: str, now: float) -> bytes:
+        key = (privileges, int(now), *[int(now - t) for t in self.offsets])
+        if key == self.last_key:
+            return self.last
+        parts = self.parts
+        out = [parts[0]]
+        for i in range(1, len(parts), 2):
+            kind = parts[i][0]
+            if kind == "p":
+                out.append(orjson.dumps(privileges))
+            elif kind == "n":
+                out.append(b"%d" % int(now))
+            else:
+                out.append(b"%d" % int(now - parts[i][1]))
+            out.append(parts[i + 1])
+        self.last_key, self.last = key, b"".join(out)
+        return self.last
 
 
 #: Set (FAKECMON_VERIFY_VIEWS=1, as the test suite does) to check every cached view
 #: against a freshly built one: a stale cache then fails loudly instead of lying.
-def _verifying() -> bool:
-    return os.environ.get("FAKECMON_VERIFY_VIEWS", "") not in ("", "0")
+VERIFY = os.environ.get("FAKECMON_VERIFY_VIEWS", "") not in ("", "0")
 
 
 class StaleView(AssertionError):
@@ -244,12 +260,12 @@ def cluster_view(world: World, cluster: Cluster, now: float, *, privileges: str,
     template = world.views.get(key)
     if template is None:
         generation = world.generation
-        template = _template(world, cluster, with_hosts)
-        if template is None or world.generation != generation:
+        parts = _template(world, cluster, with_hosts)
+        if parts is None or world.generation != generation:
             return cluster_json(world, cluster, now, privileges=privileges, with_hosts=with_hosts)
-        world.views[key] = template
-    data = _render(template, privileges, now)
-    if _verifying():
+        template = world.views[key] = _Template(parts)
+    data = template.render(privileges, now)
+    if VERIFY:
         fresh = orjson.dumps(cluster_json(world, cluster, now, privileges=privileges,
                                           with_hosts=with_hosts))
         if fresh != data:
