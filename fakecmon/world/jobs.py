@@ -144,12 +144,28 @@ class Job:
     ip_address: str = "127.0.0.1"
     rpc_version: str = "2.0"
     messages: list[JobMessage] = field(default_factory=list)
+    #: A loaded past job without a ``messages`` list has a two-line log made up from
+    #: its fields, numbered from this message id (0: none); ``log()`` writes it out.
+    #: Kept as one number, a hundred thousand such jobs take no room for their logs.
+    made_up_log: int = 0
     # the engine's bookkeeping
     # (empty tuples until the job runs: a hundred thousand loaded jobs share them)
     plan: list[_Planned] | tuple[()] = ()
     step: int = 0
     version: int = 0
     touched: frozenset[int] | set[int] = frozenset()
+
+    def log(self) -> list[JobMessage]:
+        """The job's messages, oldest first."""
+        if not self.made_up_log:
+            return self.messages
+        first = self.made_up_log
+        when = self.ended if self.ended is not None else self.created
+        final = JOB_SUCCESS if self.status == FINISHED else JOB_FAILED
+        return [JobMessage(first, self.job_id, self.started or self.created, JOB_SUCCESS,
+                           f"Running '{self.title}' ({self.command}).", line_number=120),
+                JobMessage(first + 1, self.job_id, when, final, self.status_text,
+                           line_number=131), *self.messages]
 
     def to_json(self) -> dict[str, Any]:
         """The ``CmonJobInstance`` object, with the fields CMON sends in each state."""
@@ -531,7 +547,8 @@ class JobEngine:
 
 
 def messages_for(job: Job, *, ascending: bool, level: str | None) -> list[JobMessage]:
-    msgs: Iterable[JobMessage] = job.messages if ascending else reversed(job.messages)
+    log = job.log()
+    msgs: Iterable[JobMessage] = log if ascending else reversed(log)
     if level is not None:
         floor = _LEVELS.get(level, 0)
         msgs = (m for m in msgs if _LEVELS.get(m.status, 1) >= floor)
@@ -713,11 +730,9 @@ def _load_messages(r: Reader, m: "Node", place: str, engine: JobEngine, job: Job
     raw = r.get(m, place, "messages", list, None)
     when = job.ended if job.ended is not None else job.created
     if raw is None:
-        if job.status in ENDED:
-            engine.add_message(job, job.started or job.created,
-                               f"Running '{job.title}' ({job.command}).")
-            final = JOB_SUCCESS if job.status == FINISHED else JOB_FAILED
-            engine.add_message(job, when, job.status_text, final)
+        if job.status in ENDED:   # the made-up log: written out when it is read
+            job.made_up_log = engine.next_message_id
+            engine.next_message_id += 2
         return
     for k, item in enumerate(raw):
         kplace = f"{place}.messages[{k}]"
