@@ -79,6 +79,12 @@ class Server:
     def url(self) -> str:
         return f"https://{self.host}:{self.port}"
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the server has used so far."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_mb(self) -> float:
         with open(f"/proc/{self.proc.pid}/status") as f:
             kb = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
@@ -139,7 +145,8 @@ class Conn:
 # ---- load generators
 
 def wrk_rate(url: str, body: str, cookie: str, seconds: float, connections: int,
-             close: bool, lua: Path) -> float:
+             close: bool, lua: Path) -> tuple[int, float]:
+    """(requests answered, seconds) of one wrk run."""
     env = {**os.environ, "BENCH_BODY": body, "BENCH_COOKIE": cookie,
            "BENCH_CLOSE": "1" if close else "0"}
     proc = subprocess.Popen(["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "-s", str(lua),
@@ -147,14 +154,15 @@ def wrk_rate(url: str, body: str, cookie: str, seconds: float, connections: int,
                             stderr=subprocess.PIPE, text=True, env=env)
     pin(proc.pid, 1)
     out, err = proc.communicate()
-    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    found = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
     if not found or "Non-2xx" in out:
         raise RuntimeError(f"wrk failed: {out}{err}")
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
                        out)
     if errors and int(errors.group(1)) + int(errors.group(4)) > 0:
         print(f"    (wrk: {errors.group(0)})")
-    return float(found.group(1))
+    took = float(found.group(2)) / (1000 if found.group(3) == "ms" else 1)
+    return int(found.group(1)), took
 
 
 async def _aiohttp_load(url: str, body: str, cookie: str, seconds: float, connections: int,
@@ -182,14 +190,14 @@ async def _aiohttp_load(url: str, body: str, cookie: str, seconds: float, connec
 
 
 def python_rate(url: str, body: str, cookie: str, seconds: float, connections: int,
-                close: bool) -> float:
+                close: bool) -> tuple[int, float]:
     proc = subprocess.Popen([sys.executable, __file__, "--load", url, "--body", body,
                              "--cookie", cookie, "--seconds", str(seconds),
                              "--connections", str(connections)] + (["--close"] if close else []),
                             stdout=subprocess.PIPE, text=True)
     pin(proc.pid, 1)
     out, _ = proc.communicate()
-    return int(out.strip()) / seconds
+    return int(out.strip()), seconds
 
 
 # ---- the figures
@@ -224,14 +232,20 @@ def throughput(args: argparse.Namespace, certs: Any, tmp: Path) -> None:
     lua.write_text(LUA)
     print(f"reply: {len(reply) / 1024:.1f} KB")
 
-    def rate(server: Server, close: bool) -> float:
+    def rate(server: Server, close: bool) -> tuple[float, float]:
+        """(requests per second, server CPU seconds per request) of one load run."""
+        cpu = server.cpu_seconds()
         if use_wrk:
-            return wrk_rate(server.url, body, cookie, args.seconds, args.connections, close, lua)
-        return python_rate(server.url, body, cookie, args.seconds, args.connections, close)
+            n, took = wrk_rate(server.url, body, cookie, args.seconds, args.connections, close,
+                               lua)
+        else:
+            n, took = python_rate(server.url, body, cookie, args.seconds, args.connections,
+                                  close)
+        return n / took, (server.cpu_seconds() - cpu) / max(n, 1)
 
     for close, what in ((False, "keep-alive, cookie session"),
                         (True, "one new TLS connection per request (as s9s)")):
-        ratios, ours, bare = [], [], []
+        ratios, cpu_ratios, ours, bare = [], [], [], []
         for _ in range(args.rounds):
             cmon = fakecmon(certs)
             try:
@@ -248,10 +262,17 @@ def throughput(args: argparse.Namespace, certs: Any, tmp: Path) -> None:
                 bare.append(rate(base, close))
             finally:
                 base.stop()
-            ratios.append(ours[-1] / bare[-1])
-        print(f"{what}: fakecmon {statistics.median(ours):,.0f} req/s, bare aiohttp "
-              f"{statistics.median(bare):,.0f} req/s: ratio {statistics.median(ratios):.2f} "
-              f"(rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
+            ratios.append(ours[-1][0] / bare[-1][0])
+            cpu_ratios.append(bare[-1][1] / ours[-1][1])
+        print(f"{what}: fakecmon {statistics.median(r for r, _ in ours):,.0f} req/s, bare aiohttp "
+              f"{statistics.median(r for r, _ in bare):,.0f} req/s: ratio "
+              f"{statistics.median(ratios):.2f} (rounds: {', '.join(f'{r:.2f}' for r in ratios)})")
+        print(f"  server CPU per request: fakecmon "
+              f"{statistics.median(c for _, c in ours) * 1e6:,.0f} us, bare aiohttp "
+              f"{statistics.median(c for _, c in bare) * 1e6:,.0f} us: ratio "
+              f"{statistics.median(cpu_ratios):.2f} (rounds: "
+              f"{', '.join(f'{r:.2f}' for r in cpu_ratios)}; steadier than req/s on a busy "
+              "machine)")
 
 
 def resets(server: Server, n: int) -> tuple[float, float]:

@@ -252,17 +252,16 @@ class StaleView(AssertionError):
     """A cached view differs from the world (a mutation that did not call changed())."""
 
 
-def cluster_view(world: World, cluster: Cluster, now: float, *, privileges: str,
-                 with_hosts: bool = True) -> Any:
-    """``cluster_json`` as an ``orjson.Fragment``, from a template kept until the world
-    changes (see ``World.changed``)."""
+def _cluster_bytes(world: World, cluster: Cluster, now: float, privileges: str,
+                   with_hosts: bool) -> tuple[bytes, _Template] | None:
+    """The serialised view and its template; None when the view cannot be templated."""
     key = ("cluster", cluster.cluster_id, with_hosts)
     template = world.views.get(key)
     if template is None:
         generation = world.generation
         parts = _template(world, cluster, with_hosts)
         if parts is None or world.generation != generation:
-            return cluster_json(world, cluster, now, privileges=privileges, with_hosts=with_hosts)
+            return None
         template = world.views[key] = _Template(parts)
     data = template.render(privileges, now)
     if VERIFY:
@@ -271,4 +270,40 @@ def cluster_view(world: World, cluster: Cluster, now: float, *, privileges: str,
         if fresh != data:
             raise StaleView(f"cached view of cluster {cluster.cluster_id} is stale:\n"
                             f"{data.decode()}\n!=\n{fresh.decode()}")
+    return data, template
+
+
+def cluster_view(world: World, cluster: Cluster, now: float, *, privileges: str,
+                 with_hosts: bool = True) -> Any:
+    """``cluster_json`` as an ``orjson.Fragment``, from a template kept until the world
+    changes (see ``World.changed``)."""
+    found = _cluster_bytes(world, cluster, now, privileges, with_hosts)
+    if found is None:
+        return cluster_json(world, cluster, now, privileges=privileges, with_hosts=with_hosts)
+    return orjson.Fragment(found[0])
+
+
+def cluster_list_view(world: World, clusters: list[tuple[Cluster, str]], now: float, *,
+                      with_hosts: bool, key: Any) -> Any:
+    """The JSON list of several clusters' views (``(cluster, privileges)``) as one
+    Fragment, kept under ``key`` while the world and the clock fields stay the same;
+    None when a view cannot be templated."""
+    entry = world.views.get(key)
+    if entry is not None:
+        offsets, last_key, data = entry
+        if (int(now), *[int(now - t) for t in offsets]) == last_key and not VERIFY:
+            return orjson.Fragment(data)
+    pieces, offsets_of = [], set()
+    for cluster, privileges in clusters:
+        found = _cluster_bytes(world, cluster, now, privileges, with_hosts)
+        if found is None:
+            return None
+        pieces.append(found[0])
+        offsets_of.update(found[1].offsets)
+    data = b"[" + b",".join(pieces) + b"]"
+    if entry is not None and VERIFY and entry[1] == (int(now), *[int(now - t) for t in entry[0]]) \
+            and entry[2] != data:
+        raise StaleView("cached list of cluster views is stale")
+    offsets = tuple(sorted(offsets_of))
+    world.views[key] = (offsets, (int(now), *[int(now - t) for t in offsets]), data)
     return orjson.Fragment(data)
