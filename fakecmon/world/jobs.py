@@ -513,6 +513,8 @@ class JobEngine:
                                      "status": job.status, "job": job.to_json()}))
 
     def add_message(self, job: Job, t: float, text: str, status: str = JOB_SUCCESS) -> None:
+        if job.messages.__class__ is not list:   # a loaded job's shared empty log
+            job.messages = list(job.messages)
         job.messages.append(JobMessage(self.next_message_id, job.job_id, t, status,
                                        sys.intern(text),
                                        line_number=120 + 11 * len(job.messages)))
@@ -704,26 +706,34 @@ def load_jobs(r: Reader, data: "Node", world: World) -> None:
             raise r.fail(m, "ago", place, "'ago' and 'duration' must not be negative")
         job_data = plain(r.get(m, place, "job_data", dict, {})) if "job_data" in m else {}
         created = world.created - ago
+        # Texts repeat across thousands of jobs: one string each (interned), and the
+        # parsed file's own strings are not kept alive by the world.
         job = Job(job_id=job_id, cluster_id=cluster.cluster_id if cluster else 0,
-                  command=command, job_data=job_data,
-                  title=r.get(m, place, "title", str, default_title(command)),
+                  command=sys.intern(command), job_data=job_data,
+                  title=sys.intern(r.get(m, place, "title", str, default_title(command))),
                   user_id=user.user_id, user_name=user.user_name,
                   group_id=group.group_id if group else 0,
                   group_name=group.group_name if group else "",
-                  created=created, status=status, tags=r.strings(m, place, "tags"),
-                  recurrence=recurrence)
+                  created=created, status=sys.intern(status),
+                  tags=r.strings(m, place, "tags") or _NO_TAGS, recurrence=recurrence,
+                  messages=[] if "messages" in m or status not in ENDED else _NO_MESSAGES)
         if status in ENDED:
             job.started = created
             job.ended = min(created + duration, world.created)
             job.progress_percent = 100 if status == FINISHED else 50
             job.exit_code = 1 if status == FAILED else 0
-        job.status_text = r.get(m, place, "status_text", str, STATUS_TEXTS[status])
+        job.status_text = sys.intern(r.get(m, place, "status_text", str, STATUS_TEXTS[status]))
         engine.add(job, world.created, queue=False)
         _load_messages(r, m, place, engine, job)
         if recurrence:
             engine.arm(job, world.created)
     engine.sort()
     engine.archive_ended()
+
+
+#: Shared by loaded past jobs without tags or messages (``add_message`` makes a list).
+_NO_TAGS: Any = ()
+_NO_MESSAGES: Any = ()
 
 
 def _load_messages(r: Reader, m: "Node", place: str, engine: JobEngine, job: Job) -> None:
