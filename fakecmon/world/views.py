@@ -199,8 +199,8 @@ def _template(world: World, cluster: Cluster, with_hosts: bool) -> Template | No
     try:
         doc = cluster_json(world, cluster, _Clock(holes),  # type: ignore[arg-type]
                            privileges=_SENTINEL, with_hosts=with_hosts)  # type: ignore[arg-type]
-    except _Unsupported:
-        return None
+    except Exception:  # noqa: BLE001 - _Unsupported, or the markers used in another way:
+        return None    # the view is then built per request, as it always was
     pieces = _SENTINEL_RE.split(orjson.dumps(doc))
     template: Template = [pieces[0]]
     for i in range(1, len(pieces), 2):
