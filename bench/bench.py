@@ -1,4 +1,4 @@
-"""fakecmon benchmark: the figures of issue 10, each measured side by side in one run.
+"""fakecmon benchmark: the speed goals, each measured side by side in one run.
 
     python bench/bench.py [--seconds 3] [--rounds 3] [--connections 32] [--no-large]
                           [--world-args "--clusters 1000 --jobs 100000 ..."]
