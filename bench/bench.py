@@ -214,7 +214,7 @@ def workdir() -> Iterator[Path]:
 def throughput(args: argparse.Namespace, certs: Any, tmp: Path) -> None:
     use_wrk = shutil.which("wrk") is not None and not args.python_load
     tool = f"wrk -t1 -c{args.connections}" if use_wrk else \
-        f"aiohttp load process, {args.connections} connections (install wrk for the issue's tool)"
+        f"aiohttp load process, {args.connections} connections (install wrk for the reference figures)"
     print(f"## getAllClusterInfo with_hosts, default world ({tool}; "
           f"{args.rounds} rounds of {args.seconds:g} s; servers on CPU {CPUS[:1]}, "
           f"load on CPU {CPUS[1:2]})")
