@@ -459,7 +459,11 @@ def add_control_routes(app: web.Application, controller: "Controller") -> None:
         async def serve(request: web.Request) -> web.Response:
             try:
                 check_guard(request, controller.config.control_token)
-                return _json(await handler(request, controller))
+                try:
+                    return _json(await handler(request, controller))
+                finally:
+                    if request.method != "GET":
+                        controller.world.changed()   # cached views are stale
             except ControlError as exc:
                 return _json({"error": exc.message}, exc.status)
             except WorldError as exc:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+import gc
 import hmac
+import io
+import pickle
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fakecmon.clock import Clock
 from fakecmon.events import Event, emit
@@ -13,11 +19,12 @@ from fakecmon.faults import Faults
 from fakecmon.journal import Journal
 from fakecmon.sessions import SessionStore
 from fakecmon.world import logs
+from fakecmon.world.jobs import Archive
 from fakecmon.world.loader import build_world
 from fakecmon.world.logs import LogFile
 from fakecmon.world.models import User
 from fakecmon.world.state import World
-from fakecmon.world.yamlfile import Node, read_yaml
+from fakecmon.world.yamlfile import Node, light, no_gc, read_yaml
 
 #: The default world (``fixtures/default.yaml``, shipped inside the package as well).
 DEFAULT_WORLD = Path(__file__).resolve().parent / "data" / "default.yaml"
@@ -56,16 +63,68 @@ class Config:
     ca_cert: Path | None = None
 
 
+#: Parts of a world that never change once loaded (the jobs that had ended): the
+#: pristine copy refers to them instead of holding copies.
+SHARED_TYPES: tuple[type, ...] = (Archive,)
+
+
+def _freeze(world: World) -> tuple[bytes | World, list[Any]]:
+    """A pristine copy of the world: pickled bytes (fast to restore), or where some
+    part cannot be pickled (a lambda...) a deep copy; the SHARED_TYPES parts are kept
+    aside by reference either way."""
+    shared: list[Any] = [a for e in world.extensions.values()
+                         if type(a := getattr(e, "archive", None)) in SHARED_TYPES]
+    buf = io.BytesIO()
+    pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def persistent_id(obj: Any) -> int | None:
+        if type(obj) in SHARED_TYPES:
+            for i, known in enumerate(shared):
+                if known is obj:
+                    return i
+            shared.append(obj)
+            return len(shared) - 1
+        return None
+
+    pickler.persistent_id = persistent_id  # type: ignore[method-assign]
+    try:
+        pickler.dump(world)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        return copy.deepcopy(world, {id(a): a for a in shared}), shared
+    return buf.getvalue(), shared
+
+
+def _thaw(pristine: bytes | World, shared: list[Any]) -> World:
+    if not isinstance(pristine, bytes):
+        return copy.deepcopy(pristine, {id(a): a for a in shared})
+    unpickler = pickle.Unpickler(io.BytesIO(pristine))
+    unpickler.persistent_load = shared.__getitem__  # type: ignore[method-assign,assignment]
+    world: World = unpickler.load()
+    return world
+
+
+#: A world that takes longer than this to build is big (see Controller.__init__).
+BIG_BUILD_SECONDS = 0.5
+
+
 class Controller:
     """Owns the state that handlers read and change; ``reset()`` brings back the loaded world."""
 
     def __init__(self, config: Config | None = None, clock: Clock | None = None) -> None:
         self.config = config or Config()
         self.clock = clock or Clock()
-        self.files: list[tuple[Path, Node]] = [(Path(p), read_yaml(Path(p)))
-                                               for p in self.config.world_paths]
+        files = [(Path(p), read_yaml(Path(p))) for p in self.config.world_paths]
         self.log_file = LogFile(self.config.log_file) if self.config.log_file else None
-        self.world = self._build(self.files)
+        self._pristine: bytes | World = b""
+        self._shared: list[Any] = []
+        self._pristine_created = 0.0
+        self._build_seconds = 0.0
+        self.world = self._serve(self._build(files))
+        self.files: list[tuple[Path, Node]] = [(p, light(data)) for p, data in files]
+        if self._build_seconds > BIG_BUILD_SECONDS:
+            # A big world lives as long as the server: out of the collector's sight,
+            # its collections stop walking a hundred thousand jobs each time.
+            gc.freeze()
         self.sessions = SessionStore(self.config.session_idle_timeout, self.config.max_sessions)
         # For tests and the control API (fakecmon/control.py): the files the server
         # started with (a full reset goes back to them), the request journal, the
@@ -76,21 +135,50 @@ class Controller:
         self.snapshots: dict[str, World] = {}
 
     def _build(self, files: list[tuple[Path, Node]]) -> World:
-        world = build_world(files, created=self.clock.now(),
-                            controller_id=self.config.controller_id)
-        for hook in WORLD_HOOKS:
-            hook(self, world)
+        """A world built from parsed files, not yet served (its pristine copy is made
+        from it by ``_serve``)."""
+        started = time.perf_counter()
+        with no_gc():
+            world = build_world(files, created=self.clock.now(),
+                                controller_id=self.config.controller_id)
+            for hook in WORLD_HOOKS:
+                hook(self, world)
+        self._build_seconds = time.perf_counter() - started
+        return world
+
+    def _serve(self, world: World) -> World:
+        """Keep ``world`` as the pristine copy a reset restores, and return it to serve."""
+        with no_gc():
+            self._pristine, self._shared = _freeze(world)
+        self._pristine_created = world.created
         logs.book(world).sink = self.log_file
         return world
 
     def reset(self) -> None:
-        """Back to the loaded world files (already parsed, so this is cheap)."""
-        self.world = self._build(self.files)
+        """Back to the loaded world files, from the pristine copy: no parsing, no building.
+
+        A restored world is the one built at ``_pristine_created``: its times (jobs'
+        ``created``, maintenance windows...) are relative to that moment. So that they
+        stay close to a world built now, a pristine copy older (or younger) in clock
+        time than ``max(1 s, 100 x its build time)`` is built again first: a few
+        percent of the time at most goes to building, whatever the world's size.
+        """
+        age = abs(self.clock.now() - self._pristine_created)
+        if age > max(1.0, 100 * self._build_seconds):
+            self.world = self._serve(self._build(self.files))
+            return
+        with no_gc():
+            world: World = _thaw(self._pristine, self._shared)
+        logs.book(world).sink = self.log_file
+        self.world = world
 
     def replace_files(self, files: list[tuple[Path, Node]]) -> None:
         """Swap in new world files atomically: the old world stays if they are invalid."""
         world = self._build(files)
-        self.files, self.world = files, world
+        self.world = self._serve(world)
+        # Big parsed files are kept as text (``light``): a reset needs only the
+        # pristine world, and applying the files again parses the text again.
+        self.files = [(p, light(data)) for p, data in files]
 
     # ---- logins
 

@@ -230,11 +230,18 @@ class FakeCmon:
         """Run ``fn(controller)`` on the server's loop (state is only touched there)."""
         assert self._loop is not None and self.controller is not None, "start() first"
         controller = self.controller
+
+        def changing() -> T:
+            try:
+                return fn(controller)
+            finally:
+                controller.world.changed()   # fn may change the world: views are stale
+
         if threading.get_ident() == self._loop_thread_id:
-            return fn(controller)
+            return changing()
 
         async def call() -> T:
-            return fn(controller)
+            return changing()
 
         return asyncio.run_coroutine_threadsafe(call(), self._loop).result()
 

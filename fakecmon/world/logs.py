@@ -46,7 +46,7 @@ def severity_name(text: str) -> str | None:
     return _SHORT.get(t.lower())
 
 
-@dataclass
+@dataclass(slots=True)
 class LogEntry:
     log_id: int
     created: float
@@ -91,7 +91,7 @@ class LogEntry:
         return doc
 
 
-@dataclass
+@dataclass(slots=True)
 class AuditEntry:
     audit_id: int
     report_ts: float

@@ -149,7 +149,7 @@ def find_host(world: World, hostname: str, cluster_id: int = 0) -> tuple[Cluster
     return None
 
 
-def refresh(world: World, now: float) -> None:
+def refresh(world: World, now: float) -> bool:
     """Set ``maintenance_mode_active`` of every host and cluster from the periods.
 
     O(1) unless something changed: periods were added or removed, hosts or
@@ -157,7 +157,7 @@ def refresh(world: World, now: float) -> None:
     """
     mb = book(world)
     if not mb.dirty and now < mb.next_change:
-        return
+        return False
     mb.purge_expired(now)
     hosts: set[str] = set()
     clusters: set[int] = set()
@@ -175,6 +175,7 @@ def refresh(world: World, now: float) -> None:
                                             or host.hostname in hosts)
     mb.dirty = False
     mb.next_change = next_change
+    return True
 
 
 def touch(world: World) -> None:
