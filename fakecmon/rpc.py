@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from fakecmon.contract import TrackedBody
 from fakecmon.errors import AUTH_REQUIRED, INVALID_REQUEST, OK, RpcError, denied, invalid
 from fakecmon.timefmt import rfc3339
 from fakecmon.world.models import Cluster, User
@@ -78,6 +79,16 @@ class Call:
         #: The aiohttp request, for the rare operation that takes over the connection
         #: (the event stream); set by the server, None elsewhere.
         self.request: Any = None
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The request document; a ``TrackedBody`` remembers what the handler read
+        (fakecmon/contract.py reports the fields the client sent that nothing read)."""
+        return self._body
+
+    @body.setter
+    def body(self, value: dict[str, Any]) -> None:
+        self._body = value if isinstance(value, TrackedBody) else TrackedBody(value)
 
     @property
     def world(self) -> "World":
