@@ -81,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "loopback clients only)")
     serve.add_argument("--reload", action="store_true",
                        help="watch the world files and swap the world when they change")
+    serve.add_argument("--strict", action="store_true",
+                       help="log a WARNING for each request that breaks the request contract "
+                            "(unknown fields, wrong types, unknown job commands; CMON ignores "
+                            "them silently, the reply is the same)")
     serve.add_argument("--quiet", action="store_true", help="log warnings only")
     serve.add_argument("--verbose", action="store_true",
                        help="log debug details (request bodies, secrets masked)")
@@ -148,7 +152,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     max_body_size=args.max_body_size, session_idle_timeout=args.session_timeout,
                     journal_size=args.journal_size, control_token=args.control_token,
                     password_reset_mail_dir=args.password_reset_mail_dir,
-                    log_file=args.log_file)
+                    log_file=args.log_file, strict=args.strict)
     try:
         controller = Controller(config)
     except WorldError as exc:

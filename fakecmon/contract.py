@@ -49,6 +49,7 @@ import inspect
 import linecache
 import textwrap
 import types
+from collections import deque
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -146,6 +147,13 @@ class _RefMethod:
 
 
 @dataclass(frozen=True)
+class _Tup:
+    """A tuple the source builds from values some of which lead to the request."""
+
+    items: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
 class _Py:
     """A real Python value the source names (a constant, function, class or module)."""
 
@@ -210,6 +218,10 @@ class _Reads:
         kinds = set(self.types.get((root, path), set()))
         if not kinds:
             kinds = set(self.hints.get((root, path), set()))
+            if kinds & {"integer", "number"}:    # "a number, but not a bool"
+                kinds.discard("boolean")
+                if kinds == {"integer", "number"}:
+                    kinds = {"number"}
         if has_children and not kinds:
             kinds = {"object"}
         if has_children and kinds == {"any"}:
@@ -275,6 +287,10 @@ class _Scanner:
             env.setdefault(name, None)
         for name, value in zip(params, args):
             env[name] = value
+        if tree.args.vararg is not None:
+            rest = args[len(params):]
+            env[tree.args.vararg.arg] = _Py(tuple(v.value for v in rest)) if all(
+                isinstance(v, _Py) for v in rest) else _Tup(tuple(rest))
         for name, value in kwargs.items():
             env[name] = value
         for name in params:
@@ -333,6 +349,8 @@ def _ours(fn: Any) -> bool:
 
 
 def _interesting(value: Any) -> bool:
+    if isinstance(value, _Tup):
+        return any(_interesting(v) for v in value.items)
     return isinstance(value, (_Ref, _Obj))
 
 
@@ -423,10 +441,15 @@ class _FunctionWalk:
             if value is not None or not _interesting(self.env.get(target.id)):
                 self.env[target.id] = value
         elif isinstance(target, (ast.Tuple, ast.List)):
-            parts = value.value if isinstance(value, _Py) and isinstance(
-                value.value, tuple) and len(value.value) == len(target.elts) else None
+            parts: list[Any] | None = None
+            if isinstance(value, _Py) and isinstance(value.value, tuple):
+                parts = [_Py(v) for v in value.value]
+            elif isinstance(value, _Tup):
+                parts = list(value.items)
+            if parts is not None and len(parts) != len(target.elts):
+                parts = None
             for i, elt in enumerate(target.elts):
-                self.assign(elt, _Py(parts[i]) if parts is not None else None)
+                self.assign(elt, parts[i] if parts is not None else None)
         else:
             self.expr(target)
 
@@ -577,6 +600,12 @@ class _FunctionWalk:
             self.reads.opened(value)
         return None
 
+    def e_Tuple(self, node: ast.Tuple) -> Any:
+        items = tuple(self.expr(e) for e in node.elts)
+        if all(isinstance(i, _Py) for i in items):
+            return _Py(tuple(i.value for i in items))
+        return _Tup(items)
+
     def e_Await(self, node: ast.Await) -> Any:
         return self.expr(node.value)
 
@@ -584,7 +613,18 @@ class _FunctionWalk:
 
     def e_Call(self, node: ast.Call) -> Any:
         func = self.expr(node.func)
-        args = [self.expr(a) for a in node.args]
+        args: list[Any] = []
+        for a in node.args:
+            if isinstance(a, ast.Starred):
+                value = self.expr(a.value)
+                if isinstance(value, _Py) and isinstance(value.value, (tuple, list)):
+                    args.extend(_Py(v) for v in value.value)
+                    continue
+                if isinstance(value, _Ref):
+                    self.reads.opened(value)
+                args.append(None)
+            else:
+                args.append(self.expr(a))
         kwargs: dict[str, Any] = {}
         for kw in node.keywords:
             value = self.expr(kw.value)
@@ -633,6 +673,8 @@ class _FunctionWalk:
             if args and isinstance(args[0], _Ref) and len(args) > 1 and isinstance(args[1], _Py):
                 kinds = args[1].value if isinstance(args[1].value, tuple) else (args[1].value,)
                 names = {_PY_TO_JSON.get(k) for k in kinds if k is not type(None)}
+                if names == {"integer", "number"}:
+                    names = {"number"}
                 if len(names) == 1 and None not in names:
                     self.reads.hint(args[0], names.pop())  # type: ignore[arg-type]
                 else:
@@ -715,6 +757,7 @@ def _common_fields() -> list[Field]:
     scanner.run(rpc.dispatch, [_Obj("call"), None], {})
     scanner.run(rpc.envelope, [_Obj("call"), None, None, None], {})
     reads.read(_Ref("body", ()), "operation", "string")   # the server reads it before dispatch
+    reads.read(_Ref("body", ()), CLASS_NAME.name, CLASS_NAME.type)
     fields, _ = reads.tree("body")
     return fields
 
@@ -869,14 +912,36 @@ def _check_fields(fields: list[Field], value: dict[str, Any], where: str,
     return findings
 
 
+#: CMON builds the objects of a request from JSON by their ``class_name`` (the property
+#: its replies carry too): any object, and the request itself, may name its class.
+CLASS_NAME = Field("class_name", "string")
+
+
 def _check_value(spec: Field, value: Any, where: str) -> list[str]:
     if value is None:
         return []
     if not type_matches(spec.type, value):
         return [f"'{where}' must be {_ARTICLE.get(spec.type, spec.type)}, got {json_type(value)}"]
     if isinstance(value, dict) and spec.fields:
-        return _check_fields(spec.fields, value, where + ".", spec.open)
+        extra = {CLASS_NAME.name: CLASS_NAME}
+        if CLASS_NAME.name in value:
+            # An object of a class: every property of that class is read (as CMON reads
+            # a CmonJobInstance whole), i.e. what any operation reads of a same-named object.
+            extra.update(_object_fields(spec.name))
+        return _check_fields(spec.fields, value, where + ".", spec.open, extra=extra)
     return []
+
+
+@lru_cache(maxsize=None)
+def _object_fields(name: str) -> dict[str, Field]:
+    """The fields any operation reads of a top-level object called ``name``."""
+    found: dict[str, Field] = {}
+    for contract in request_contracts().values():
+        spec = contract.field(name)
+        if spec is not None:
+            for child in spec.fields:
+                found.setdefault(child.name, child)
+    return found
 
 
 def _job_parts(body: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
@@ -940,11 +1005,22 @@ class Usage:
     """Per operation: calls, reply statuses and contract findings, for the coverage
     report (``pytest --fakecmon-report``, ``GET /_fakecmon/report``). O(1) a request."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: int = 1000) -> None:
         self.ops: dict[tuple[str, str], dict[str, Any]] = {}
+        #: The last requests that had findings, numbered (strict tests look at those
+        #: numbered after the test began: the journal may be cleared meanwhile).
+        self.flagged: deque[tuple[int, Any]] = deque(maxlen=keep)
+        self.flagged_total = 0
+
+    def flagged_since(self, mark: int) -> list[Any]:
+        """Entries with findings counted after ``mark`` (a former ``flagged_total``)."""
+        return [entry for n, entry in self.flagged if n > mark]
 
     def add(self, entry: Any) -> None:
         """Count one journal entry (anything with path, operation, status, contract)."""
+        if entry.contract:
+            self.flagged_total += 1
+            self.flagged.append((self.flagged_total, entry))
         contract = contract_for(entry.path, entry.operation) if entry.operation else None
         name = contract.name if contract is not None else (entry.operation or "-")
         row = self.ops.setdefault((entry.path, name), {
@@ -969,6 +1045,7 @@ class Usage:
 
     def clear(self) -> None:
         self.ops.clear()
+        self.flagged.clear()
 
     def report(self) -> dict[str, Any]:
         """The coverage report: operations used (sorted) and, for each path the client
@@ -1007,3 +1084,16 @@ def summary_table(report: dict[str, Any], width: int = 100) -> list[str]:
                  f"{report['findings']} contract finding(s); {missing} operation(s) of the "
                  f"paths used were never called")
     return [line[:width] for line in lines]
+
+
+def findings_text(entries: list[Any], limit: int = 20) -> str:
+    """Requests and their findings, as strict mode and ``assert_contract_clean`` report them."""
+    count = sum(len(e.contract) for e in entries)
+    lines = [f"fakecmon: {count} contract finding(s) in {len(entries)} request(s) "
+             "(CMON ignores these silently; the replies were unchanged):"]
+    for entry in entries[-limit:]:
+        lines.append(f"  {entry.line()}")
+        lines.extend(f"      - {finding}" for finding in entry.contract)
+    if len(entries) > limit:
+        lines.append(f"  ... and {len(entries) - limit} earlier request(s)")
+    return "\n".join(lines)

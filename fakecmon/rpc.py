@@ -109,6 +109,16 @@ class Call:
             return default
         return coerce(value, kind, name)
 
+    def takes(self, *names: str, kind: type = object) -> None:
+        """Fields CMON reads here whose effect fakecmon does not model (s9s sends them):
+        typed like any other field (``kind``), so they belong to the request contract
+        (fakecmon/contract.py) and a client that sends them gets no finding."""
+        for name in names:
+            if kind is not object:
+                self.arg(name, kind, None)
+            else:
+                self.body.get(name)
+
     def login_user(self) -> User:
         """The authenticated user (handlers with ``login=True`` always have one)."""
         if self.user is None:

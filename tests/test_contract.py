@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
 import pytest
 
 from fakecmon.contract import (
     JSON_TYPES, check, check_job, common_fields, contract_for, job_commands, request_contracts,
 )
+from fakecmon.client import RpcClient
 from fakecmon.rpc import OPERATIONS
+
+pytest_plugins = ["pytester"]
 
 
 def test_every_operation_has_a_contract_keyed_by_short_path_and_lower_name():
@@ -79,3 +88,145 @@ def test_the_journal_entry_carries_the_findings_and_the_reply_is_unchanged(cmon)
     assert entries[0].contract == []
     assert entries[1].contract == ["unknown field 'withhosts' (did you mean 'with_hosts'?)"]
     assert entries[1].to_json()["contract"] == entries[1].contract
+
+
+# ---- the real clients' recorded requests keep to the contract
+
+CAPTURES = Path(__file__).resolve().parents[2] / "shared" / "contract" / "captures"
+#: Operations several paths answer: where s9s sends the captured ones.
+CAPTURE_PATHS = {"ping": "clusters", "getconfig": "clusters", "setconfig": "clusters"}
+
+
+def capture_requests() -> list[Path]:
+    return sorted(CAPTURES.glob("*-req.json")) if CAPTURES.is_dir() else []
+
+
+@pytest.mark.skipif(not CAPTURES.is_dir(), reason="../shared/contract/captures is absent")
+def test_every_captured_request_keeps_to_the_contract():
+    by_name: dict[str, list[str]] = {}
+    for path, lower in request_contracts():
+        by_name.setdefault(lower, []).append(path)
+    checked = 0
+    for file in capture_requests():
+        req = json.loads(file.read_text())
+        op = req.get("operation", "")
+        paths = by_name.get(op.lower(), [])
+        if not paths:
+            continue              # the captured request without an operation
+        path = CAPTURE_PATHS.get(op.lower(), paths[0])
+        assert len(paths) == 1 or op.lower() in CAPTURE_PATHS, (file.name, paths)
+        assert check(f"/v2/{path}", op, req) == [], file.name
+        checked += 1
+    assert checked >= 65
+
+
+# ---- strict mode, the coverage report
+
+STRICT_TESTS = """
+    import pytest
+    from fakecmon.testing import FakeCmon
+
+    def test_clean(cmon):
+        cmon.client("admin", "admin").call("/v2/clusters", "getAllClusterInfo", with_hosts=True)
+
+    def test_misspelled(cmon):
+        cmon.client("admin", "admin").call("/v2/clusters", "getAllClusterInfo", withhosts=True)
+
+    @pytest.mark.fakecmon_strict(False)
+    def test_exempt(cmon):
+        cmon.client("admin", "admin").call("/v2/jobs", "getJobInstances", limit="5")
+"""
+
+
+def test_strict_option_fails_the_test_that_sent_the_finding(pytester):
+    pytester.makepyfile(STRICT_TESTS)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--fakecmon-strict")
+    result.assert_outcomes(passed=2, failed=1)
+    out = result.stdout.str()
+    assert "test_misspelled" in out and "1 contract finding(s) in 1 request(s)" in out
+    assert "unknown field 'withhosts' (did you mean 'with_hosts'?)" in out
+    assert '"withhosts":true' in out              # the request itself is shown
+    assert "FAILED test_strict_option_fails_the_test_that_sent_the_finding.py::test_misspelled" in out
+
+
+def test_without_strict_findings_do_not_fail(pytester):
+    pytester.makepyfile(STRICT_TESTS)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=3)
+
+
+def test_strict_ini_setting_and_a_strict_server_of_your_own(pytester):
+    pytester.makeini("[pytest]\nfakecmon_strict = true\n")
+    pytester.makepyfile(STRICT_TESTS + """
+    def test_own_server():
+        with FakeCmon(strict=True) as mine:
+            mine.client("admin", "admin").call("/v2/clusters", "ping", clusterid=1)
+""")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2, failed=2)
+    assert "unknown field 'clusterid' (did you mean 'cluster_id'?)" in result.stdout.str()
+
+
+def test_assert_contract_clean(cmon):
+    client = cmon.client("admin", "admin")
+    client.call("/v2/clusters", "getAllClusterInfo")
+    cmon.assert_contract_clean()
+    client.call("/v2/jobs", "createJobInstance", cluster_id=1,
+                job={"title": "x", "job_spec": {"command": "backups", "job_data": {}}})
+    with pytest.raises(AssertionError) as exc:
+        cmon.assert_contract_clean()
+    text = str(exc.value)
+    assert "unknown job command 'backups' (did you mean 'backup'?)" in text
+    assert "createJobInstance" in text and text.count("\n") >= 2
+
+
+def test_report_file_and_terminal_table(pytester):
+    pytester.makepyfile(STRICT_TESTS)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--fakecmon-report=report.json")
+    result.assert_outcomes(passed=3)
+    doc = json.loads((pytester.path / "report.json").read_text())
+    ops = {(r["path"], r["operation"]): r for r in doc["operations"]}
+    gaci = ops[("/v2/clusters", "getAllClusterInfo")]
+    assert gaci["calls"] == 2 and gaci["statuses"] == {"Ok": 2}
+    assert gaci["findings"] == {"unknown field 'withhosts' (did you mean 'with_hosts'?)": 1}
+    assert ops[("/v2/auth", "authenticateWithPassword")]["calls"] == 3
+    assert "getClusterInfo" in doc["not_called"]["/v2/clusters"]
+    assert "getJobInstance" in doc["not_called"]["/v2/jobs"]
+    assert "/v2/alarm" not in doc["not_called"]           # a path the client never used
+    assert doc["findings"] == 2 and doc["requests"] == 6
+    out = result.stdout.str()
+    assert "fakecmon coverage" in out and "getAllClusterInfo" in out
+    assert "6 request(s), 3 operation(s), 2 contract finding(s)" in out
+
+
+def test_report_through_the_control_api(cmon):
+    cmon.run(lambda c: c.usage.clear())
+    cmon.client("admin", "admin").call("/v2/clusters", "getAllClusterInfo", withhosts=1)
+    url = cmon.control_url + "/report"
+    with urllib.request.urlopen(url, context=cmon.ssl_context()) as resp:
+        doc = json.loads(resp.read())
+    row = next(r for r in doc["operations"] if r["operation"] == "getAllClusterInfo")
+    assert row["calls"] == 1 and sum(row["findings"].values()) == 1
+    assert cmon.report()["requests"] == 2
+
+
+def test_serve_strict_logs_one_warning_per_finding(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "fakecmon", "serve", "--port", "0", "--strict",
+                             "--quiet", "--certs-dir", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        port = None
+        for line in proc.stdout:                               # type: ignore[union-attr]
+            if line.startswith("listening on "):
+                port = int(line.rsplit(":", 1)[1])
+                break
+        assert port
+        client = RpcClient(f"https://127.0.0.1:{port}")
+        client.login("admin", "admin")
+        reply = client.call("/v2/clusters", "getAllClusterInfo", withhosts=True, limit="x")
+        assert reply["request_status"] == "Ok"
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    warnings = [ln for ln in err.splitlines() if "WARNING" in ln and "contract:" in ln]
+    assert len(warnings) == 2, err
+    assert any("/v2/clusters getAllClusterInfo: unknown field 'withhosts'" in w for w in warnings)
