@@ -95,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="operations.tsv to compare with (default ../shared/contract/operations.tsv)")
     ops.add_argument("--markdown", action="store_true", help="print the README table")
 
+    from fakecmon import contract_cli   # record, diff, import (contract testing)
+    contract_cli.add_parsers(sub, DEFAULT_CERTS)
+
     certs = sub.add_parser("certs", help="make (or refresh) the local CA and server certificate")
     certs.add_argument("--certs-dir", type=Path, default=DEFAULT_CERTS)
     certs.add_argument("--bind", action="append", metavar="ADDR", help="extra host or address")
@@ -192,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "certs":
         return cmd_certs(args)
+    if args.command in ("record", "diff", "import", "contract"):
+        from fakecmon import contract_cli
+        return contract_cli.run(args)
     if args.command == "operations":
         from fakecmon.coverage import report
         print(report(args.contract, args.markdown), end="")

@@ -54,6 +54,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 JSON_TYPES = ("string", "integer", "number", "boolean", "object", "array", "any")
 _PY_TO_JSON = {str: "string", int: "integer", float: "number", bool: "boolean",
                dict: "object", list: "array"}
@@ -895,12 +897,8 @@ def _suggest(name: str, known: list[str], where: str = "") -> str:
     return f" (did you mean '{where}{match}'?)" if match else ""
 
 
-def _check_fields(fields: list[Field], value: dict[str, Any], where: str,
-                  is_open: bool, read: set[str] | frozenset[str] = frozenset(),
-                  extra: dict[str, Field] | None = None) -> list[str]:
-    by_name = {f.name: f for f in fields}
-    if extra:
-        by_name = {**extra, **by_name}
+def _check_fields(by_name: dict[str, Field], value: dict[str, Any], where: str,
+                  is_open: bool, read: set[str] | frozenset[str] = frozenset()) -> list[str]:
     findings: list[str] = []
     for key, item in value.items():
         spec = by_name.get(key)
@@ -908,7 +906,8 @@ def _check_fields(fields: list[Field], value: dict[str, Any], where: str,
             if not is_open and key not in read:
                 findings.append(f"unknown field '{where}{key}'{_suggest(key, list(by_name), where)}")
             continue
-        findings.extend(_check_value(spec, item, f"{where}{key}"))
+        if item is not None and (spec.type != "any" or spec.fields):
+            findings.extend(_check_value(spec, item, f"{where}{key}"))
     return findings
 
 
@@ -923,13 +922,27 @@ def _check_value(spec: Field, value: Any, where: str) -> list[str]:
     if not type_matches(spec.type, value):
         return [f"'{where}' must be {_ARTICLE.get(spec.type, spec.type)}, got {json_type(value)}"]
     if isinstance(value, dict) and spec.fields:
-        extra = {CLASS_NAME.name: CLASS_NAME}
-        if CLASS_NAME.name in value:
-            # An object of a class: every property of that class is read (as CMON reads
-            # a CmonJobInstance whole), i.e. what any operation reads of a same-named object.
-            extra.update(_object_fields(spec.name))
-        return _check_fields(spec.fields, value, where + ".", spec.open, extra=extra)
+        return _check_fields(_children(spec, CLASS_NAME.name in value), value, where + ".",
+                             spec.open)
     return []
+
+
+_CHILDREN: dict[tuple[int, bool], dict[str, Field]] = {}
+
+
+def _children(spec: Field, classed: bool) -> dict[str, Field]:
+    """The fields of an object (and ``class_name``); of an object that names its class,
+    every property of that class is read (as CMON reads a CmonJobInstance whole), i.e.
+    what any operation reads of a same-named object."""
+    key = (id(spec), classed)
+    found = _CHILDREN.get(key)
+    if found is None:
+        found = {CLASS_NAME.name: CLASS_NAME}
+        if classed:
+            found.update(_object_fields(spec.name))
+        found.update((f.name, f) for f in spec.fields)
+        _CHILDREN[key] = found
+    return found
 
 
 @lru_cache(maxsize=None)
@@ -946,7 +959,6 @@ def _object_fields(name: str) -> dict[str, Field]:
 
 def _job_parts(body: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
     """(command, job_data) of a request that carries ``job.job_spec``, if well formed."""
-    import orjson
     job = dict.get(body, "job")
     spec = job.get("job_spec") if isinstance(job, dict) else None
     if isinstance(spec, str):
@@ -984,16 +996,28 @@ def check_job(command: str, data: dict[str, Any]) -> list[str]:
     return findings
 
 
+@lru_cache(maxsize=1024)
+def _top(path: str, operation: str) -> tuple[RequestContract, dict[str, Field], bool] | None:
+    """An operation's contract, its top-level fields with the common ones, and whether
+    it takes a job."""
+    contract = contract_for(path, operation)
+    if contract is None:
+        return None
+    by_name = {f.name: f for f in common_fields()}
+    by_name.update((f.name, f) for f in contract.fields)
+    return contract, by_name, contract.field("job") is not None
+
+
 def check(path: str, operation: str, body: dict[str, Any],
           read: set[str] | frozenset[str] = frozenset()) -> list[str]:
     """The contract findings of one request (empty for an unknown operation: CMON answers
     that itself). ``read``: fields the handler read at run time (``TrackedBody.read``)."""
-    contract = contract_for(path, operation) if operation else None
-    if contract is None:
+    top = _top(path, operation) if operation else None
+    if top is None:
         return []
-    extra = {f.name: f for f in common_fields()}
-    findings = _check_fields(contract.fields, dict(body), "", contract.open, read, extra)
-    parts = _job_parts(body) if contract.field("job") is not None else None
+    contract, by_name, takes_job = top
+    findings = _check_fields(by_name, body, "", contract.open, read)
+    parts = _job_parts(body) if takes_job else None
     if parts is not None:
         findings.extend(check_job(*parts))
     return findings
