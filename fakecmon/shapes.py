@@ -14,6 +14,9 @@ from fakecmon.contract import json_type
 
 #: Added by s9s to the captures it records; no controller sends it.
 CLIENT_ONLY = frozenset({"reply_received"})
+#: Objects whose keys are whatever a client put there (a job's data): their keys are
+#: data, not shape.
+FREE_FORM = frozenset({"job_data"})
 
 
 def _compatible(ours: str, theirs: str) -> bool:
@@ -43,7 +46,7 @@ def shape_diff(ours: Any, theirs: Any, path: str = "", *, keys: bool = True) -> 
         return [f"{path or '.'}: {ours_t} where CMON has {theirs_t}"]
     out: list[str] = []
     if isinstance(ours, dict):
-        if keys:
+        if keys and path.rsplit(".", 1)[-1] not in FREE_FORM:
             out += [f"{path}.{k}: missing (CMON has {json_type(theirs[k])})"
                     for k in sorted(theirs.keys() - ours.keys() - CLIENT_ONLY)]
             out += [f"{path}.{k}: extra ({json_type(ours[k])}, CMON has none)"
