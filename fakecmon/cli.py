@@ -112,10 +112,10 @@ def cmd_certs(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve(server: CmonServer, ca_path: Path | None, reload: bool = False,
-                 usermgmt_fifo: Path | None = None) -> None:
-    # Signal handlers first: a script that stops the server as soon as it has read the
-    # start lines must get a clean exit, not death by the default SIGTERM action.
+def stop_on_signals() -> asyncio.Event:
+    """An event SIGINT and SIGTERM set. Installed first: a script that stops the server
+    as soon as it has read the start lines must get a clean exit, not death by the
+    default SIGTERM action."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -123,6 +123,13 @@ async def _serve(server: CmonServer, ca_path: Path | None, reload: bool = False,
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
+    return stop
+
+
+async def _serve(server: CmonServer, ca_path: Path | None, reload: bool = False,
+                 usermgmt_fifo: Path | None = None) -> None:
+    stop = stop_on_signals()
+    loop = asyncio.get_running_loop()
     fifo = UsermgmtFifo(server.controller, usermgmt_fifo) if usermgmt_fifo else None
     if fifo is not None:
         fifo.start(loop)

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import yaml
 
 from fakecmon.client import RpcClient
-from fakecmon.recorder import write_atomic
+from fakecmon.recorder import RecordError, upstream_ssl, write_atomic
 from fakecmon.timefmt import parse_time
 
 PLACEHOLDER_PASSWORD = "fakecmon"
@@ -73,16 +73,10 @@ class Source:
 
 
 def _ctx(ca: Path | None, insecure: bool) -> ssl.SSLContext:
-    if insecure:
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        return ctx
     try:
-        return ssl.create_default_context(cafile=str(ca) if ca else None)
-    except (OSError, ssl.SSLError) as exc:
-        raise ImportError_(f"cannot read the CA file {ca}: "
-                           f"{getattr(exc, 'strerror', None) or exc}") from None
+        return upstream_ssl(ca, insecure)
+    except RecordError as exc:
+        raise ImportError_(str(exc)) from None
 
 
 def _time(value: Any) -> float | None:

@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import os
 import re
-import signal
 import ssl
 import tempfile
 import time
@@ -225,13 +224,8 @@ def check_out_dir(out: Path) -> None:
 
 async def _record(recorder: Recorder, ssl_ctx: ssl.SSLContext, binds: list[str],
                   port: int) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):
-            pass
+    from fakecmon.cli import stop_on_signals
+    stop = stop_on_signals()
     await recorder.start()
     runner: web.AppRunner | None = None
     try:

@@ -230,3 +230,16 @@ def test_serve_strict_logs_one_warning_per_finding(tmp_path):
     warnings = [ln for ln in err.splitlines() if "WARNING" in ln and "contract:" in ln]
     assert len(warnings) == 2, err
     assert any("/v2/clusters getAllClusterInfo: unknown field 'withhosts'" in w for w in warnings)
+
+
+def test_contract_command_prints_what_the_handlers_read():
+    run = subprocess.run([sys.executable, "-m", "fakecmon", "contract", "--operation",
+                          "getAllClusterInfo"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    doc = json.loads(run.stdout)
+    (op,) = doc["operations"]
+    assert op["path"] == "clusters" and op["operation"] == "getAllClusterInfo"
+    assert {"name": "with_hosts", "type": "boolean", "required": False} in op["fields"]
+    run = subprocess.run([sys.executable, "-m", "fakecmon", "contract", "--operation", "nope"],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 1 and run.stderr.strip() == "fakecmon contract: no operation 'nope'"
