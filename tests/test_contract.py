@@ -243,3 +243,26 @@ def test_contract_command_prints_what_the_handlers_read():
     run = subprocess.run([sys.executable, "-m", "fakecmon", "contract", "--operation", "nope"],
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 1 and run.stderr.strip() == "fakecmon contract: no operation 'nope'"
+
+
+@pytest.mark.skipif(not CAPTURES.is_dir(), reason="../shared/contract/captures is absent")
+def test_the_scan_knows_every_field_the_handlers_read_at_run_time(cmon):
+    """TrackedBody records what a handler really read: the static contract covers it."""
+    system = cmon.client("system", "secret")
+    by_name: dict[str, list[str]] = {}
+    for path, lower in request_contracts():
+        by_name.setdefault(lower, []).append(path)
+    for file in capture_requests():
+        req = json.loads(file.read_text())
+        paths = by_name.get(str(req.get("operation", "")).lower())
+        if paths and req["operation"].lower() not in ("authenticate", "authenticateresponse"):
+            system.post(f"/v2/{CAPTURE_PATHS.get(req['operation'].lower(), paths[0])}", req)
+    common = {f.name for f in common_fields()}
+    missed = {}
+    for entry in cmon.requests():
+        contract = contract_for(entry.path, entry.operation)
+        if contract is not None and not contract.open:
+            unknown = set(entry.read) - contract.names - common
+            if unknown:
+                missed[f"{entry.path} {entry.operation}"] = sorted(unknown)
+    assert len(cmon.requests()) > 60 and missed == {}
