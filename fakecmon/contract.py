@@ -1027,41 +1027,57 @@ def check(path: str, operation: str, body: dict[str, Any],
 
 class Usage:
     """Per operation: calls, reply statuses and contract findings, for the coverage
-    report (``pytest --fakecmon-report``, ``GET /_fakecmon/report``). O(1) a request."""
+    report (``pytest --fakecmon-report``, ``GET /_fakecmon/report``).
+
+    O(1) a request: calls and statuses are counted at once, the contract check of the
+    pending requests runs in batches (and when a report or strict mode asks), so a
+    server whose findings nobody reads never pays for them."""
+
+    BATCH = 1000
 
     def __init__(self, keep: int = 1000) -> None:
         self.ops: dict[tuple[str, str], dict[str, Any]] = {}
-        #: The last requests that had findings, numbered (strict tests look at those
-        #: numbered after the test began: the journal may be cleared meanwhile).
+        self.pending: list[tuple[int, Any]] = []
+        #: Requests counted so far; the last ones that had findings, by that number
+        #: (strict tests look at those after the test began: the journal may be cleared).
+        self.total = 0
         self.flagged: deque[tuple[int, Any]] = deque(maxlen=keep)
-        self.flagged_total = 0
-
-    def flagged_since(self, mark: int) -> list[Any]:
-        """Entries with findings counted after ``mark`` (a former ``flagged_total``)."""
-        return [entry for n, entry in self.flagged if n > mark]
 
     def add(self, entry: Any) -> None:
         """Count one journal entry (anything with path, operation, status, contract)."""
-        if entry.contract:
-            self.flagged_total += 1
-            self.flagged.append((self.flagged_total, entry))
-        contract = contract_for(entry.path, entry.operation) if entry.operation else None
-        name = contract.name if contract is not None else (entry.operation or "-")
-        row = self.ops.setdefault((entry.path, name), {
-            "path": entry.path, "operation": name, "known": contract is not None,
-            "calls": 0, "statuses": {}, "findings": {}})
+        self.total += 1
+        op = entry.operation or "-"
+        row = self.ops.setdefault((entry.path, op.lower()), {
+            "path": entry.path, "operation": op, "calls": 0, "statuses": {}, "findings": {}})
         row["calls"] += 1
         status = entry.status or "(no reply)"
         row["statuses"][status] = row["statuses"].get(status, 0) + 1
-        for finding in entry.contract:
-            row["findings"][finding] = row["findings"].get(finding, 0) + 1
+        self.pending.append((self.total, entry))
+        if len(self.pending) >= self.BATCH:
+            self.settle()
+
+    def settle(self) -> None:
+        """Check the pending requests against the contract and count their findings."""
+        pending, self.pending = self.pending, []
+        for n, entry in pending:
+            findings = entry.contract
+            if findings:
+                self.flagged.append((n, entry))
+                row = self.ops[(entry.path, (entry.operation or "-").lower())]
+                for finding in findings:
+                    row["findings"][finding] = row["findings"].get(finding, 0) + 1
+
+    def flagged_since(self, mark: int) -> list[Any]:
+        """Entries with findings among those counted after ``mark`` (a former ``total``)."""
+        self.settle()
+        return [entry for n, entry in self.flagged if n > mark]
 
     def merge(self, doc: dict[str, Any]) -> None:
         """Add another report's counts (an xdist worker's) to these."""
         for row in doc.get("operations", []):
-            mine = self.ops.setdefault((row["path"], row["operation"]), {
-                "path": row["path"], "operation": row["operation"],
-                "known": row.get("known", True), "calls": 0, "statuses": {}, "findings": {}})
+            mine = self.ops.setdefault((row["path"], row["operation"].lower()), {
+                "path": row["path"], "operation": row["operation"], "calls": 0,
+                "statuses": {}, "findings": {}})
             mine["calls"] += row["calls"]
             for key in ("statuses", "findings"):
                 for k, n in row[key].items():
@@ -1069,28 +1085,32 @@ class Usage:
 
     def clear(self) -> None:
         self.ops.clear()
+        self.pending.clear()
         self.flagged.clear()
 
     def report(self) -> dict[str, Any]:
         """The coverage report: operations used (sorted) and, for each path the client
         used, the operations it never called."""
-        rows = sorted(self.ops.values(), key=lambda r: (r["path"], r["operation"].lower()))
-        used_paths = sorted({r["path"] for r in rows if r["known"]})
+        self.settle()
+        rows = []
+        for (path, lower), row in self.ops.items():
+            contract = contract_for(path, lower) if lower != "-" else None
+            rows.append(dict(row, operation=contract.name if contract else row["operation"],
+                             known=contract is not None,
+                             statuses=dict(sorted(row["statuses"].items())),
+                             findings=dict(sorted(row["findings"].items()))))
+        rows.sort(key=lambda r: (r["path"], r["operation"].lower()))
         called = {(r["path"], r["operation"].lower()) for r in rows}
         not_called: dict[str, list[str]] = {}
-        for path in used_paths:
+        for path in sorted({r["path"] for r in rows if r["known"]}):
             short = path.removeprefix("/v2/")
             names = sorted(c.name for (p, lower), c in request_contracts().items()
                            if p == short and (path, lower) not in called)
             if names:
                 not_called[path] = names
-        return {
-            "requests": sum(r["calls"] for r in rows),
-            "findings": sum(sum(r["findings"].values()) for r in rows),
-            "operations": [dict(r, statuses=dict(sorted(r["statuses"].items())),
-                                findings=dict(sorted(r["findings"].items()))) for r in rows],
-            "not_called": not_called,
-        }
+        return {"requests": sum(r["calls"] for r in rows),
+                "findings": sum(sum(r["findings"].values()) for r in rows),
+                "operations": rows, "not_called": not_called}
 
 
 def summary_table(report: dict[str, Any], width: int = 100) -> list[str]:

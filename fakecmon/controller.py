@@ -64,7 +64,8 @@ class Controller:
                                                for p in self.config.world_paths]
         self.log_file = LogFile(self.config.log_file) if self.config.log_file else None
         self.world = self._build(self.files)
-        request_contracts()   # read the handlers once per process, not on the first request
+        if self.config.strict:   # findings on every request: read the handlers now
+            request_contracts()
         self.sessions = SessionStore(self.config.session_idle_timeout, self.config.max_sessions)
         # For tests and the control API (fakecmon/control.py): the files the server
         # started with (a full reset goes back to them), the request journal, the

@@ -449,7 +449,7 @@ class FakeCmon:
 
     def mark_contract(self) -> None:
         """Start a new strict-mode window (the plugin does this before each test)."""
-        self._contract_mark = self.run(lambda c: c.usage.flagged_total)
+        self._contract_mark = self.run(lambda c: c.usage.total)
 
     def findings_since_mark(self) -> list[Entry]:
         """Requests with findings since ``mark_contract`` (those the journal lost too)."""
