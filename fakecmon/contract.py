@@ -809,17 +809,18 @@ def contract_for(path: str, operation: str) -> RequestContract | None:
 
 def known_job_commands() -> list[str]:
     from fakecmon.world.jobs import PLANS
+    common_fields()                 # imports the handlers, and the job plans with them
     return sorted(PLANS)
 
 
 @lru_cache(maxsize=None)
 def _plan_fields(plan: Any) -> tuple[dict[str, Field], bool]:
     """The ``job_data`` keys one plan reads (plans serve several commands: read once)."""
-    from fakecmon.world.jobs import JobSettings
+    from fakecmon.world.jobs import JobSettings, run_plan
     common_fields()
     reads = _Reads()
     scanner = _Scanner(reads)
-    scanner.run(plan, [_Obj("ctx")], {})
+    scanner.run(run_plan, [_Py(plan), _Obj("ctx")], {})
     scanner.run(JobSettings.duration_for, [None, _Obj("job")], {})   # every job's timeout
     fields, is_open = reads.tree("job_data")
     return {f.name: f for f in fields}, is_open
@@ -829,6 +830,7 @@ def job_contract(command: str) -> JobContract | None:
     """What the job of ``command`` reads of its ``job_data``; None for an unknown command."""
     from fakecmon.world import job_effects
     from fakecmon.world.jobs import PLANS
+    common_fields()
     plan = PLANS.get(command)
     if plan is None:
         return None

@@ -199,9 +199,10 @@ def finish_cluster(ctx: JobContext, cluster_id: int, text: str) -> None:
 # ---- test commands and the commands without world effects
 
 #: ``job_data`` settings CMON takes that the simulation does not act on (fakecmon has
-#: no SSH, packages or firewalls): each plan logs them (``JobContext.settings``).
-NODE_SETUP = ("ssh_user", "ssh_port", "ssh_keyfile", "sudo_password", "disable_firewall",
-              "disable_selinux", "enable_uninstall", "use_internal_repos", "deploy_agents")
+#: no packages or firewalls): each plan logs them (``JobContext.settings``; the SSH
+#: settings every job takes are logged by ``jobs.run_plan``).
+NODE_SETUP = ("disable_firewall", "disable_selinux", "enable_uninstall", "use_internal_repos",
+              "deploy_agents")
 
 
 def plan_success(ctx: JobContext) -> list[Step]:

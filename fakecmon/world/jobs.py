@@ -248,6 +248,18 @@ class JobContext:
 
 Plan = Callable[[JobContext], list[Step]]
 
+#: ``job_data`` CMON takes for any job, as the job reaches hosts over SSH (s9s sends
+#: them with every job); fakecmon has no SSH: ``run_plan`` logs them.
+SSH_ACCESS = ("ssh_user", "ssh_keyfile", "ssh_port", "sudo_password")
+
+
+def run_plan(plan: "Plan", ctx: JobContext) -> list[Step]:
+    """Start a job's plan, its SSH settings logged first (every command takes them; the
+    request contract of a command is what this reads: fakecmon/contract.py)."""
+    ctx.settings(*SSH_ACCESS)
+    return plan(ctx)
+
+
 #: command -> what the job does; filled by ``fakecmon.world.job_effects``. A command
 #: missing here is unknown: its jobs fail, as CMON fails a job it cannot run.
 PLANS: dict[str, Plan] = {}
@@ -353,7 +365,7 @@ class JobEngine:
         try:
             if plan is None:
                 ctx.fail(f"Unknown job command '{job.command}'.")
-            steps = plan(ctx)
+            steps = run_plan(plan, ctx)
         except JobFailed as exc:
             self._end(job, t, FAILED, str(exc))
             return
