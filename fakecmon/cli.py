@@ -110,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "loopback clients only)")
     serve.add_argument("--reload", action="store_true",
                        help="watch the world files and swap the world when they change")
+    serve.add_argument("--strict", action="store_true",
+                       help="log a WARNING for each request that breaks the request contract "
+                            "(unknown fields, wrong types, unknown job commands; CMON ignores "
+                            "them silently, the reply is the same)")
     serve.add_argument("--quiet", action="store_true", help="log warnings only")
     serve.add_argument("--verbose", action="store_true",
                        help="log debug details (request bodies, secrets masked)")
@@ -130,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help=f"{'hosts per cluster' if name == 'hosts' else name} "
                               f"(default {default})")
     gen.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+
+    from fakecmon import contract_cli   # record, diff, import (contract testing)
+    contract_cli.add_parsers(sub, DEFAULT_CERTS)
 
     certs = sub.add_parser("certs", help="make (or refresh) the local CA and server certificate")
     certs.add_argument("--certs-dir", type=Path, default=DEFAULT_CERTS)
@@ -164,10 +171,10 @@ def cmd_certs(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve(server: CmonServer, ca_path: Path | None, reload: bool = False,
-                 usermgmt_fifo: Path | None = None) -> None:
-    # Signal handlers first: a script that stops the server as soon as it has read the
-    # start lines must get a clean exit, not death by the default SIGTERM action.
+def stop_on_signals() -> asyncio.Event:
+    """An event SIGINT and SIGTERM set. Installed first: a script that stops the server
+    as soon as it has read the start lines must get a clean exit, not death by the
+    default SIGTERM action."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -175,6 +182,13 @@ async def _serve(server: CmonServer, ca_path: Path | None, reload: bool = False,
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
+    return stop
+
+
+async def _serve(server: CmonServer, ca_path: Path | None, reload: bool = False,
+                 usermgmt_fifo: Path | None = None) -> None:
+    stop = stop_on_signals()
+    loop = asyncio.get_running_loop()
     fifo = UsermgmtFifo(server.controller, usermgmt_fifo) if usermgmt_fifo else None
     if fifo is not None:
         fifo.start(loop)
@@ -208,7 +222,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     journal_size=args.journal_size, control_token=args.control_token,
                     mail_spool=args.mail_spool,
                     password_reset_mail_dir=args.password_reset_mail_dir,
-                    log_file=args.log_file)
+                    log_file=args.log_file, strict=args.strict)
     try:
         controller = Controller(config)
     except WorldError as exc:
@@ -275,6 +289,9 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_certs(args)
     if args.command == "world":
         return cmd_world_generate(args)
+    if args.command in ("record", "diff", "import", "contract"):
+        from fakecmon import contract_cli
+        return contract_cli.run(args)
     if args.command == "operations":
         from fakecmon.coverage import report
         print(report(args.contract, args.markdown), end="")

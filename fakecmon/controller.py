@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fakecmon.clock import Clock
+from fakecmon.contract import Usage, request_contracts
 from fakecmon.events import Event, emit
 from fakecmon.faults import Faults
 from fakecmon.journal import Journal
@@ -61,6 +62,9 @@ class Config:
     #: The local CA certificate, served to anyone at ``GET /_fakecmon/ca.pem`` (None
     #: when the server runs on a certificate of the user's own, ``--cert``).
     ca_cert: Path | None = None
+    #: Log one WARNING per contract finding (fakecmon/contract.py); the findings are in
+    #: the journal either way, and the pytest plugin fails tests on them when strict.
+    strict: bool = False
 
 
 #: Parts of a world that never change once loaded (the jobs that had ended): the
@@ -125,6 +129,8 @@ class Controller:
             # A big world lives as long as the server: out of the collector's sight,
             # its collections stop walking a hundred thousand jobs each time.
             gc.freeze()
+        if self.config.strict:   # findings on every request: read the handlers now
+            request_contracts()
         self.sessions = SessionStore(self.config.session_idle_timeout, self.config.max_sessions)
         # For tests and the control API (fakecmon/control.py): the files the server
         # started with (a full reset goes back to them), the request journal, the
@@ -133,6 +139,8 @@ class Controller:
         self.journal = Journal(self.config.journal_size)
         self.faults = Faults()
         self.snapshots: dict[str, World] = {}
+        #: Calls, statuses and contract findings per operation (``GET /_fakecmon/report``).
+        self.usage = Usage()
 
     def _build(self, files: list[tuple[Path, Node]]) -> World:
         """A world built from parsed files, not yet served (its pristine copy is made

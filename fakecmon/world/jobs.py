@@ -218,6 +218,19 @@ class JobContext:
     def data(self) -> dict[str, Any]:
         return self.job.job_data
 
+    def settings(self, *keys: str) -> None:
+        """Log the ``job_data`` settings CMON takes for this job whose effect fakecmon
+        does not model (SSH user, firewall...), as CMON's job log lists its parameters;
+        that makes them part of the job's contract (fakecmon/contract.py)."""
+        given = []
+        for key in keys:
+            value = self.data.get(key)
+            if value is not None:
+                secret = "password" in key or "token" in key or "key" in key
+                given.append(f"{key}: {'********' if secret else value}")
+        if given:
+            self.log("Job settings: " + ", ".join(given) + ".")
+
     def log(self, text: str, status: str = JOB_SUCCESS) -> None:
         self.engine.add_message(self.job, self.now, text, status)
 
@@ -253,6 +266,18 @@ class JobContext:
 
 
 Plan = Callable[[JobContext], list[Step]]
+
+#: ``job_data`` CMON takes for any job, as the job reaches hosts over SSH (s9s sends
+#: them with every job); fakecmon has no SSH: ``run_plan`` logs them.
+SSH_ACCESS = ("ssh_user", "ssh_keyfile", "ssh_port", "sudo_password")
+
+
+def run_plan(plan: "Plan", ctx: JobContext) -> list[Step]:
+    """Start a job's plan, its SSH settings logged first (every command takes them; the
+    request contract of a command is what this reads: fakecmon/contract.py)."""
+    ctx.settings(*SSH_ACCESS)
+    return plan(ctx)
+
 
 #: command -> what the job does; filled by ``fakecmon.world.job_effects``. A command
 #: missing here is unknown: its jobs fail, as CMON fails a job it cannot run.
@@ -429,7 +454,7 @@ class JobEngine:
         try:
             if plan is None:
                 ctx.fail(f"Unknown job command '{job.command}'.")
-            steps = plan(ctx)
+            steps = run_plan(plan, ctx)
         except JobFailed as exc:
             self._end(job, t, FAILED, str(exc))
             return
