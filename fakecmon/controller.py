@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fakecmon.clock import Clock
+from fakecmon.connections import HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS
 from fakecmon.events import Event, emit
 from fakecmon.faults import Faults
 from fakecmon.journal import Journal
 from fakecmon.sessions import SessionStore
 from fakecmon.world import logs
+from fakecmon.world.jobs import jobs_of
 from fakecmon.world.loader import build_world
 from fakecmon.world.logs import LogFile
 from fakecmon.world.models import User
@@ -38,6 +40,16 @@ class Config:
     max_body_size: int = 8 * 1024 * 1024
     session_idle_timeout: float = 1800.0
     max_sessions: int = 100_000
+    #: Bounds of ``fakecmon serve`` (see ``fakecmon.connections`` and ``serve --help``).
+    max_connections: int = MAX_CONNECTIONS
+    handshake_timeout: float = HANDSHAKE_TIMEOUT
+    idle_timeout: float = IDLE_TIMEOUT
+    #: Ended jobs kept (oldest ended first fall out); jobs not ended are always kept.
+    max_jobs: int = 10_000
+    #: Event-stream subscribers at once; one more gets TryAgain.
+    max_subscribers: int = 256
+    #: Named world snapshots (control API) at once.
+    max_snapshots: int = 64
     #: Requests kept in the journal (a ring buffer: the oldest fall out).
     journal_size: int = 1000
     #: Token the control API (/_fakecmon/) asks for; without one, loopback peers only.
@@ -74,6 +86,9 @@ class Controller:
                             controller_id=self.config.controller_id)
         for hook in WORLD_HOOKS:
             hook(self, world)
+        engine = jobs_of(world)
+        engine.max_ended = self.config.max_jobs
+        engine.purge()
         logs.book(world).sink = self.log_file
         return world
 

@@ -11,9 +11,10 @@ import time
 from typing import Any
 
 import orjson
-from aiohttp import HttpVersion11, web
+from aiohttp import ClientConnectionError, HttpVersion11, web
 
 
+from fakecmon.connections import ConnectionGate, tracked_of
 from fakecmon.control import add_control_routes
 from fakecmon.controller import Controller
 from fakecmon.eventstream import close_streams
@@ -27,6 +28,9 @@ log = logging.getLogger("fakecmon")
 
 #: How often (real seconds) clock-driven state catches up without requests.
 TICK_SECONDS = 0.25
+
+#: Connections the kernel queues while fakecmon is at its connection cap.
+LISTEN_BACKLOG = 1024
 
 CONTROLLER = web.AppKey("controller", Controller)
 COOKIE = "cmon-sid"
@@ -95,11 +99,7 @@ async def handle_rpc(request: web.Request) -> web.StreamResponse:
         if request.content_length is not None and request.content_length > controller.config.max_body_size:
             call.http_status = 413
             raise RpcError(INVALID_REQUEST, _too_large(request.content_length, controller))
-        try:
-            raw = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            call.http_status = 413
-            raise RpcError(INVALID_REQUEST, _too_large(None, controller)) from None
+        raw = await read_body(request, call)
         call.body = parse_body(raw)
         op = call.body.get("operation", "")
         if op is not None and not isinstance(op, str):
@@ -135,6 +135,26 @@ async def handle_rpc(request: web.Request) -> web.StreamResponse:
     return resp
 
 
+async def read_body(request: web.Request, call: Call) -> bytes:
+    """The whole body, within the idle timeout: a body that stops short of its
+    Content-Length (or trickles in) must not hold the connection for ever."""
+    controller = call.controller
+    timeout = controller.config.idle_timeout
+    try:
+        return await asyncio.wait_for(request.read(), timeout)
+    except web.HTTPRequestEntityTooLarge:
+        call.http_status = 413
+        raise RpcError(INVALID_REQUEST, _too_large(None, controller)) from None
+    except asyncio.TimeoutError:
+        call.http_status = 408
+        request.protocol.force_close() if request.protocol is not None else None
+        raise RpcError(INVALID_REQUEST, f"The request body did not arrive within "
+                       f"{timeout:g} seconds.") from None
+    except (ConnectionError, ClientConnectionError) as exc:   # the client went away
+        call.http_status = 400
+        raise RpcError(INVALID_REQUEST, f"The request body was cut short: {exc}.") from None
+
+
 def _too_large(size: int | None, controller: Controller) -> str:
     limit = controller.config.max_body_size
     got = f" ({size} bytes)" if size is not None else ""
@@ -160,11 +180,41 @@ async def http10_closes(request: web.Request, handler: Any) -> web.StreamRespons
     return resp
 
 
+@web.middleware
+async def in_progress(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Marks the connection busy while a request is handled, so the idle timeout
+    (``fakecmon.connections``) never cuts a request, however long it takes."""
+    tracked = tracked_of(request.transport)
+    if tracked is None:
+        return await handler(request)
+    tracked.request_started()
+    try:
+        return await handler(request)
+    finally:
+        tracked.request_done()
+
+
+def listening_socket(bind: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``bind``:``port`` (IPv6 ones serve IPv6 only, as asyncio's)."""
+    family = socket.AF_INET6 if ":" in bind else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((bind, port))
+        sock.listen(LISTEN_BACKLOG)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 def make_app(controller: Controller) -> web.Application:
     # The body limit is checked by handle_rpc to answer with an envelope; aiohttp's
     # own limit is a backstop just above it.
     app = web.Application(client_max_size=controller.config.max_body_size + 1,
-                          middlewares=[http10_closes])
+                          middlewares=[in_progress, http10_closes])
     app[CONTROLLER] = controller
     app.router.add_route("*", "/v2", handle_rpc)
     app.router.add_route("*", "/v2/{tail:.*}", handle_rpc)
@@ -195,7 +245,7 @@ class CmonServer:
         self.port = port
         self.app = make_app(controller)
         self._runner: web.AppRunner | None = None
-        self._servers: list[asyncio.AbstractServer] = []
+        self.gate: ConnectionGate | None = None
         self._ticker: asyncio.Task[None] | None = None
 
     @property
@@ -203,21 +253,24 @@ class CmonServer:
         return [f"https://{'[' + b + ']' if ':' in b else b}:{self.port}" for b in self.binds]
 
     async def start(self) -> int:
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False,
+                                     keepalive_timeout=self.controller.config.idle_timeout)
         await self._runner.setup()
         assert self._runner.server is not None
         factory = compat_factory(self._runner.server)
         loop = asyncio.get_running_loop()
         _quiet_handshake_errors(loop)
+        config = self.controller.config
+        self.gate = ConnectionGate(factory, self.ssl_context,
+                                   max_connections=config.max_connections,
+                                   handshake_timeout=config.handshake_timeout,
+                                   idle_timeout=config.idle_timeout)
         try:
             for bind in self.binds:
-                family = socket.AF_INET6 if ":" in bind else socket.AF_INET
-                server = await loop.create_server(
-                    factory, host=bind, port=self.port, family=family, ssl=self.ssl_context,
-                    reuse_address=True, ssl_handshake_timeout=10)
-                self._servers.append(server)
+                sock = listening_socket(bind, self.port)
+                self.gate.listen(sock)
                 if self.port == 0:
-                    self.port = server.sockets[0].getsockname()[1]
+                    self.port = sock.getsockname()[1]
         except BaseException:
             await self.stop()
             raise
@@ -239,11 +292,9 @@ class CmonServer:
             self._ticker.cancel()
             self._ticker = None
         await close_streams(self.controller)  # open event streams would keep wait_closed() waiting
-        for server in self._servers:
-            server.close()
-        for server in self._servers:
-            await server.wait_closed()
-        self._servers.clear()
+        if self.gate is not None:
+            await self.gate.close()
+            self.gate = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
