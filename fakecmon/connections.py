@@ -194,8 +194,8 @@ class ConnectionGate:
 
     def _accept(self, listener: socket.socket) -> None:
         for _ in range(128):   # a burst per wake-up, as asyncio's own server does
-            if self.open >= self.max_connections and not self._evict_one():
-                self._pause()
+            if self.open >= self.max_connections and not self._silent:
+                self._pause()       # every slot holds a real connection: wait in the backlog
                 return
             try:
                 conn, _ = listener.accept()
@@ -207,16 +207,15 @@ class ConnectionGate:
                 self.loop.call_later(_ACCEPT_RETRY, self._resume)
                 return
             self._hold(conn)
+            if self.open > self.max_connections:
+                self._evict_one()   # the oldest that never spoke (maybe this one)
 
-    def _evict_one(self) -> bool:
-        """Close the oldest connection that has not sent a byte; False if there is none."""
-        if not self._silent:
-            return False
+    def _evict_one(self) -> None:
+        """Close the oldest connection that has not sent a byte."""
         conn, timer = self._silent.popitem(last=False)
         timer.cancel()
         self._drop_silent(conn)
         self.evicted += 1
-        return True
 
     # ---- a connection before its first byte
 

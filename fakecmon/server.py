@@ -128,6 +128,8 @@ async def handle_rpc(request: web.Request) -> web.StreamResponse:
     doc = envelope(call, status, payload, error)
     sid = call.new_session.sid if call.new_session is not None else None
     resp = reply(controller, doc, call.http_status, sid)
+    if call.http_status == 408:
+        resp.force_close()     # the rest of the body may still come: not another request
     if fault is not None:
         resp = await damage_reply(fault, request, resp)
     record(controller, call, status, None if fault and fault.kind == "drop" else resp.status,
@@ -147,7 +149,6 @@ async def read_body(request: web.Request, call: Call) -> bytes:
         raise RpcError(INVALID_REQUEST, _too_large(None, controller)) from None
     except asyncio.TimeoutError:
         call.http_status = 408
-        request.protocol.force_close() if request.protocol is not None else None
         raise RpcError(INVALID_REQUEST, f"The request body did not arrive within "
                        f"{timeout:g} seconds.") from None
     except (ConnectionError, ClientConnectionError) as exc:   # the client went away
