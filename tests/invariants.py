@@ -39,6 +39,11 @@ def direct(cmon: FakeCmon, user_name: str, rpc_path: str, operation: str,
     return asyncio.run_coroutine_threadsafe(go(), loop).result(30)
 
 
+def settle(cmon: FakeCmon) -> None:
+    """Let clock-driven state catch up (as the next request would) before reading it."""
+    direct(cmon, "system", "/v2/controller", "ping")
+
+
 def snapshot_ids(cmon: FakeCmon) -> dict[str, set[int]]:
     """Ids in use now, by kind."""
     def read(c: Any) -> dict[str, set[int]]:
@@ -60,6 +65,7 @@ class Checker:
 
     def all(self, acknowledged_jobs: set[int] | None = None,
             deleted_jobs: set[int] | None = None) -> None:
+        settle(self.cmon)
         self.ids_only_grow()
         self.no_orphans()
         self.visibility_agrees()
@@ -115,6 +121,7 @@ class Checker:
 
     def visibility_agrees(self, users: list[str] | None = None) -> None:
         cmon = self.cmon
+        settle(cmon)
         world_clusters = cmon.run(lambda c: {x.cluster_id: x.cluster_name
                                              for x in c.world.clusters.values()})
         names = users or cmon.run(lambda c: [u.user_name for u in c.world.users.values()
