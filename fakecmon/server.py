@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 from aiohttp import ClientConnectionError, HttpVersion11, web
+from aiohttp.web_protocol import RequestHandler
 
 
 from fakecmon.connections import ConnectionGate, tracked_of
@@ -211,6 +212,49 @@ def listening_socket(bind: str, port: int) -> socket.socket:
     return sock
 
 
+class CmonRequestHandler(RequestHandler):
+    """aiohttp's HTTP protocol, answering what is not valid HTTP (an HTTP/2 preface,
+    binary garbage, a bad Content-Length or chunk size) with a CMON envelope and a
+    one-line log entry, not aiohttp's plain text and a traceback in the log."""
+
+    __slots__ = ("cmon_controller",)
+
+    def handle_error(self, request: Any, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        controller: Controller | None = getattr(self, "cmon_controller", None)
+        if controller is None or request.writer.output_size > 0:
+            return super().handle_error(request, status, exc, message)
+        summary = (message or str(exc or "") or "bad request").strip().splitlines()[0]
+        summary = summary.rstrip(":")[:120]
+        if summary.startswith("Pause on PRI"):    # llhttp's words for the HTTP/2 preface
+            summary = "HTTP/2 is not served, use HTTP/1.1"
+        call = Call(controller, "", {}, peer=request.remote or "")
+        if status >= 500:
+            log.error("error on a request from %s", request.remote, exc_info=exc)
+            error = RpcError(UNKNOWN_ERROR, "Internal error in fakecmon; see its log.")
+        else:
+            log.info("not valid HTTP from %s: %s", request.remote, summary)
+            error = RpcError(INVALID_REQUEST, f"The request is not valid HTTP: {summary}.")
+        resp = reply(controller, envelope(call, error.status, {}, error), status)
+        resp.force_close()
+        return resp
+
+
+def handler_factory(server: Any, controller: Controller) -> Any:
+    """Makes ``CmonRequestHandler``s the way aiohttp's ``Server`` makes its own
+    (falls back to aiohttp's if its internals ever move)."""
+    kwargs = getattr(server, "_kwargs", None)
+    loop = getattr(server, "_loop", None)
+    if not isinstance(kwargs, dict) or loop is None:
+        return server
+
+    def make() -> CmonRequestHandler:
+        handler = CmonRequestHandler(server, loop=loop, **kwargs)
+        handler.cmon_controller = controller
+        return handler
+    return make
+
+
 def make_app(controller: Controller) -> web.Application:
     # The body limit is checked by handle_rpc to answer with an envelope; aiohttp's
     # own limit is a backstop just above it.
@@ -258,7 +302,7 @@ class CmonServer:
                                      keepalive_timeout=self.controller.config.idle_timeout)
         await self._runner.setup()
         assert self._runner.server is not None
-        factory = compat_factory(self._runner.server)
+        factory = compat_factory(handler_factory(self._runner.server, self.controller))
         loop = asyncio.get_running_loop()
         _quiet_handshake_errors(loop)
         config = self.controller.config
