@@ -304,3 +304,37 @@ def test_world_machine() -> None:
         max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, database=None,
         derandomize=True, suppress_health_check=list(HealthCheck),
         phases=PHASES))
+
+
+# ---- shrunk failures the machine found, kept as regression tests
+
+def _run_job(cmon: FakeCmon, client: Any, command: str, **data: Any) -> dict[str, Any]:
+    reply = client.call("/v2/jobs", "createJobInstance", job={"job_spec": {
+        "command": command, "job_data": data}})
+    assert reply["request_status"] == "Ok", reply
+    cmon.advance(60)
+    job = client.call("/v2/jobs", "getJobInstance", job_id=reply["job"]["job_id"])["job"]
+    assert job["status"] == "FINISHED", job
+    return job
+
+
+def test_a_dropped_clusters_id_is_not_reused(cmon: FakeCmon) -> None:
+    """Shrunk: remove_cluster(21), the highest id, then create_cluster got id 6."""
+    system = cmon.client("system", "secret")
+    _run_job(cmon, system, "remove_cluster", clusterid=21)
+    _run_job(cmon, system, "create_cluster", cluster_type="galera", cluster_name="caaa",
+             vendor="percona", version="8.0", nodes=[{"hostname": "10.77.3.1"}])
+    ids = {c["cluster_id"] for c in system.call("/v2/clusters", "getAllClusterInfo")["clusters"]}
+    assert 21 not in ids and max(ids) == 22
+
+
+def test_a_dropped_cluster_leaves_no_orphan_backups(cmon: FakeCmon) -> None:
+    """Shrunk: remove_cluster(remove_backups=False) left 'backup 1 of missing cluster 1'."""
+    system = cmon.client("system", "secret")
+    before = system.call("/v2/backup", "getBackups")["backup_records"]
+    assert any(r["cid"] == 1 for r in before)
+    _run_job(cmon, system, "remove_cluster", clusterid=1, remove_backups=False)
+    Checker(cmon).no_orphans()
+    after = system.call("/v2/backup", "getBackups")["backup_records"]
+    assert [r for r in after if r["cid"] == 1] == []
+    assert len(after) == len([r for r in before if r["cid"] != 1])
