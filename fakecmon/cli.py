@@ -135,6 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "loopback clients only)")
     serve.add_argument("--reload", action="store_true",
                        help="watch the world files and swap the world when they change")
+    serve.add_argument("--strict", action="store_true",
+                       help="log a WARNING for each request that breaks the request contract "
+                            "(unknown fields, wrong types, unknown job commands; CMON ignores "
+                            "them silently, the reply is the same)")
     serve.add_argument("--quiet", action="store_true", help="log warnings only")
     serve.add_argument("--verbose", action="store_true",
                        help="log debug details (request bodies, secrets masked)")
@@ -144,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     ops.add_argument("--contract", type=Path, metavar="TSV",
                      help="operations.tsv to compare with (default ../shared/contract/operations.tsv)")
     ops.add_argument("--markdown", action="store_true", help="print the README table")
+
+    from fakecmon import contract_cli   # record, diff, import (contract testing)
+    contract_cli.add_parsers(sub, DEFAULT_CERTS)
 
     certs = sub.add_parser("certs", help="make (or refresh) the local CA and server certificate")
     certs.add_argument("--certs-dir", type=Path, default=DEFAULT_CERTS)
@@ -159,10 +166,10 @@ def cmd_certs(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _serve(server: CmonServer, ca_path: Path | None, reload: bool = False,
-                 usermgmt_fifo: Path | None = None) -> None:
-    # Signal handlers first: a script that stops the server as soon as it has read the
-    # start lines must get a clean exit, not death by the default SIGTERM action.
+def stop_on_signals() -> asyncio.Event:
+    """An event SIGINT and SIGTERM set. Installed first: a script that stops the server
+    as soon as it has read the start lines must get a clean exit, not death by the
+    default SIGTERM action."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -170,6 +177,13 @@ async def _serve(server: CmonServer, ca_path: Path | None, reload: bool = False,
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
+    return stop
+
+
+async def _serve(server: CmonServer, ca_path: Path | None, reload: bool = False,
+                 usermgmt_fifo: Path | None = None) -> None:
+    stop = stop_on_signals()
+    loop = asyncio.get_running_loop()
     fifo = UsermgmtFifo(server.controller, usermgmt_fifo) if usermgmt_fifo else None
     if fifo is not None:
         fifo.start(loop)
@@ -202,7 +216,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     max_body_size=args.max_body_size, session_idle_timeout=args.session_timeout,
                     journal_size=args.journal_size, control_token=args.control_token,
                     password_reset_mail_dir=args.password_reset_mail_dir,
-                    log_file=args.log_file, **bounds_config(args))
+                    log_file=args.log_file, strict=args.strict, **bounds_config(args))
     try:
         controller = Controller(config)
     except WorldError as exc:
@@ -242,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "certs":
         return cmd_certs(args)
+    if args.command in ("record", "diff", "import", "contract"):
+        from fakecmon import contract_cli
+        return contract_cli.run(args)
     if args.command == "operations":
         from fakecmon.coverage import report
         print(report(args.contract, args.markdown), end="")

@@ -336,6 +336,16 @@ async def put_requests(request: web.Request, c: "Controller") -> Any:
     return {"size": c.journal.size, "entries": len(c.journal)}
 
 
+async def get_report(request: web.Request, c: "Controller") -> Any:
+    """The coverage report: calls, statuses and contract findings per operation used."""
+    return c.usage.report()
+
+
+async def delete_report(request: web.Request, c: "Controller") -> Any:
+    c.usage.clear()
+    return {"cleared": True}
+
+
 async def get_faults(request: web.Request, c: "Controller") -> Any:
     return {"faults": [f.to_json() for f in c.faults]}
 
@@ -426,6 +436,8 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/requests", get_requests),
     ("DELETE", "/requests", delete_requests),
     ("PUT", "/requests", put_requests),
+    ("GET", "/report", get_report),
+    ("DELETE", "/report", delete_report),
     ("GET", "/faults", get_faults),
     ("POST", "/faults", post_fault),
     ("DELETE", "/faults", delete_faults),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fakecmon.clock import Clock
 from fakecmon.connections import HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS
+from fakecmon.contract import Usage, request_contracts
 from fakecmon.events import Event, emit
 from fakecmon.faults import Faults
 from fakecmon.journal import Journal
@@ -60,6 +61,9 @@ class Config:
     #: A file the controller log (what ``/v2/log`` lists) is also appended to, one line an
     #: entry, as CMON writes its log file (s9s's functional tests grep it).
     log_file: Path | None = None
+    #: Log one WARNING per contract finding (fakecmon/contract.py); the findings are in
+    #: the journal either way, and the pytest plugin fails tests on them when strict.
+    strict: bool = False
 
 
 class Controller:
@@ -72,6 +76,7 @@ class Controller:
                                                for p in self.config.world_paths]
         self.log_file = LogFile(self.config.log_file) if self.config.log_file else None
         self.world = self._build(self.files)
+        request_contracts()   # read the handlers once per process, not on the first request
         self.sessions = SessionStore(self.config.session_idle_timeout, self.config.max_sessions)
         # For tests and the control API (fakecmon/control.py): the files the server
         # started with (a full reset goes back to them), the request journal, the
@@ -80,6 +85,8 @@ class Controller:
         self.journal = Journal(self.config.journal_size)
         self.faults = Faults()
         self.snapshots: dict[str, World] = {}
+        #: Calls, statuses and contract findings per operation (``GET /_fakecmon/report``).
+        self.usage = Usage()
 
     def _build(self, files: list[tuple[Path, Node]]) -> World:
         world = build_world(files, created=self.clock.now(),

@@ -12,13 +12,15 @@ import re
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from fakecmon.faults import request_user
 from fakecmon.timefmt import rfc3339
+
+from fakecmon.contract import check
 
 if TYPE_CHECKING:
     from fakecmon.controller import Controller
@@ -60,9 +62,26 @@ class Entry:
     http_status: int | None
     latency_ms: float
     fault: str | None = None  # the injected fault's kind, when one applied
+    #: The request as received and the fields its handler read: the contract check
+    #: runs on them when ``contract`` is first asked for, not on every request.
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    read: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    _contract: list[str] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def contract(self) -> list[str]:
+        """What the request did that CMON silently ignores: unknown fields, wrong types,
+        unknown job commands and job_data keys (fakecmon/contract.py). The reply is the
+        same either way; strict mode turns these into test failures."""
+        if self._contract is None:
+            self._contract = contract_findings(self.path, self.operation, self.raw, self.read)
+        return self._contract
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        doc = {f.name: getattr(self, f.name) for f in fields(self)
+               if f.name not in ("raw", "read", "_contract")}
+        doc["contract"] = self.contract
+        return doc
 
     def line(self) -> str:
         """One readable line, as failure messages list it."""
@@ -70,6 +89,8 @@ class Entry:
         if len(body) > 300:
             body = body[:297] + "..."
         extra = f" fault={self.fault}" if self.fault else ""
+        if self.contract:
+            extra += f" contract={len(self.contract)}"
         return (f"#{self.id} {self.path} {self.operation or '-'} user={self.user or '-'} "
                 f"status={self.status or '-'} http={self.http_status or '-'}{extra} body={body}")
 
@@ -183,13 +204,30 @@ def record(controller: "Controller", call: "Call", status: str | None, http_stat
     """Journal one answered request and log its line: O(size of its body), not of the world."""
     latency = (time.perf_counter() - started) * 1000.0
     user = request_user(call)
-    controller.journal.add(time=rfc3339(call.now), client=call.peer, path=call.path,
-                           operation=call.operation, body=mask(call.body), user=user,
-                           status=status, http_status=http_status,
-                           latency_ms=round(latency, 3), fault=fault)
+    entry = controller.journal.add(
+        time=rfc3339(call.now), client=call.peer, path=call.path, operation=call.operation,
+        body=mask(call.body), user=user, status=status, http_status=http_status,
+        latency_ms=round(latency, 3), fault=fault, raw=call.body,
+        read=frozenset(getattr(call.body, "read", ())))
+    if controller.config.strict:
+        for finding in entry.contract:
+            log.warning("contract: %s %s: %s", call.path, call.operation or "-", finding)
+    if controller.usage is not None:
+        controller.usage.add(entry)
     if log.isEnabledFor(logging.INFO):
         extra = f" fault={fault}" if fault else ""
         log.info("%s %s user=%s %s %.1fms%s", call.path, call.operation or "-", user or "-",
                  status or f"(no reply, HTTP {http_status or '-'})", latency, extra)
     if log.isEnabledFor(logging.DEBUG):
         log.debug("request body: %s", orjson.dumps(mask(call.body)).decode()[:2000])
+
+
+def contract_findings(path: str, operation: str, body: dict[str, Any],
+                      read: frozenset[str]) -> list[str]:
+    """The contract findings of a request (never an exception: a bug in the check
+    must not cost the client its reply or the test its journal)."""
+    try:
+        return check(path, operation, body, read)
+    except Exception:  # noqa: BLE001
+        log.exception("contract check of %s %r failed", path, operation)
+        return []

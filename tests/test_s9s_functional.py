@@ -27,7 +27,9 @@ from fakecmon import usermgmt
 from fakecmon.testing import FakeCmon
 from rawtls import exchange, s9s_request
 
-pytestmark = pytest.mark.cmon_world("../fixtures/fresh.yaml")
+#: The real clients' recorded flows keep to the request contract: any finding fails
+#: the test (fakecmon/contract.py, tests/test_contract.py).
+pytestmark = [pytest.mark.cmon_world("../fixtures/fresh.yaml"), pytest.mark.fakecmon_strict]
 
 ME = "pipas"            # $USER of the scripts: the user grant_user() creates
 ME_PASSWORD = "p"

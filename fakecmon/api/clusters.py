@@ -51,6 +51,7 @@ def _license(call: Call) -> dict[str, Any]:
 def get_all_cluster_info(call: Call) -> Payload:
     """Every cluster the caller may read, in id order; ``with_tags``/``without_tags`` filter."""
     user = call.login_user()
+    call.takes("with_sheet_info", kind=bool)
     with_tags, without_tags = _tags(call, "with_tags"), _tags(call, "without_tags")
     clusters = []
     for cid in sorted(call.world.clusters):
@@ -72,6 +73,8 @@ def get_all_cluster_info(call: Call) -> Payload:
 
 @operation(PATH, "getClusterInfo")
 def get_cluster_info(call: Call) -> Payload:
+    call.takes("with_sheet_info", kind=bool)
+    call.takes("limit", "offset", kind=int)     # s9s pages every request it composes
     return {"cluster": _cluster_doc(call, checked_cluster(call))}
 
 

@@ -122,6 +122,7 @@ def _check_root_name(call: Call, name: str, what: str) -> None:
 @operation(PATH, "whoAmI")
 def who_am_i(call: Call) -> Payload:
     user = call.login_user()
+    call.takes("with_extended_privileges", kind=bool)   # CMON answers them either way
     world = call.world
     return {
         "user": user_json(world, user),

@@ -198,6 +198,12 @@ def finish_cluster(ctx: JobContext, cluster_id: int, text: str) -> None:
 
 # ---- test commands and the commands without world effects
 
+#: ``job_data`` settings CMON takes that the simulation does not act on (fakecmon has
+#: no SSH, packages or firewalls): each plan logs them (``JobContext.settings``).
+NODE_SETUP = ("ssh_user", "ssh_port", "ssh_keyfile", "sudo_password", "disable_firewall",
+              "disable_selinux", "enable_uninstall", "use_internal_repos", "deploy_agents")
+
+
 def plan_success(ctx: JobContext) -> list[Step]:
     ctx.log("This is a test job: it is destined to succeed.")
     return [note(1, "Simulated work is in progress."), note(1, "Simulated work is done.")]
@@ -263,6 +269,9 @@ def _host_owner(world: Any, hostname: str) -> Cluster | None:
 
 def plan_create_cluster(ctx: JobContext) -> list[Step]:
     """create_cluster installs a new cluster, add_cluster registers a running one."""
+    ctx.settings(*NODE_SETUP, "db_user", "db_password", "mysql_user", "mysql_password",
+                 "replication_user", "replication_password", "enable_ssl", "mysql_semi_sync",
+                 "percona_client_id", "percona_pro_token", "remote_cluster_id", "backup_id")
     data, importing = ctx.data, ctx.job.command == "add_cluster"
     ctx.log("Checking job parameters.")
     raw_type = data.get("cluster_type") or data.get("type")
@@ -362,6 +371,7 @@ def register_cluster(ctx: JobContext, spec: dict[str, Any]) -> None:
 
 
 def plan_remove_cluster(ctx: JobContext) -> list[Step]:
+    ctx.settings("cluster_name")
     cluster = ctx.cluster()
     cid = cluster.cluster_id
     ctx.log(f"Removing cluster {cid} ('{cluster.cluster_name}') from the controller.")
@@ -389,6 +399,7 @@ def unregister_cluster(ctx: JobContext, cluster_id: int, remove_backups: bool) -
 # ---- nodes: add, remove, stop, start, restart
 
 def plan_addnode(ctx: JobContext) -> list[Step]:
+    ctx.settings(*NODE_SETUP, "master_delay", "replicaset")
     cluster = ctx.cluster()
     specs = job_nodes(ctx)
     if not specs:
@@ -445,6 +456,7 @@ def add_host(ctx: JobContext, cluster_id: int, node: dict[str, Any]) -> None:
 
 
 def plan_removenode(ctx: JobContext) -> list[Step]:
+    ctx.settings("enable_uninstall", "stop_timeout")
     cluster = ctx.cluster()
     specs = job_nodes(ctx)
     if not specs:
@@ -474,6 +486,7 @@ def remove_host(ctx: JobContext, cluster_id: int, hostname: str, port: int) -> N
 
 
 def plan_stop(ctx: JobContext) -> list[Step]:
+    ctx.settings("force_stop", "stop_timeout")
     cluster = ctx.cluster()
     host = one_node(ctx, cluster)
     if host.hoststatus == SHUT_DOWN:
@@ -485,6 +498,7 @@ def plan_stop(ctx: JobContext) -> list[Step]:
 
 
 def plan_start(ctx: JobContext) -> list[Step]:
+    ctx.settings("bootstrap", "initial_start")
     cluster = ctx.cluster()
     host = one_node(ctx, cluster)
     if host.online:
@@ -497,6 +511,7 @@ def plan_start(ctx: JobContext) -> list[Step]:
 
 def plan_restart(ctx: JobContext) -> list[Step]:
     """restart (and reboot, which restarts the whole host) stop, then start a node."""
+    ctx.settings("force_stop", "initial_start", "stop_timeout")
     cluster = ctx.cluster()
     host = one_node(ctx, cluster)
     where = f"{host.hostname}:{host.port}"
@@ -513,6 +528,7 @@ def plan_restart(ctx: JobContext) -> list[Step]:
 # ---- whole clusters: stop, start, rolling restart
 
 def plan_stop_cluster(ctx: JobContext) -> list[Step]:
+    ctx.settings("maintenance_minutes", "reason", "stop_timeout")
     cluster = ctx.cluster()
     running = [h for h in data_hosts(cluster) if h.hoststatus != SHUT_DOWN]
     if cluster.state == "STOPPED" or not running:
@@ -526,6 +542,7 @@ def plan_stop_cluster(ctx: JobContext) -> list[Step]:
 
 
 def plan_start_cluster(ctx: JobContext) -> list[Step]:
+    ctx.settings("bootstrap", "donor_address")
     cluster = ctx.cluster()
     stopped = [h for h in data_hosts(cluster) if not h.online]
     if not stopped:
@@ -543,6 +560,7 @@ def plan_start_cluster(ctx: JobContext) -> list[Step]:
 
 
 def plan_rolling_restart(ctx: JobContext) -> list[Step]:
+    ctx.settings("initial_start", "stop_timeout")
     cluster = ctx.cluster()
     hosts = data_hosts(cluster)
     if cluster.state != "STARTED" or not all(h.online for h in hosts):
@@ -582,6 +600,9 @@ def _text(ctx: JobContext, key: str, default: str) -> str:
 
 
 def plan_backup(ctx: JobContext) -> list[Step]:
+    ctx.settings("backup_retention", "cc_storage", "compression_level", "include_databases",
+                 "exclude_tables", "wsrep_desync", "use_pigz", "xtrabackup_parallellism",
+                 "backup_failover", "backup_failover_host", "verify_backup")
     cluster = ctx.cluster()
     method = _text(ctx, "backup_method", default_method(cluster))
     wanted = _text(ctx, "hostname", "auto")
@@ -640,6 +661,9 @@ def store_backup(ctx: JobContext, cluster_id: int, options: dict[str, Any]) -> N
 
 
 def plan_restore_backup(ctx: JobContext) -> list[Step]:
+    ctx.settings("backup_datadir_before_restore", "backup_path", "bootstrap",
+                 "cluster_decryption_key", "database", "db_user", "db_password",
+                 "pitr_compatible", "pitr_stop_time", "source_address", "stop_timeout")
     cluster = ctx.cluster()
     bid = _backup_id(ctx)
     record = backups_of(ctx.world).records.get(bid)
@@ -671,6 +695,7 @@ def plan_restore_backup(ctx: JobContext) -> list[Step]:
 
 
 def plan_delete_backup(ctx: JobContext) -> list[Step]:
+    ctx.settings("clusterid")
     bid = _backup_id(ctx)
     record = backups_of(ctx.world).records.get(bid)
     if record is None:

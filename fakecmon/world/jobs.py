@@ -201,6 +201,19 @@ class JobContext:
     def data(self) -> dict[str, Any]:
         return self.job.job_data
 
+    def settings(self, *keys: str) -> None:
+        """Log the ``job_data`` settings CMON takes for this job whose effect fakecmon
+        does not model (SSH user, firewall...), as CMON's job log lists its parameters;
+        that makes them part of the job's contract (fakecmon/contract.py)."""
+        given = []
+        for key in keys:
+            value = self.data.get(key)
+            if value is not None:
+                secret = "password" in key or "token" in key or "key" in key
+                given.append(f"{key}: {'********' if secret else value}")
+        if given:
+            self.log("Job settings: " + ", ".join(given) + ".")
+
     def log(self, text: str, status: str = JOB_SUCCESS) -> None:
         self.engine.add_message(self.job, self.now, text, status)
 
