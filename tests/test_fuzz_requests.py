@@ -90,3 +90,26 @@ def test_generated_requests(cmon: FakeCmon, spec: OpSpec) -> None:
     checker.no_orphans()
     checker.visibility_agrees()
     COUNTS["invariant_checks"] += checker.checks
+
+
+@pytest.mark.parametrize("status, ctype, raw, why", [
+    (500, "application/json", b'{"request_status": "UnknownError"}', "HTTP 500"),
+    (200, "text/plain", b"Internal Server Error", "text/plain"),
+    (200, "application/json", b'{"request_status": "Fine", "controller_id": "x",'
+                              b' "request_processed": "t"}', "request_status"),
+    (200, "application/json", b'{"request_status": "UnknownError", "controller_id": "x",'
+                              b' "request_processed": "t", "error_string":'
+                              b' "Internal error in fakecmon; see its log."}', "Internal"),
+    (200, "application/json", b'{"request_status": "AuthRequired", "controller_id": "x",'
+                              b' "request_processed": "t"}', "HTTP 200 for AuthRequired"),
+    (200, "application/json", b'{"request_status": "Ok", "controller_id": "x",'
+                              b' "request_processed": "t", "request_id": 2}', "request_id"),
+])
+def test_the_oracle_rejects_what_it_must(status: int, ctype: str, raw: bytes, why: str) -> None:
+    """The oracle can fail: each of these breaks one rule."""
+    with pytest.raises(AssertionError) as exc:
+        check_reply(status, ctype, raw, {"request_id": 1})
+    assert exc.value.args, why
+    ok = b'{"request_status": "Ok", "controller_id": "x", "request_processed": "t",' \
+         b' "request_id": 1}'
+    assert check_reply(200, "application/json", ok, {"request_id": 1})["request_status"] == "Ok"

@@ -18,6 +18,7 @@ hypothesis' derandomized seed. Shrunk failures are kept as regression tests belo
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -63,6 +64,12 @@ class Server:
 @pytest.fixture(scope="module", autouse=True)
 def _server_lifetime() -> Any:
     yield
+    path = os.environ.get("FAKECMON_FUZZ_REPORT")
+    if path and COUNTS["runs"]:
+        with open(path, "a") as out:
+            out.write(json.dumps({"machine_runs": COUNTS["runs"],
+                                  "machine_steps": COUNTS["steps"],
+                                  "invariant_checks": COUNTS["invariant_checks"]}) + "\n")
     if Server.cmon is not None:
         Server.cmon.stop()
         Server.cmon = None
