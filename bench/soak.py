@@ -140,14 +140,17 @@ def main() -> None:
         out["rss_idle_mb"] = round(rss_mb(proc.pid), 1)
 
         socks = raw_flood(port, args.connections)
-        peak, pings = 0.0, []
-        deadline = time.monotonic() + args.hold
-        while time.monotonic() < deadline:
+        peak, pings, held_mid = 0.0, [], None
+        started = time.monotonic()
+        while time.monotonic() < started + args.hold:
             peak = max(peak, rss_mb(proc.pid))
             pings.append(ping_ms(port))
+            if held_mid is None and time.monotonic() > started + 3:
+                held_mid = still_open(socks)
             time.sleep(0.5)
         out["raw_flood"] = {
             "rss_peak_mb": round(peak, 1),
+            "held_by_server_after_3s": held_mid,
             "held_by_server_at_end": still_open(socks),
             "ping_ms_max": max(pings), "ping_ms_median": sorted(pings)[len(pings) // 2],
             "pings_failed": sum(1 for p in pings if p < 0),
