@@ -14,6 +14,8 @@ from pathlib import Path
 from fakecmon import CMON_VERSION, __version__
 from fakecmon.certs import CertPaths, check_hostname, ensure_certificates, split_hostnames
 from fakecmon.control import is_loopback
+from fakecmon.eventstream import QUEUE_LIMIT
+from fakecmon.world.logs import AUDIT_LIMIT, LOG_LIMIT
 from fakecmon.controller import DEFAULT_WORLD, Config, Controller
 from fakecmon.reload import WorldWatcher
 from fakecmon.server import CmonServer, server_ssl_context
@@ -61,6 +63,53 @@ def add_cert_hostname(parser: argparse.ArgumentParser) -> None:
                              "as the host's name or LAN address (repeatable; also "
                              "FAKECMON_CERT_HOSTNAMES, comma-separated); a certificate that "
                              "lacks one is issued again by the same CA")
+BOUNDS_EPILOG = f"""\
+everything fakecmon keeps is bounded:
+  connections      --max-connections open at once (a silent one is closed to make
+                   room; else new ones wait in the backlog); TLS must be done
+                   --handshake-timeout seconds after accept; a connection with no
+                   request in progress for --idle-timeout seconds is closed (also a
+                   request head or body that trickles in)
+  request bodies   --max-body-size bytes
+  sessions         --max-sessions live logins (then TryAgain), each expiring after
+                   --session-timeout idle seconds
+  journal          --journal-size requests (a ring)
+  jobs             --max-jobs ended jobs with their logs (the oldest ended fall out,
+                   as CMON purges old jobs); jobs not ended are always kept
+  event streams    --max-subscribers open /v2/subscribe_events streams (then TryAgain);
+                   each queues {QUEUE_LIMIT} records at most (a slow reader is cut)
+  logs             the controller log keeps {LOG_LIMIT} entries, the audit log
+                   {AUDIT_LIMIT} (rings)
+  snapshots        --max-snapshots named world snapshots (control API)
+"""
+
+
+def _add_bounds(serve: argparse.ArgumentParser) -> None:
+    """The flags of the bounds the epilog lists."""
+    serve.add_argument("--max-connections", type=int, default=Config.max_connections,
+                       metavar="N", help=f"connections open at once "
+                       f"(default {Config.max_connections})")
+    serve.add_argument("--handshake-timeout", type=float, default=Config.handshake_timeout,
+                       metavar="SECONDS", help="seconds from accept to a finished TLS "
+                       f"handshake (default {Config.handshake_timeout:g})")
+    serve.add_argument("--idle-timeout", type=float, default=Config.idle_timeout,
+                       metavar="SECONDS", help="seconds a connection may be idle between "
+                       f"requests (default {Config.idle_timeout:g})")
+    serve.add_argument("--max-sessions", type=int, default=Config.max_sessions, metavar="N",
+                       help=f"live login sessions (default {Config.max_sessions})")
+    serve.add_argument("--max-jobs", type=int, default=Config.max_jobs, metavar="N",
+                       help=f"ended jobs kept (default {Config.max_jobs})")
+    serve.add_argument("--max-subscribers", type=int, default=Config.max_subscribers,
+                       metavar="N", help=f"open event streams (default {Config.max_subscribers})")
+    serve.add_argument("--max-snapshots", type=int, default=Config.max_snapshots,
+                       metavar="N", help=f"named world snapshots (default {Config.max_snapshots})")
+
+
+def bounds_config(args: argparse.Namespace) -> dict[str, int | float]:
+    """The ``Config`` fields of the bounds flags."""
+    return {name: getattr(args, name) for name in (
+        "max_connections", "handshake_timeout", "idle_timeout", "max_sessions", "max_jobs",
+        "max_subscribers", "max_snapshots")}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,7 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
                         version=f"fakecmon {__version__} (CMON {CMON_VERSION} RPC v2 API)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="serve the CMON RPC v2 API over TLS")
+    serve = sub.add_parser("serve", help="serve the CMON RPC v2 API over TLS",
+                           epilog=BOUNDS_EPILOG,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
     serve.add_argument("--port", type=int, default=9501, help="TLS port (0 picks a free one)")
     serve.add_argument("--bind", action="append", metavar="ADDR",
                        help="address to listen on (repeatable; default RPC_BIND_ADDRESSES or 127.0.0.1)")
@@ -103,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "mode 0600 if missing), as CMON reads /var/lib/cmon/usermgmt.fifo")
     serve.add_argument("--journal-size", type=int, default=1000, metavar="N",
                        help="requests kept in the journal of the control API (default 1000)")
+    _add_bounds(serve)
     serve.add_argument("--control-token", metavar="TOKEN",
                        default=os.environ.get("FAKECMON_CONTROL_TOKEN") or None,
                        help="token the control API (/_fakecmon/) asks for; needed to reach it "
@@ -222,7 +274,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     journal_size=args.journal_size, control_token=args.control_token,
                     mail_spool=args.mail_spool,
                     password_reset_mail_dir=args.password_reset_mail_dir,
-                    log_file=args.log_file, strict=args.strict)
+                    log_file=args.log_file, strict=args.strict, **bounds_config(args))
     try:
         controller = Controller(config)
     except WorldError as exc:

@@ -117,6 +117,12 @@ def reload_startup(controller: "Controller") -> list[tuple[Path, Node]]:
 
 
 def save_snapshot(controller: "Controller", name: str) -> None:
+    """Keep a copy of the world; at most ``config.max_snapshots`` names (a full store
+    answers 409: delete one first)."""
+    limit = controller.config.max_snapshots
+    if name not in controller.snapshots and len(controller.snapshots) >= limit:
+        raise ControlError(409, f"There are already {limit} snapshots (the most kept); "
+                                "delete one first.")
     controller.snapshots[name] = copy.deepcopy(controller.world)
 
 

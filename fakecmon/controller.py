@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from fakecmon.clock import Clock
+from fakecmon.connections import HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS
 from fakecmon.contract import Usage, request_contracts
 from fakecmon.events import Event, emit
 from fakecmon.faults import Faults
 from fakecmon.journal import Journal
 from fakecmon.sessions import SessionStore
 from fakecmon.world import logs
-from fakecmon.world.jobs import Archive
+from fakecmon.world.jobs import MAX_ENDED_JOBS, Archive, jobs_of
 from fakecmon.world.loader import build_world
 from fakecmon.world.logs import LogFile
 from fakecmon.world.models import User
@@ -46,6 +47,16 @@ class Config:
     max_body_size: int = 8 * 1024 * 1024
     session_idle_timeout: float = 1800.0
     max_sessions: int = 100_000
+    #: Bounds of ``fakecmon serve`` (see ``fakecmon.connections`` and ``serve --help``).
+    max_connections: int = MAX_CONNECTIONS
+    handshake_timeout: float = HANDSHAKE_TIMEOUT
+    idle_timeout: float = IDLE_TIMEOUT
+    #: Ended jobs kept (oldest ended first fall out); jobs not ended are always kept.
+    max_jobs: int = MAX_ENDED_JOBS
+    #: Event-stream subscribers at once; one more gets TryAgain.
+    max_subscribers: int = 256
+    #: Named world snapshots (control API) at once.
+    max_snapshots: int = 64
     #: Requests kept in the journal (a ring buffer: the oldest fall out).
     journal_size: int = 1000
     #: Token the control API (/_fakecmon/) asks for; without one, loopback peers only.
@@ -151,6 +162,9 @@ class Controller:
                                 controller_id=self.config.controller_id)
             for hook in WORLD_HOOKS:
                 hook(self, world)
+            engine = jobs_of(world)
+            engine.max_ended = self.config.max_jobs
+            engine.purge()
         self._build_seconds = time.perf_counter() - started
         return world
 

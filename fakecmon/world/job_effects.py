@@ -398,8 +398,10 @@ def plan_remove_cluster(ctx: JobContext) -> list[Step]:
 def unregister_cluster(ctx: JobContext, cluster_id: int, remove_backups: bool) -> None:
     cluster = ctx.cluster(cluster_id)
     ctx.world.remove_cluster(cluster)
+    # The cluster's backup records go with it (no orphans); ``remove_backups`` also
+    # deletes the backup files, which fakecmon only says.
+    gone = backups_of(ctx.world).remove_cluster(cluster_id)
     if remove_backups:
-        gone = backups_of(ctx.world).remove_cluster(cluster_id)
         ctx.log(f"{gone} backup record(s) of the cluster are removed.")
     ctx.emit("cluster.removed", f"Cluster {cluster_id} '{cluster.cluster_name}' is removed.",
              cluster_id, cluster_name=cluster.cluster_name)
