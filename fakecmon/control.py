@@ -7,6 +7,7 @@ Plain JSON in and out (usable with curl), never reachable through ``/v2``:
     GET    /_fakecmon/world                         the loaded world files
     POST   /_fakecmon/world                         {"files": [...]} or {"yaml": "..."}, "replace"
     POST   /_fakecmon/world/reload                  read the startup world files again
+    GET    /_fakecmon/world/export?format=yaml|json everything the world holds, as a world file
     GET    /_fakecmon/snapshots                     names of saved worlds
     POST   /_fakecmon/snapshots/{name}              save the world under a name
     POST   /_fakecmon/snapshots/{name}/restore      bring it back
@@ -44,8 +45,10 @@ from aiohttp import web
 
 from fakecmon.faults import FaultError
 from fakecmon.journal import Filter
+from fakecmon.rpc import catch_up
 from fakecmon.timefmt import parse_time, rfc3339
 from fakecmon.world import accounts
+from fakecmon.world.export import export_world, to_json, to_yaml
 from fakecmon.world.yamlfile import Node, WorldError, parse_yaml, read_yaml
 
 if TYPE_CHECKING:
@@ -124,6 +127,13 @@ def restore_snapshot(controller: "Controller", name: str) -> None:
         known = ", ".join(sorted(controller.snapshots)) or "none"
         raise KeyError(f"No snapshot named '{name}' (known: {known}).")
     controller.world = copy.deepcopy(snap)  # the snapshot itself stays reusable
+
+
+def export_now(controller: "Controller") -> dict[str, Any]:
+    """The world as a world file document, as of now: areas that follow the clock (jobs,
+    alarms, maintenance) catch up first, as they do before every RPC call."""
+    catch_up(controller.world, controller.clock.now())
+    return export_world(controller.world)
 
 
 def expire_sessions(controller: "Controller", user: str | None = None) -> int:
@@ -273,6 +283,17 @@ async def post_world(request: web.Request, c: "Controller") -> Any:
     return _world_json(c)
 
 
+async def export(request: web.Request, c: "Controller") -> Any:
+    """The whole world as a world file (YAML, or JSON with ``?format=json``)."""
+    fmt = request.query.get("format", "yaml")
+    if fmt not in ("yaml", "json"):
+        raise ControlError(400, f"Unknown format '{fmt}' (yaml or json).")
+    doc = export_now(c)
+    if fmt == "json":
+        return web.Response(body=to_json(doc) + b"\n", content_type="application/json")
+    return web.Response(text=to_yaml(doc), content_type="application/yaml", charset="utf-8")
+
+
 async def reload_world(request: web.Request, c: "Controller") -> Any:
     reload_startup(c)
     return _world_json(c)
@@ -413,6 +434,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/world", get_world),
     ("POST", "/world", post_world),
     ("POST", "/world/reload", reload_world),
+    ("GET", "/world/export", export),
     ("GET", "/snapshots", list_snapshots),
     ("POST", "/snapshots/{name}", post_snapshot),
     ("POST", "/snapshots/{name}/restore", restore),
@@ -443,7 +465,8 @@ def add_control_routes(app: web.Application, controller: "Controller") -> None:
         async def serve(request: web.Request) -> web.Response:
             try:
                 check_guard(request, controller.config.control_token)
-                return _json(await handler(request, controller))
+                result = await handler(request, controller)
+                return result if isinstance(result, web.StreamResponse) else _json(result)
             except ControlError as exc:
                 return _json({"error": exc.message}, exc.status)
             except WorldError as exc:

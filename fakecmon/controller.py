@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +11,7 @@ from fakecmon.events import Event, emit
 from fakecmon.faults import Faults
 from fakecmon.journal import Journal
 from fakecmon.sessions import SessionStore
-from fakecmon.world import logs
+from fakecmon.world import logs, passwords
 from fakecmon.world.loader import build_world
 from fakecmon.world.logs import LogFile
 from fakecmon.world.models import User
@@ -27,6 +26,7 @@ DEFAULT_WORLD = Path(__file__).resolve().parent / "data" / "default.yaml"
 WORLD_HOOKS: list[Callable[["Controller", World], None]] = []
 
 import fakecmon.api  # noqa: E402,F401  (registers operations, world sections and hooks)
+import fakecmon.world.export  # noqa: E402,F401  (registers the 'saved' world section)
 
 
 @dataclass
@@ -93,8 +93,7 @@ class Controller:
         user = self.world.user_by_name(user_name)
         if user is None:
             return None
-        if user.password is None or not hmac.compare_digest(
-                user.password.encode(), password.encode()) or user.disabled or user.suspended:
+        if not passwords.check(self.world, user, password) or user.disabled or user.suspended:
             self.login_failed(user, "with password")
             return None
         self.login_succeeded(user)

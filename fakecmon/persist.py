@@ -1,0 +1,157 @@
+"""``fakecmon serve --state-dir DIR``: the world survives restarts.
+
+At start, ``DIR/world.yaml`` (a world export, see ``fakecmon.world.export``) is
+loaded if it is there; else the ``--world`` files are, and saved. After a change
+the world is saved within a second, changes in a burst coalescing into one write,
+and once more when the server stops (SIGTERM, SIGINT). A write goes to a temporary
+file that is fsync'ed and then renamed over the state, so a crash or a full disk
+leaves the previous state or the new one, never a torn one.
+
+A change is noticed cheaply: an RPC request was answered (the journal's counter), an
+area reported an event (jobs, clusters, hosts...), or a new world was swapped in
+(reset, load, restore). The export is then compared with what was last written, so
+a burst of reads writes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fakecmon import control
+from fakecmon.events import LISTENERS, Event
+from fakecmon.world.export import to_yaml
+from fakecmon.world.yamlfile import read_yaml
+
+if TYPE_CHECKING:
+    from fakecmon.controller import Controller
+    from fakecmon.world.state import World
+
+log = logging.getLogger("fakecmon")
+
+STATE_FILE = "world.yaml"
+#: Seconds between checks for changes, and the least time between two writes.
+POLL_SECONDS = 0.2
+MIN_GAP_SECONDS = 0.5
+
+_events = 0
+
+
+def _count_event(world: "World", event: Event) -> None:
+    global _events
+    _events += 1
+
+
+LISTENERS.append(_count_event)
+
+
+class StateError(Exception):
+    """The state directory cannot be used: says which and why."""
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Temporary file in the same directory, fsync, rename, fsync of the directory."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    try:
+        fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return  # a platform without directory handles: the rename is still atomic
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def prepare(state_dir: Path, reset: bool) -> Path:
+    """Make sure ``state_dir`` exists and takes writes; with ``reset``, put the old state
+    aside as ``world.yaml.bad`` (or ``world.yaml.N.bad``). Returns the state file."""
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        write_atomically(state_dir / ".write-test", b"fakecmon\n")
+        (state_dir / ".write-test").unlink()
+    except OSError as exc:
+        raise StateError(f"the state directory {state_dir} is not writable: "
+                         f"{exc.strerror or exc}") from None
+    path = state_dir / STATE_FILE
+    if reset and path.exists():
+        bad = _free_name(path)
+        os.replace(path, bad)
+        log.warning("--state-reset: the old state is kept as %s", bad)
+    return path
+
+
+def _free_name(path: Path) -> Path:
+    bad = path.with_name(path.name + ".bad")
+    n = 2
+    while bad.exists():
+        bad = path.with_name(f"{path.name}.{n}.bad")
+        n += 1
+    return bad
+
+
+class StateKeeper:
+    """Loads the saved world into a controller and keeps saving it."""
+
+    def __init__(self, controller: "Controller", path: Path) -> None:
+        self.controller = controller
+        self.path = path
+        self.last_text: str | None = None
+        self._seen: tuple[Any, ...] = ()
+        self._last_write = 0.0
+        self.saves = 0
+
+    def load(self) -> bool:
+        """Serve the saved world if there is one (a WorldError names file, line and cause).
+
+        The ``--world`` files stay the startup world: a reset goes back to them.
+        """
+        if not self.path.exists():
+            return False
+        files = [(self.path, read_yaml(self.path))]
+        self.controller.replace_files(files)
+        return True
+
+    def _signature(self) -> tuple[Any, ...]:
+        c = self.controller
+        return (id(c.world), c.journal.total, _events)
+
+    def save(self, force: bool = False) -> bool:
+        """Write the world if it changed since the last write (on the server's loop)."""
+        self._seen = self._signature()
+        text = to_yaml(control.export_now(self.controller))
+        if text == self.last_text and not force:
+            return False
+        write_atomically(self.path, text.encode())
+        self.last_text = text
+        self._last_write = time.monotonic()
+        self.saves += 1
+        return True
+
+    async def run(self) -> None:
+        """Save within a second of a change, a burst of changes in one write."""
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            if self._signature() == self._seen:
+                continue
+            if time.monotonic() - self._last_write < MIN_GAP_SECONDS:
+                continue
+            try:
+                self.save()
+            except OSError as exc:
+                log.error("cannot save the state to %s: %s (the previous state stays)",
+                          self.path, exc.strerror or exc)
+            except Exception:  # noqa: BLE001 - keep serving, say why
+                log.exception("cannot save the state to %s", self.path)
