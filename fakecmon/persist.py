@@ -86,6 +86,8 @@ def prepare(state_dir: Path, reset: bool) -> Path:
         raise StateError(f"the state directory {state_dir} is not writable: "
                          f"{exc.strerror or exc}") from None
     path = state_dir / STATE_FILE
+    for stale in state_dir.glob(f".{STATE_FILE}.*.tmp"):
+        stale.unlink(missing_ok=True)  # a write a crash interrupted: the state is whole
     if reset and path.exists():
         bad = _free_name(path)
         os.replace(path, bad)
