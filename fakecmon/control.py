@@ -12,7 +12,8 @@ Plain JSON in and out (usable with curl), never reachable through ``/v2``:
     POST   /_fakecmon/snapshots/{name}              save the world under a name
     POST   /_fakecmon/snapshots/{name}/restore      bring it back
     DELETE /_fakecmon/snapshots/{name}
-    GET    /_fakecmon/requests?operation=&path=&user=&status=&limit=
+    GET    /_fakecmon/requests?operation=&path=&user=&status=&limit=&after=ID
+    GET    /_fakecmon/requests/{id}                 one request with its reply (secrets masked)
     DELETE /_fakecmon/requests                      clear the journal
     PUT    /_fakecmon/requests                      {"size": N}: resize the ring buffer
     GET    /_fakecmon/faults  POST /_fakecmon/faults {...}  DELETE /_fakecmon/faults[/{id}]
@@ -23,7 +24,8 @@ Plain JSON in and out (usable with curl), never reachable through ``/v2``:
 Guard: without a configured token only loopback peers are served; with one
 (``--control-token`` or ``FAKECMON_CONTROL_TOKEN``) every request must carry it as
 ``Authorization: Bearer <token>`` or ``X-Fakecmon-Token``. Requests that carry an
-``Origin`` header (a web page's fetch) are refused whatever the peer.
+``Origin`` header (a web page's fetch) are refused whatever the peer, unless it is
+the origin of the server itself (the dashboard, ``fakecmon/dashboard.py``).
 
 The functions above the handlers (``full_reset``, ``load_world``...) are what
 ``FakeCmon`` calls too, on the server's own thread.
@@ -183,10 +185,24 @@ def presented_token(request: web.Request) -> str | None:
     return request.headers.get("X-Fakecmon-Token")
 
 
+def same_origin(request: web.Request, token: str | None) -> bool:
+    """The dashboard's own page (``/_fakecmon/ui/``, same scheme, host and port): its
+    fetches carry an Origin header. Without a token the host must also be a loopback
+    name, so a DNS name rebound to 127.0.0.1 does not pass for it."""
+    origin = request.headers.get("Origin", "")
+    if origin != f"{request.scheme}://{request.host}":
+        return False
+    if token:
+        return True
+    host = request.url.host or ""
+    return host == "localhost" or is_loopback(host.strip("[]"))
+
+
 def check_guard(request: web.Request, token: str | None) -> None:
     """Raise ControlError unless this request may use the control API."""
-    if "Origin" in request.headers:
-        raise ControlError(403, "The control API does not answer web pages (Origin header).")
+    if "Origin" in request.headers and not same_origin(request, token):
+        raise ControlError(403, "The control API does not answer other web pages "
+                                "(cross-origin request).")
     if token:
         got = presented_token(request)
         if got is None:
@@ -330,11 +346,26 @@ async def get_requests(request: web.Request, c: "Controller") -> Any:
     limit = q.get("limit")
     if limit is not None and not (limit.isascii() and limit.isdigit()):
         raise ControlError(400, "'limit' must be a number.")
+    after = q.get("after")
+    if after is not None and not (after.isascii() and after.isdigit()):
+        raise ControlError(400, "'after' must be a request id (a number).")
     flt = Filter(path=q.get("path"), operation=q.get("operation"), user=q.get("user"),
                  status=q.get("status"))
     found = c.journal.select(flt, int(limit) if limit else None)
+    if after is not None:
+        found = [e for e in found if e.id > int(after)]
     return {"size": c.journal.size, "received": c.journal.total, "total": len(found),
             "requests": [e.to_json() for e in found]}
+
+
+async def get_request(request: web.Request, c: "Controller") -> Any:
+    """One journal entry with the reply it got (both with secrets masked)."""
+    rid = request.match_info["id"]
+    entry = next((e for e in c.journal if str(e.id) == rid), None)
+    if entry is None:
+        raise ControlError(404, f"No request {rid} in the journal (it keeps the last "
+                                f"{c.journal.size}).")
+    return {**entry.to_json(), "reply": entry.reply_json()}
 
 
 async def delete_requests(request: web.Request, c: "Controller") -> Any:
@@ -440,6 +471,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/snapshots/{name}/restore", restore),
     ("DELETE", "/snapshots/{name}", delete_snapshot),
     ("GET", "/requests", get_requests),
+    ("GET", "/requests/{id}", get_request),
     ("DELETE", "/requests", delete_requests),
     ("PUT", "/requests", put_requests),
     ("GET", "/faults", get_faults),
@@ -485,6 +517,8 @@ def add_control_routes(app: web.Application, controller: "Controller") -> None:
 
     for method, path, handler in ROUTES:
         app.router.add_route(method, PREFIX + path, wrap(handler))
+    from fakecmon.dashboard import add_dashboard_routes  # it uses this module
+    add_dashboard_routes(app, controller, wrap)
     app.router.add_route("GET", PREFIX, index)
     app.router.add_route("GET", PREFIX + "/", index)
 

@@ -31,6 +31,12 @@ _SECRET = re.compile(r"password|passwd|secret|signature|token|private|(^|_)key$|
                      re.IGNORECASE)
 #: Bodies deeper than this are cut: the journal must not choke on a hostile request.
 _MAX_DEPTH = 32
+#: Bytes of a reply the journal keeps (1000 entries of big replies stay bounded).
+REPLY_KEPT = 64 * 1024
+#: A secret-looking field of a reply that is not whole JSON any more (a cut reply).
+_SECRET_VALUE = re.compile(
+    r'("[^"]*(?:password|passwd|secret|signature|token|private)[^"]*"\s*:\s*)"[^"]*"',
+    re.IGNORECASE)
 
 
 def mask(value: Any, depth: int = 0) -> Any:
@@ -60,9 +66,24 @@ class Entry:
     http_status: int | None
     latency_ms: float
     fault: str | None = None  # the injected fault's kind, when one applied
+    #: The reply body as sent (at most ``REPLY_KEPT`` bytes): kept by reference, so
+    #: recording costs nothing; parsed and masked only when someone looks (``reply_json``).
+    reply: bytes | None = field(default=None, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        doc = asdict(self)
+        del doc["reply"]
+        return doc
+
+    def reply_json(self) -> Any:
+        """The reply, secrets masked: JSON when it parses, else its text (cut or damaged)."""
+        if self.reply is None:
+            return None
+        try:
+            return mask(orjson.loads(self.reply))
+        except orjson.JSONDecodeError:
+            text = self.reply.decode("utf-8", "replace")
+            return _SECRET_VALUE.sub(lambda m: m.group(1) + f'"{MASK}"', text)
 
     def line(self) -> str:
         """One readable line, as failure messages list it."""
@@ -179,14 +200,18 @@ def closest(entries: Iterable[Entry], operation: str | None, path: str | None,
 
 
 def record(controller: "Controller", call: "Call", status: str | None, http_status: int | None,
-           started: float, fault: str | None = None) -> None:
+           started: float, fault: str | None = None, reply: bytes | None = None) -> None:
     """Journal one answered request and log its line: O(size of its body), not of the world."""
     latency = (time.perf_counter() - started) * 1000.0
+    if not isinstance(reply, bytes):
+        reply = None  # a streamed or damaged reply has no body to keep
     user = request_user(call)
     controller.journal.add(time=rfc3339(call.now), client=call.peer, path=call.path,
                            operation=call.operation, body=mask(call.body), user=user,
                            status=status, http_status=http_status,
-                           latency_ms=round(latency, 3), fault=fault)
+                           latency_ms=round(latency, 3), fault=fault,
+                           reply=reply if reply is None or len(reply) <= REPLY_KEPT
+                           else reply[:REPLY_KEPT])
     if log.isEnabledFor(logging.INFO):
         extra = f" fault={fault}" if fault else ""
         log.info("%s %s user=%s %s %.1fms%s", call.path, call.operation or "-", user or "-",
