@@ -238,6 +238,7 @@ async function showRequest(id) {
 
 async function refreshClusters() {
   const doc = await api("/ui/api/clusters");
+  if (!changed("clusters", doc)) return;
   const cards = doc.clusters.map((c) => el("div", { class: "card", "data-cluster": c.cluster_id },
     el("div", { class: "card-head" },
       el("div", {},
@@ -257,8 +258,21 @@ async function refreshClusters() {
 
 // ---- jobs
 
+// Re-render only what changed: rows keep their place under the pointer.
+const drawn = {};
+function changed(key, value) {
+  const text = JSON.stringify(value);
+  if (drawn[key] === text) return false;
+  drawn[key] = text;
+  return true;
+}
+
 async function refreshJobs() {
   const doc = await api("/ui/api/jobs");
+  if (!changed("jobs", [doc.jobs, state.selectedJob])) {
+    if (state.selectedJob !== null) await refreshJob();
+    return;
+  }
   const rows = doc.jobs.map((j) => {
     const tr = el("tr", { "data-job": j.job_id, class: j.job_id === state.selectedJob ? "selected" : "" },
       el("td", { class: "num dim", text: j.job_id }),
@@ -281,6 +295,7 @@ async function refreshJob() {
   try { j = await api(`/ui/api/jobs/${state.selectedJob}`); } catch (err) {
     $("#job-detail").hidden = true; state.selectedJob = null; return;
   }
+  if (!changed("job", j)) return;
   $("#job-title").textContent = `#${j.job_id} ${j.title}`;
   $("#job-meta").replaceChildren(
     el("span", {}, "command ", el("b", { text: j.command })),
@@ -304,6 +319,7 @@ async function refreshJob() {
 
 async function refreshUsers() {
   const doc = await api("/ui/api/users");
+  if (!changed("users", doc)) return;
   $("#users-table tbody").replaceChildren(...doc.users.map((u) => el("tr", {},
     el("td", { class: "num dim", text: u.user_id }),
     el("td", {}, el("b", { text: u.user_name }), u.superuser ? " " : null, u.superuser ? pill("super", "info") : null),
@@ -340,6 +356,7 @@ function treeItem(node, depth) {
 
 async function refreshTree() {
   const doc = await api("/ui/api/tree");
+  if (!changed("tree", doc)) return;
   $("#tree").replaceChildren(treeItem(doc.tree, 0));
   $("#tree-count").textContent = `${doc.nodes} objects` + (doc.nodes >= doc.limit ? ` (first ${doc.limit})` : "");
 }
@@ -385,7 +402,7 @@ function wire() {
   $$(".tab").forEach((t) => t.addEventListener("click", () => showTab(t.dataset.tab)));
   $("#btn-reset").addEventListener("click", () => act("The world, journal, faults, clock and sessions are reset",
     async () => { await api("/reset", { method: "POST", body: {} }); clearJournalRows(); state.received = 0;
-      state.selectedJob = null; $("#job-detail").hidden = true; $("#request-detail").hidden = true;
+      state.selectedJob = null; delete drawn.job; $("#job-detail").hidden = true; $("#request-detail").hidden = true;
       $$(".split").forEach((s) => s.classList.remove("open")); }));
   $("#btn-freeze").addEventListener("click", () => {
     const frozen = $("#btn-freeze").dataset.frozen === "1";
@@ -413,7 +430,7 @@ function wire() {
   $("#btn-clear-faults").addEventListener("click", () => act("Faults cleared", () => api("/faults", { method: "DELETE" })));
   $("#btn-tree-refresh").addEventListener("click", () => refreshTree().catch((err) => say(err.message, true)));
   $("#detail-close").addEventListener("click", () => { $("#request-detail").hidden = true; $("#pane-requests .split").classList.remove("open"); });
-  $("#job-close").addEventListener("click", () => { $("#job-detail").hidden = true; state.selectedJob = null; $("#pane-jobs .split").classList.remove("open"); });
+  $("#job-close").addEventListener("click", () => { $("#job-detail").hidden = true; state.selectedJob = null; delete drawn.job; $("#pane-jobs .split").classList.remove("open"); });
   const filterChanged = () => {
     state.filters = { operation: $("#f-operation").value.trim(), user: $("#f-user").value.trim(), status: $("#f-status").value };
     clearJournalRows();
