@@ -253,10 +253,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """GET /_fakecmon/world/export of a running server."""
-    ctx = ssl.create_default_context(cafile=str(args.ca)) if args.ca else \
-        ssl._create_unverified_context()  # noqa: S323 - a local fake's own certificate
-    if args.ca:
-        ctx.check_hostname = False
+    ctx = ssl.create_default_context(cafile=str(args.ca) if args.ca else None)
+    ctx.check_hostname = False
+    if args.ca is None:
+        ctx.verify_mode = ssl.CERT_NONE  # like CMON's own clients: a local fake's certificate
     url = args.url.rstrip("/")
     url = url[:-3] if url.endswith("/v2") else url
     req = urllib.request.Request(f"{url}/_fakecmon/world/export?format={args.format}")

@@ -202,7 +202,7 @@ def check_guard(request: web.Request, token: str | None) -> None:
     """Raise ControlError unless this request may use the control API."""
     if "Origin" in request.headers and not same_origin(request, token):
         raise ControlError(403, "The control API does not answer other web pages "
-                                "(cross-origin request).")
+                                "(an Origin header that is not this server's).")
     if token:
         got = presented_token(request)
         if got is None:

@@ -26,7 +26,9 @@ DEFAULT_WORLD = Path(__file__).resolve().parent / "data" / "default.yaml"
 WORLD_HOOKS: list[Callable[["Controller", World], None]] = []
 
 import fakecmon.api  # noqa: E402,F401  (registers operations, world sections and hooks)
-import fakecmon.world.export  # noqa: E402,F401  (registers the 'saved' world section)
+from fakecmon.world import export as _export  # noqa: E402
+
+_export.register()  # the 'saved' section of exports loads after every area's sections
 
 
 @dataclass

@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,9 +57,10 @@ class StateError(Exception):
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Temporary file in the same directory, fsync, rename, fsync of the directory."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(name)
     try:
-        with open(tmp, "wb") as f:
+        with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -113,6 +116,8 @@ class StateKeeper:
         self.last_text: str | None = None
         self._seen: tuple[Any, ...] = ()
         self._last_write = 0.0
+        self._taken = self._written = 0
+        self._lock = threading.Lock()
         self.saves = 0
 
     def load(self) -> bool:
@@ -130,20 +135,34 @@ class StateKeeper:
         c = self.controller
         return (id(c.world), c.journal.total, _events)
 
-    def save(self, force: bool = False) -> bool:
-        """Write the world if it changed since the last write (on the server's loop)."""
+    def _snapshot(self) -> tuple[int, dict[str, Any]]:
+        """The world as plain data, taken on the server's loop (the only thread that
+        touches it), numbered; writing it out can then happen elsewhere."""
         self._seen = self._signature()
-        text = to_yaml(control.export_now(self.controller))
-        if text == self.last_text and not force:
-            return False
-        write_atomically(self.path, text.encode())
-        self.last_text = text
-        self._last_write = time.monotonic()
-        self.saves += 1
-        return True
+        self._taken += 1
+        return self._taken, control.export_now(self.controller)
+
+    def _write(self, taken: tuple[int, dict[str, Any]], force: bool) -> bool:
+        """Write a snapshot unless a newer one was written already (a write still in
+        its thread when the server stops must not overwrite the final save)."""
+        seq, doc = taken
+        text = to_yaml(doc)
+        with self._lock:
+            if seq <= self._written or (text == self.last_text and not force):
+                return False
+            write_atomically(self.path, text.encode())
+            self._written, self.last_text = seq, text
+            self._last_write = time.monotonic()
+            self.saves += 1
+            return True
+
+    def save(self, force: bool = False) -> bool:
+        """Write the world now if it changed since the last write (at start and at exit)."""
+        return self._write(self._snapshot(), force)
 
     async def run(self) -> None:
-        """Save within a second of a change, a burst of changes in one write."""
+        """Save within a second of a change, a burst of changes in one write. The YAML
+        and the disk work run in a thread, so requests are not held up by them."""
         while True:
             await asyncio.sleep(POLL_SECONDS)
             if self._signature() == self._seen:
@@ -151,7 +170,7 @@ class StateKeeper:
             if time.monotonic() - self._last_write < MIN_GAP_SECONDS:
                 continue
             try:
-                self.save()
+                await asyncio.to_thread(self._write, self._snapshot(), False)
             except OSError as exc:
                 log.error("cannot save the state to %s: %s (the previous state stays)",
                           self.path, exc.strerror or exc)

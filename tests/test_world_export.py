@@ -168,6 +168,7 @@ def _get(cmon: FakeCmon, path: str) -> tuple[int, bytes, str]:
 
 
 def test_export_route_yaml_and_json(cmon):
+    cmon.freeze()   # the export says when it was made (alarms' "now"...)
     status, body, ctype = _get(cmon, "/_fakecmon/world/export")
     assert status == 200 and ctype.startswith("application/yaml")
     assert body.decode() == cmon.export_world()
@@ -180,6 +181,7 @@ def test_export_route_yaml_and_json(cmon):
 
 
 def test_cli_export(cmon, tmp_path, capsys):
+    cmon.freeze()
     out = tmp_path / "world.yaml"
     assert cli.main(["export", "--url", cmon.base_url, "--output", str(out)]) == 0
     assert out.read_text() == cmon.export_world()

@@ -28,7 +28,7 @@ from fakecmon.world import codec, passwords
 from fakecmon.world.loader import SECTIONS, Reader
 from fakecmon.world.models import Cluster, Group, Host, User
 from fakecmon.world.state import World
-from fakecmon.world.yamlfile import Node, WorldError
+from fakecmon.world.yamlfile import Node
 
 SAVED = "saved"
 #: Format of the ``saved`` section; a newer fakecmon reads older ones or says why not.
@@ -95,17 +95,14 @@ READABLE: dict[type, frozenset[str]] = {
 
 
 def _user_name(world: World, uid: int) -> str:
+    """The owner's name; a removed owner becomes ``system``, as a reload would need one."""
     user = world.users.get(uid)
-    if user is None:
-        raise WorldError(f"cannot export: owner user id {uid} does not exist")
-    return user.user_name
+    return user.user_name if user is not None else "system"
 
 
 def _group_name(world: World, gid: int) -> str:
     group = world.groups.get(gid)
-    if group is None:
-        raise WorldError(f"cannot export: owner group id {gid} does not exist")
-    return group.group_name
+    return group.group_name if group is not None else "admins"
 
 
 def _plain(value: Any) -> Any:
@@ -282,4 +279,11 @@ def _load_cluster(r: Reader, dec: codec.Decoder, cluster: Cluster, entry: Node,
         _apply(r, dec, host, host_entry_, f"{place}.hosts[{j}]")
 
 
-SECTIONS[SAVED] = load_saved
+def register() -> None:
+    """Make ``saved`` the last section to load, after every area's own (the controller
+    calls this once all areas are imported): it replaces what they loaded."""
+    SECTIONS.pop(SAVED, None)
+    SECTIONS[SAVED] = load_saved
+
+
+register()
