@@ -135,3 +135,18 @@ def test_token_guard(tmp_path):
         assert status == 200
         status, _ = get_json(server, UI + "/?token=wrong")
         assert status == 401
+
+
+def test_a_wheel_carries_the_page():
+    """Every file of fakecmon/ui/ matches the package-data of pyproject.toml."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())[
+        "tool"]["setuptools"]["package-data"]["fakecmon"]
+    files = [p.relative_to(root / "fakecmon").as_posix()
+             for p in (root / "fakecmon" / "ui").iterdir()]
+    assert {"app.js", "index.html", "style.css"} <= set(p.split("/")[-1] for p in files)
+    for name in files:
+        assert any(fnmatch.fnmatch(name, g) for g in globs), name

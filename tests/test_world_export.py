@@ -207,3 +207,18 @@ def test_broken_saved_section_names_the_place(cmon, bad, cause):
     from fakecmon.world.yamlfile import WorldError
     with pytest.raises(WorldError, match=cause):
         cmon.load_yaml(bad, name="broken.yaml")
+
+
+def test_export_with_a_log_file(tmp_path):
+    """The controller's open --log-file is not part of the world: the export skips it and
+    the loaded world writes to the file again."""
+    log = tmp_path / "cmon.log"
+    with FakeCmon(log_file=log) as server:
+        server.freeze()
+        server.client("system", "secret")
+        text = server.export_world()
+        assert "cmon.log" not in text
+        server.load_yaml(text, replace=True)
+        assert server.export_world() == text
+        server.client("system", "secret")
+    assert log.read_text().count("logged in") >= 2

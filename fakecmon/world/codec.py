@@ -49,11 +49,16 @@ def _slots(cls: type) -> list[str]:
 
 
 def attributes(obj: Any) -> dict[str, Any]:
-    """An object's state: its ``__dict__`` or, for slotted classes, its slots."""
+    """An object's state: its ``__dict__`` or, for slotted classes, its slots. Attributes
+    a class names in ``__transient__`` (runtime attachments such as an open log file,
+    set again whenever a world is built) are saved as None."""
     state = dict(getattr(obj, "__dict__", {}))
     for name in _slots(type(obj)):
         if hasattr(obj, name):
             state[name] = getattr(obj, name)
+    for name in getattr(type(obj), "__transient__", ()):
+        if name in state:
+            state[name] = None
     return state
 
 
