@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from fakecmon.control import PREFIX, ControlError, check_guard, clock_json
+from fakecmon.control import PREFIX, ControlError, clock_json
 from fakecmon.rpc import catch_up
 from fakecmon.timefmt import rfc3339
 from fakecmon.world.cdt import FOLDER, cdt_of

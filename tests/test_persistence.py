@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import random
+import signal
+import ssl
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 
-import pytest
-
 from fakecmon.client import RpcClient
+from fakecmon.persist import prepare
 from fakecmon.world.yamlfile import read_yaml
 from test_cli import FAKECMON, clean_env, serving
 
@@ -150,13 +152,32 @@ def test_state_reset_needs_a_state_dir(tmp_path):
     assert done.returncode == 2 and "--state-reset needs --state-dir" in done.stderr
 
 
-@pytest.mark.parametrize("count", [3])
-def test_bad_files_are_numbered(tmp_path, count):
-    from fakecmon.persist import prepare
+def test_bad_files_are_numbered(tmp_path):
     state = tmp_path / "s"
-    for i in range(count):
+    for i in range(3):
         state.mkdir(exist_ok=True)
         (state / "world.yaml").write_text(f"broken {i}")
         prepare(state, reset=True)
     assert sorted(p.name for p in state.glob("*.bad")) == [
         "world.yaml.2.bad", "world.yaml.3.bad", "world.yaml.bad"]
+
+
+def test_sigint_saves_the_last_change_and_a_reset_is_saved_too(tmp_path):
+    state, certs = tmp_path / "state", tmp_path / "certs"
+    args = ["--state-dir", str(state), "--certs-dir", str(certs)]
+    with serving(args) as s:
+        create_group(client(s), "last-one")
+        s.proc.send_signal(signal.SIGINT)        # at once: the exit save must have it
+        assert s.proc.wait(timeout=20) == 0
+    assert "last-one" in saved_text(state)
+    with serving(args) as s:
+        c = client(s)
+        assert "last-one" in group_names(c)
+        host, port = s.urls[0]
+        ctx = ssl.create_default_context()
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        req = urllib.request.Request(f"https://{host}:{port}/_fakecmon/reset", data=b"{}",
+                                     method="POST")
+        assert urllib.request.urlopen(req, context=ctx, timeout=10).status == 200
+        assert wait_for(lambda: "last-one" not in saved_text(state))
+    assert "last-one" not in saved_text(state)

@@ -166,8 +166,9 @@ def _is_instance(v: Any) -> bool:
 
 
 def _checked_name(obj: Any) -> str:
-    name = _name_of(obj)
-    if not _allowed(obj.__module__) or "<locals>" in name:
+    module = getattr(obj, "__module__", None) or ""
+    name = f"{module}:{getattr(obj, '__qualname__', repr(obj))}"
+    if not _allowed(module) or "<locals>" in name:
         raise TypeError(f"cannot export {name}: not a fakecmon world object")
     return name
 

@@ -174,20 +174,12 @@ def to_json(doc: dict[str, Any]) -> bytes:
     return orjson.dumps(doc, option=orjson.OPT_INDENT_2)
 
 
-class _Dumper(yaml.SafeDumper):
-    """Safe YAML, no anchors (the codec writes shared objects as ``!ref``)."""
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """Safe YAML (the C emitter when PyYAML has it: a saved world is written often), no
+    anchors: the codec writes shared objects as ``!ref``."""
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
-
-
-try:  # the C emitter when PyYAML has it: a saved world is written often
-    class _CDumper(yaml.CSafeDumper):  # type: ignore[name-defined,misc]
-        def ignore_aliases(self, data: Any) -> bool:
-            return True
-    _Dumper = _CDumper  # type: ignore[misc]  # noqa: F811
-except AttributeError:
-    pass
 
 
 # ---- loading the ``saved`` section back
