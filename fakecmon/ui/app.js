@@ -335,18 +335,19 @@ async function refreshUsers() {
     el("td", { class: "mono dim", text: g.acl }))));
 }
 
-const ICONS = { folder: "📁", file: "📄", user: "👤", group: "👥", cluster: "🗄" };
+const KINDS = { Folder: "dir", File: "file", User: "user", Group: "group", Cluster: "cluster" };
 
 function treeItem(node, depth) {
   const kids = node.children || [];
-  const li = el("li", { class: depth > 1 && kids.length ? "closed" : "", "data-path": node.path });
+  const folded = kids.length && (depth > 1 || node.name.startsWith("."));   // .runtime: internals
+  const li = el("li", { class: folded ? "closed" : "", "data-path": node.path });
   const toggle = el("span", { class: "icon toggle", text: kids.length ? (li.className ? "▸" : "▾") : "" });
   toggle.addEventListener("click", () => {
     li.classList.toggle("closed");
     toggle.textContent = li.classList.contains("closed") ? "▸" : "▾";
   });
   li.append(el("div", { class: "row" }, toggle,
-    el("span", { class: "icon", text: ICONS[String(node.kind).toLowerCase().replace("cmon", "")] || "•" }),
+    el("span", { class: `kind k-${KINDS[node.kind] || "other"}`, text: KINDS[node.kind] || node.kind }),
     el("span", { class: "nm", text: node.name }),
     el("span", { class: "own", text: `${node.owner}:${node.group}` }),
     el("span", { class: "acl", text: node.acl })));
