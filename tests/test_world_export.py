@@ -222,3 +222,40 @@ def test_export_with_a_log_file(tmp_path):
         assert server.export_world() == text
         server.client("system", "secret")
     assert log.read_text().count("logged in") >= 2
+
+
+def test_codec_keeps_shapes_sharing_and_cycles():
+    """What areas may keep: every container kind, shared objects, a cycle, bytes, inf."""
+    import collections
+
+    from fakecmon.controller import Controller
+    from fakecmon.world.codec import Decoder, Encoder
+
+    world = Controller().world
+    shared = {"n": 1}
+    cyclic: list[Any] = ["head"]
+    cyclic.append(cyclic)
+    value = {"t": (1, "a"), "s": {3, 1}, "f": frozenset({"x"}), "d": collections.deque([1], 5),
+             "ints": {1: "one", 2: shared}, "again": shared, "b": b"\x00\xff", "inf": float("inf"),
+             "cycle": cyclic, "world": world, "cluster": world.clusters[1],
+             "host": world.clusters[1].hosts[0]}
+    doc = Encoder(world).encode(value)
+    back = Decoder(world, "test").decode(yaml.safe_load(yaml.safe_dump(doc, sort_keys=False)))
+    assert back["t"] == (1, "a") and back["s"] == {1, 3} and back["f"] == frozenset({"x"})
+    assert back["d"] == collections.deque([1], 5) and back["d"].maxlen == 5
+    assert back["ints"][2] is back["again"] and back["ints"][1] == "one"
+    assert back["b"] == b"\x00\xff" and back["inf"] == float("inf")
+    assert back["cycle"][1] is back["cycle"]
+    assert back["world"] is world and back["cluster"] is world.clusters[1]
+    assert back["host"] is world.clusters[1].hosts[0]
+
+
+def test_an_export_serves_with_world(cmon, system, tmp_path):
+    """``fakecmon serve --world export.yaml`` builds its controller like this."""
+    from fakecmon.controller import Config, Controller
+    busy_world(cmon, system)
+    path = tmp_path / "export.yaml"
+    path.write_text(cmon.export_world())
+    loaded = Controller(Config(world_paths=[path]), clock=cmon.run(lambda c: c.clock))
+    assert "pg-export" in [c.cluster_name for c in loaded.world.clusters.values()]
+    assert loaded.world.controller_id == cmon.controller_id

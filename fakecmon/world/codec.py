@@ -10,7 +10,7 @@ everything the world holds.
 Encoding: scalars stay scalars, lists stay lists, dicts whose keys are all strings
 (and do not start with ``!``) stay mappings. Everything else is a one-key mapping
 whose key starts with ``!``: ``!obj`` (class and attributes), ``!pairs`` (a dict
-with other keys), ``!tuple``, ``!set``, ``!frozenset``, ``!deque``, ``!fn``,
+with other keys), ``!tuple``, ``!set``, ``!frozenset``, ``!deque``, ``!bytes``, ``!fn``,
 ``!const`` (a function in a module's table), ``!method``, ``!float`` (inf, nan), ``!world``, and references to the world's own
 users, groups, clusters and hosts (``!user``, ``!group``, ``!cluster``, ``!host``).
 An object reached more than once is written once as ``{"!id": n, "!value": ...}``
@@ -22,6 +22,7 @@ so a world file cannot name anything else to import or call.
 
 from __future__ import annotations
 
+import base64
 import collections
 import importlib
 import math
@@ -147,6 +148,8 @@ class Encoder:
         if isinstance(v, (set, frozenset)):
             kind = "!set" if isinstance(v, set) else "!frozenset"
             return {kind: [self._encode(x) for x in _ordered(v)]}
+        if isinstance(v, bytes):
+            return {"!bytes": base64.b64encode(v).decode()}
         if isinstance(v, collections.deque):
             return {"!deque": [self._encode(x) for x in v], "maxlen": v.maxlen}
         if hasattr(v, "__self__") and hasattr(v, "__func__"):
@@ -366,6 +369,7 @@ _TAGS: dict[str, Callable[[Decoder, dict[str, Any]], Any]] = {
     "!const": Decoder._const,
     "!method": Decoder._method,
     "!float": Decoder._float,
+    "!bytes": lambda d, v: base64.b64decode(str(v["!bytes"]), validate=True),
     "!world": lambda d, v: d.world,
     "!user": lambda d, v: d._core("users", v["!user"]),
     "!group": lambda d, v: d._core("groups", v["!group"]),
