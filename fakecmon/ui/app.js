@@ -225,6 +225,10 @@ async function showRequest(id) {
       el("span", {}, "HTTP ", el("b", { text: e.http_status ?? "—" })),
       el("span", {}, "time ", el("b", { text: e.time })),
       el("span", {}, pill(e.status || "no reply")));
+    // What CMON would silently ignore in the request (when the journal checks it).
+    const findings = Array.isArray(e.contract) ? e.contract : [];
+    $("#detail-contract").replaceChildren(...findings.map((f) => el("li", { text: f })));
+    $("#detail-contract").hidden = findings.length === 0;
     fillPre($("#detail-request"), e.body);
     fillPre($("#detail-reply"), e.reply === null ? "(no reply was sent)" : e.reply);
     $("#request-detail").hidden = false;
