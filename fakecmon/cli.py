@@ -85,12 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
                             "loopback clients only)")
     serve.add_argument("--state-dir", type=Path, metavar="DIR",
                        default=os.environ.get("FAKECMON_STATE_DIR") or None,
-                       help="keep the world in DIR/world.yaml across restarts: loaded at "
+                       help="keep the world in DIR/world.json across restarts: loaded at "
                             "start if there, saved within a second of every change and at "
                             "exit (default FAKECMON_STATE_DIR)")
     serve.add_argument("--state-reset", action="store_true",
                        help="start over from the --world files, keeping the old state of "
-                            "--state-dir as world.yaml.bad")
+                            "--state-dir as world.json.bad")
     serve.add_argument("--reload", action="store_true",
                        help="watch the world files and swap the world when they change")
     serve.add_argument("--quiet", action="store_true", help="log warnings only")

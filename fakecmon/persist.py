@@ -1,6 +1,6 @@
 """``fakecmon serve --state-dir DIR``: the world survives restarts.
 
-At start, ``DIR/world.yaml`` (a world export, see ``fakecmon.world.export``) is
+At start, ``DIR/world.json`` (a world export, see ``fakecmon.world.export``) is
 loaded if it is there; else the ``--world`` files are, and saved. After a change
 the world is saved within a second, changes in a burst coalescing into one write,
 and once more when the server stops (SIGTERM, SIGINT). A write goes to a temporary
@@ -24,10 +24,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from fakecmon import control
 from fakecmon.events import LISTENERS, Event
-from fakecmon.world.export import to_yaml
-from fakecmon.world.yamlfile import read_yaml
+from fakecmon.world.export import to_json
+from fakecmon.world.yamlfile import WorldError, read_yaml
 
 if TYPE_CHECKING:
     from fakecmon.controller import Controller
@@ -35,7 +37,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("fakecmon")
 
-STATE_FILE = "world.yaml"
+#: A world file in JSON (JSON is YAML: ``--world`` reads it too): orjson writes and reads
+#: it a hundred times faster than YAML, which matters for a world with many jobs.
+STATE_FILE = "world.json"
 #: Seconds between checks for changes, and the least time between two writes.
 POLL_SECONDS = 0.2
 MIN_GAP_SECONDS = 0.5
@@ -80,7 +84,7 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 def prepare(state_dir: Path, reset: bool) -> Path:
     """Make sure ``state_dir`` exists and takes writes; with ``reset``, put the old state
-    aside as ``world.yaml.bad`` (or ``world.yaml.N.bad``). Returns the state file."""
+    aside as ``world.json.bad`` (or ``world.json.N.bad``). Returns the state file."""
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
         write_atomically(state_dir / ".write-test", b"fakecmon\n")
@@ -113,7 +117,7 @@ class StateKeeper:
     def __init__(self, controller: "Controller", path: Path) -> None:
         self.controller = controller
         self.path = path
-        self.last_text: str | None = None
+        self.last_text: bytes | None = None
         self._seen: tuple[Any, ...] = ()
         self._last_write = 0.0
         self._taken = self._written = 0
@@ -123,12 +127,19 @@ class StateKeeper:
     def load(self) -> bool:
         """Serve the saved world if there is one (a WorldError names file, line and cause).
 
-        The ``--world`` files stay the startup world: a reset goes back to them.
+        The ``--world`` files stay the startup world: a reset goes back to them. The
+        state is read as JSON, fast; only when it does not load is it read again with
+        the line-keeping YAML reader, so that the error names the line.
         """
         if not self.path.exists():
             return False
-        files = [(self.path, read_yaml(self.path))]
-        self.controller.replace_files(files)
+        try:
+            data = orjson.loads(self.path.read_bytes())
+            if not isinstance(data, dict):
+                raise ValueError("not a mapping")
+            self.controller.replace_files([(self.path, data)])
+        except (OSError, ValueError, WorldError):
+            self.controller.replace_files([(self.path, read_yaml(self.path))])
         return True
 
     def _signature(self) -> tuple[Any, ...]:
@@ -146,11 +157,11 @@ class StateKeeper:
         """Write a snapshot unless a newer one was written already (a write still in
         its thread when the server stops must not overwrite the final save)."""
         seq, doc = taken
-        text = to_yaml(doc)
+        text = to_json(doc) + b"\n"
         with self._lock:
             if seq <= self._written or (text == self.last_text and not force):
                 return False
-            write_atomically(self.path, text.encode())
+            write_atomically(self.path, text)
             self._written, self.last_text = seq, text
             self._last_write = time.monotonic()
             self.saves += 1

@@ -36,7 +36,7 @@ def create_group(c: RpcClient, name: str) -> None:
 
 
 def saved_text(state: Path) -> str:
-    path = state / "world.yaml"
+    path = state / "world.json"
     return path.read_text() if path.exists() else ""
 
 
@@ -54,7 +54,7 @@ def test_the_world_survives_a_restart(tmp_path):
     state, certs = tmp_path / "state", tmp_path / "certs"
     args = ["--state-dir", str(state), "--certs-dir", str(certs)]
     with serving(args) as s:
-        assert (state / "world.yaml").is_file()          # saved at start
+        assert (state / "world.json").is_file()          # saved at start
         c = client(s)
         create_group(c, "kept-group")
         reply = c.call(U, "createUser", new_password="kept-pw-1", user={
@@ -107,7 +107,7 @@ def test_sigkill_in_a_burst_never_tears_the_state(tmp_path):
             s.proc.kill()
             s.proc.wait()
             s.proc.returncode = 0  # killed on purpose: serving() expects a clean exit
-        read_yaml(state / "world.yaml")  # always a whole world file
+        read_yaml(state / "world.json")  # always a whole world file
     assert saved_mid_burst, "no round had a save before the kill: the test proved nothing"
 
 
@@ -120,18 +120,18 @@ def test_an_unloadable_state_stops_the_start_with_file_line_and_cause(tmp_path):
     state = tmp_path / "state"
     state.mkdir()
     broken = "controller:\n  controller_id: x\ngroups:\n  - group_name: a\n    colour: blue\n"
-    (state / "world.yaml").write_text(broken)
+    (state / "world.json").write_text(broken)
     done = run_serve(["--state-dir", str(state), "--certs-dir", str(tmp_path / "c")])
     assert done.returncode == 1
-    assert f"{state / 'world.yaml'}: line 5: groups[0].colour: unknown field" in done.stderr
+    assert f"{state / 'world.json'}: line 5: groups[0].colour: unknown field" in done.stderr
     assert "--state-reset" in done.stderr and "listening" not in done.stdout
-    assert (state / "world.yaml").read_text() == broken        # untouched
+    assert (state / "world.json").read_text() == broken        # untouched
 
     with serving(["--state-dir", str(state), "--state-reset",
                   "--certs-dir", str(tmp_path / "c")]) as s:
         assert "burst" not in group_names(client(s))
-    assert (state / "world.yaml.bad").read_text() == broken
-    assert read_yaml(state / "world.yaml")["controller"]
+    assert (state / "world.json.bad").read_text() == broken
+    assert read_yaml(state / "world.json")["controller"]
 
 
 def test_a_state_dir_that_cannot_be_written_fails_the_start(tmp_path):
@@ -156,10 +156,10 @@ def test_bad_files_are_numbered(tmp_path):
     state = tmp_path / "s"
     for i in range(3):
         state.mkdir(exist_ok=True)
-        (state / "world.yaml").write_text(f"broken {i}")
+        (state / "world.json").write_text(f"broken {i}")
         prepare(state, reset=True)
     assert sorted(p.name for p in state.glob("*.bad")) == [
-        "world.yaml.2.bad", "world.yaml.3.bad", "world.yaml.bad"]
+        "world.json.2.bad", "world.json.3.bad", "world.json.bad"]
 
 
 def test_sigint_saves_the_last_change_and_a_reset_is_saved_too(tmp_path):
@@ -181,3 +181,13 @@ def test_sigint_saves_the_last_change_and_a_reset_is_saved_too(tmp_path):
         assert urllib.request.urlopen(req, context=ctx, timeout=10).status == 200
         assert wait_for(lambda: "last-one" not in saved_text(state))
     assert "last-one" not in saved_text(state)
+
+
+def test_a_json_state_that_does_not_load_names_its_line(tmp_path):
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "world.json").write_text('{\n  "groups": [\n    {"group_name": "a",\n'
+                                      '     "colour": "blue"}\n  ]\n}\n')
+    done = run_serve(["--state-dir", str(state), "--certs-dir", str(tmp_path / "c")])
+    assert done.returncode == 1
+    assert f"{state / 'world.json'}: line 4: groups[0].colour: unknown field" in done.stderr
