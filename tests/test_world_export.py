@@ -205,8 +205,19 @@ def test_cli_export(cmon, tmp_path, capsys):
 ])
 def test_broken_saved_section_names_the_place(cmon, bad, cause):
     from fakecmon.world.yamlfile import WorldError
-    with pytest.raises(WorldError, match=cause):
+    with pytest.raises(WorldError, match=f"broken.yaml: line 1: saved.*{cause}"):
         cmon.load_yaml(bad, name="broken.yaml")
+
+
+def test_a_broken_area_names_its_line(cmon):
+    from fakecmon.world.yamlfile import WorldError
+    text = cmon.export_world()
+    assert "\n    jobs:\n" in text
+    broken = text.replace("\n    jobs:\n", "\n    jobs:\n      '!ref': 999\n", 1)
+    line = broken.split("\n").index("    jobs:") + 1
+    with pytest.raises(WorldError, match=f"b.yaml: line {line}: saved.extensions.jobs: "
+                                         "reference !ref 999 before its !id"):
+        cmon.load_yaml(broken, name="b.yaml")
 
 
 def test_export_with_a_log_file(tmp_path):
@@ -240,7 +251,7 @@ def test_codec_keeps_shapes_sharing_and_cycles():
              "cycle": cyclic, "world": world, "cluster": world.clusters[1],
              "host": world.clusters[1].hosts[0]}
     doc = Encoder(world).encode(value)
-    back = Decoder(world, "test").decode(yaml.safe_load(yaml.safe_dump(doc, sort_keys=False)))
+    back = Decoder(world).decode(yaml.safe_load(yaml.safe_dump(doc, sort_keys=False)))
     assert back["t"] == (1, "a") and back["s"] == {1, 3} and back["f"] == frozenset({"x"})
     assert back["d"] == collections.deque([1], 5) and back["d"].maxlen == 5
     assert back["ints"][2] is back["again"] and back["ints"][1] == "one"

@@ -30,8 +30,6 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from fakecmon.world.yamlfile import WorldError
-
 if TYPE_CHECKING:
     from fakecmon.world.state import World
 
@@ -212,16 +210,19 @@ def _ordered(values: Any) -> list[Any]:
         return list(values)
 
 
+class DecodeError(ValueError):
+    """Saved data that does not make a world object; the loader adds file and line."""
+
+
 class Decoder:
     """Builds the objects an ``Encoder`` wrote, for ``world``."""
 
-    def __init__(self, world: "World", place: str) -> None:
+    def __init__(self, world: "World") -> None:
         self.world = world
-        self.place = place
         self.ids: dict[int, Any] = {}
 
-    def fail(self, cause: str) -> WorldError:
-        return WorldError(f"{self.place}: {cause}")
+    def fail(self, cause: str) -> DecodeError:
+        return DecodeError(cause)
 
     def decode(self, v: Any) -> Any:
         if isinstance(v, (*_SCALARS, float)):

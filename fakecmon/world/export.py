@@ -194,7 +194,7 @@ def load_saved(r: Reader, data: Node, world: World) -> None:
     if fmt != FORMAT:
         raise r.fail(m, "format", f"{SAVED}.format",
                      f"format {fmt} is not one this fakecmon reads ({FORMAT})")
-    dec = codec.Decoder(world, f"{r.path}: {SAVED}")
+    dec = codec.Decoder(world)
     created = r.get(m, SAVED, "created", float)
     if not math.isfinite(created):
         raise r.fail(m, "created", f"{SAVED}.created", "must be a time in epoch seconds")
@@ -213,10 +213,13 @@ def load_saved(r: Reader, data: Node, world: World) -> None:
         cluster = world.cluster_by_name(name)
         if cluster is not None:
             _load_cluster(r, dec, cluster, entry, f"{SAVED}.clusters.{name}")
-    try:
-        extensions = dec.decode(r.get(m, SAVED, "extensions", dict, {}))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise r.fail(m, "extensions", f"{SAVED}.extensions", f"malformed: {exc}") from None
+    table = r.get(m, SAVED, "extensions", dict, {})
+    extensions = {}
+    for key in table:   # one area at a time, so an error names its line
+        try:
+            extensions[str(key)] = dec.decode(table[key])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise r.fail(table, key, f"{SAVED}.extensions.{key}", str(exc)) from None
     world.extensions.clear()
     world.extensions.update(extensions)
     if hashes:
@@ -240,7 +243,7 @@ def _apply(r: Reader, dec: codec.Decoder, obj: Any, entry: Node, place: str,
         try:
             setattr(obj, name, dec.decode(raw))
         except (KeyError, TypeError, ValueError) as exc:
-            raise r.fail(entry, name, f"{place}.{name}", f"malformed: {exc}") from None
+            raise r.fail(entry, name, f"{place}.{name}", str(exc)) from None
 
 
 def _load_user(r: Reader, dec: codec.Decoder, user: User, entry: Node, place: str,
