@@ -29,7 +29,7 @@ import orjson
 from fakecmon import control
 from fakecmon.events import LISTENERS, Event
 from fakecmon.world.export import to_json
-from fakecmon.world.yamlfile import WorldError, read_yaml
+from fakecmon.world.yamlfile import Node, WorldError, read_yaml
 
 if TYPE_CHECKING:
     from fakecmon.controller import Controller
@@ -111,6 +111,13 @@ def _free_name(path: Path) -> Path:
     return bad
 
 
+def _node(data: dict[str, Any]) -> Node:
+    """A parsed world file as the loader takes it (without lines: orjson keeps none)."""
+    node = Node(data)
+    node.key_lines = {}
+    return node
+
+
 class StateKeeper:
     """Loads the saved world into a controller and keeps saving it."""
 
@@ -137,7 +144,7 @@ class StateKeeper:
             data = orjson.loads(self.path.read_bytes())
             if not isinstance(data, dict):
                 raise ValueError("not a mapping")
-            self.controller.replace_files([(self.path, data)])
+            self.controller.replace_files([(self.path, _node(data))])
         except (OSError, ValueError, WorldError):
             self.controller.replace_files([(self.path, read_yaml(self.path))])
         return True
