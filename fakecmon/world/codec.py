@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 #: Modules whose classes and functions a world file may name.
 ALLOWED_MODULES = ("fakecmon.world.", "fakecmon.api.", "fakecmon.events")
 _SCALARS = (str, int, bool, type(None))
+#: Exact types that are never containers (a fast test before the isinstance ones).
+_LEAVES = frozenset((str, int, bool, type(None), float))
 
 
 def _slots(cls: type) -> list[str]:
@@ -85,7 +87,6 @@ class Encoder:
                 self.core[id(host)] = {"!host": [cid, i]}
         self.seen: dict[int, int] = {}
         self.ids: dict[int, int] = {}
-        self.written: set[int] = set()
         self._keep: list[Any] = []  # objects counted, kept alive so ids stay unique
 
     def encode(self, value: Any) -> Any:
@@ -96,16 +97,18 @@ class Encoder:
 
     def _count(self, value: Any) -> None:
         stack = [value]
+        seen, core = self.seen, self.core
         while stack:
             v = stack.pop()
-            if isinstance(v, _SCALARS) or isinstance(v, float) or id(v) in self.core:
+            if type(v) in _LEAVES or isinstance(v, (*_SCALARS, float)) or id(v) in core:
                 continue
             if callable(v) and not hasattr(v, "__self__") and not _is_instance(v):
                 continue
             key = id(v)
-            self.seen[key] = self.seen.get(key, 0) + 1
-            if self.seen[key] > 1:
+            if key in seen:
+                seen[key] += 1
                 continue
+            seen[key] = 1
             self._keep.append(v)
             if isinstance(v, dict):
                 stack.extend(v.keys())
@@ -120,7 +123,7 @@ class Encoder:
     # -- pass 2: the plain data
 
     def _encode(self, v: Any) -> Any:
-        if isinstance(v, _SCALARS):
+        if type(v) in _LEAVES and type(v) is not float or isinstance(v, _SCALARS):
             return v
         if isinstance(v, float):
             return v if math.isfinite(v) else {"!float": repr(v)}
