@@ -1,4 +1,4 @@
-"""The ``fakecmon`` command: ``serve`` the RPC v2 API, make ``certs``."""
+"""The ``fakecmon`` command: ``serve`` the RPC v2 API, ``export`` a world, make ``certs``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import gc
 import logging
 import os
 import signal
+import ssl
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from fakecmon import CMON_VERSION, __version__
@@ -19,6 +22,7 @@ from fakecmon.world.logs import AUDIT_LIMIT, LOG_LIMIT
 from fakecmon.controller import DEFAULT_WORLD, Config, Controller
 from fakecmon.reload import WorldWatcher
 from fakecmon.server import CmonServer, server_ssl_context
+from fakecmon.persist import StateError, StateKeeper, prepare, write_atomically
 from fakecmon.usermgmt import UsermgmtError, UsermgmtFifo
 from fakecmon.world.yamlfile import WorldError
 
@@ -160,6 +164,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="token the control API (/_fakecmon/) asks for; needed to reach it "
                             "from other hosts (default FAKECMON_CONTROL_TOKEN; without one, "
                             "loopback clients only)")
+    serve.add_argument("--state-dir", type=Path, metavar="DIR",
+                       default=os.environ.get("FAKECMON_STATE_DIR") or None,
+                       help="keep the world in DIR/world.json across restarts: loaded at "
+                            "start if there, saved within a second of every change and at "
+                            "exit (default FAKECMON_STATE_DIR)")
+    serve.add_argument("--state-reset", action="store_true",
+                       help="start over from the --world files, keeping the old state of "
+                            "--state-dir as world.json.bad")
     serve.add_argument("--reload", action="store_true",
                        help="watch the world files and swap the world when they change")
     serve.add_argument("--strict", action="store_true",
@@ -189,6 +201,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     from fakecmon import contract_cli   # record, diff, import (contract testing)
     contract_cli.add_parsers(sub, DEFAULT_CERTS)
+    export = sub.add_parser("export", help="write the world of a running fakecmon as a "
+                            "world file (--world loads it back)")
+    export.add_argument("--url", default="https://127.0.0.1:9501",
+                        help="the server (default https://127.0.0.1:9501)")
+    export.add_argument("--format", choices=("yaml", "json"), default="yaml")
+    export.add_argument("--output", "-o", type=Path, metavar="FILE",
+                        help="write here (atomically) instead of to standard output")
+    export.add_argument("--token", default=os.environ.get("FAKECMON_CONTROL_TOKEN") or None,
+                        help="the control API token (default FAKECMON_CONTROL_TOKEN)")
+    export.add_argument("--ca", type=Path, metavar="PEM",
+                        help="check the server certificate against this CA (default: "
+                             "no check, like CMON's own clients)")
 
     certs = sub.add_parser("certs", help="make (or refresh) the local CA and server certificate")
     certs.add_argument("--certs-dir", type=Path, default=DEFAULT_CERTS)
@@ -238,7 +262,7 @@ def stop_on_signals() -> asyncio.Event:
 
 
 async def _serve(server: CmonServer, ca_path: Path | None, reload: bool = False,
-                 usermgmt_fifo: Path | None = None) -> None:
+                 usermgmt_fifo: Path | None = None, keeper: StateKeeper | None = None) -> None:
     stop = stop_on_signals()
     loop = asyncio.get_running_loop()
     fifo = UsermgmtFifo(server.controller, usermgmt_fifo) if usermgmt_fifo else None
@@ -246,6 +270,7 @@ async def _serve(server: CmonServer, ca_path: Path | None, reload: bool = False,
         fifo.start(loop)
     await server.start()
     watcher = asyncio.create_task(WorldWatcher(server.controller).run()) if reload else None
+    saver = asyncio.create_task(keeper.run()) if keeper is not None else None
     for url in server.urls:
         print(f"listening on {url}", flush=True)
     if ca_path is not None:
@@ -257,7 +282,38 @@ async def _serve(server: CmonServer, ca_path: Path | None, reload: bool = False,
             watcher.cancel()
         if fifo is not None:
             fifo.stop()
+        if saver is not None:
+            saver.cancel()
         await server.stop()
+        if keeper is not None:
+            _final_save(keeper)
+
+
+def _final_save(keeper: StateKeeper) -> None:
+    try:
+        keeper.save()
+    except Exception as exc:  # noqa: BLE001 - say it; the previous state stays whole
+        print(f"fakecmon: cannot save the state to {keeper.path}: {exc}", file=sys.stderr)
+
+
+def open_state(args: argparse.Namespace, controller: Controller) -> StateKeeper:
+    """``--state-dir``: the saved world replaces the --world files' one, or is made from it.
+    Raises StateError with a sentence for the user."""
+    path = prepare(args.state_dir, args.state_reset)
+    keeper = StateKeeper(controller, path)
+    try:
+        loaded = keeper.load()
+    except WorldError as exc:
+        raise StateError(f"cannot load the saved state: {exc}\n"
+                         f"fakecmon: --state-reset starts over from the world files and keeps "
+                         f"this state as {path.name}.bad") from None
+    try:
+        keeper.save(force=not loaded)
+    except OSError as exc:
+        raise StateError(f"cannot save the state to {path}: {exc.strerror or exc}") from None
+    logging.getLogger("fakecmon").info(
+        "state %s %s", "loaded from" if loaded else "saved to", path)
+    return keeper
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -283,6 +339,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except OSError as exc:   # world files are WorldErrors: this is --log-file
         print(f"fakecmon: cannot open the log file: {exc}", file=sys.stderr)
         return 1
+    keeper = None
+    if args.state_dir is not None:
+        try:
+            keeper = open_state(args, controller)
+        except StateError as exc:
+            print(f"fakecmon: {exc}", file=sys.stderr)
+            return 1
+    elif args.state_reset:
+        print("fakecmon: --state-reset needs --state-dir (or FAKECMON_STATE_DIR)", file=sys.stderr)
+        return 2
     binds = bind_addresses(args)
     if not args.control_token and not all(is_loopback(b) for b in binds):
         logging.getLogger("fakecmon").warning(
@@ -302,7 +368,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     gc.collect()
     gc.freeze()
     try:
-        asyncio.run(_serve(server, ca_path, args.reload, args.usermgmt_fifo))
+        asyncio.run(_serve(server, ca_path, args.reload, args.usermgmt_fifo, keeper))
     except UsermgmtError as exc:
         print(f"fakecmon: cannot read the user management FIFO: {exc}", file=sys.stderr)
         return 1
@@ -335,8 +401,42 @@ def cmd_world_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """GET /_fakecmon/world/export of a running server."""
+    ctx = ssl.create_default_context(cafile=str(args.ca) if args.ca else None)
+    ctx.check_hostname = False
+    if args.ca is None:
+        ctx.verify_mode = ssl.CERT_NONE  # like CMON's own clients: a local fake's certificate
+    url = args.url.rstrip("/")
+    url = url[:-3] if url.endswith("/v2") else url
+    req = urllib.request.Request(f"{url}/_fakecmon/world/export?format={args.format}")
+    if args.token:
+        req.add_header("Authorization", f"Bearer {args.token}")
+    try:
+        with urllib.request.urlopen(req, context=ctx, timeout=60) as reply:
+            body = reply.read()
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace").strip()
+        print(f"fakecmon: cannot export from {url}: HTTP {exc.code} {detail}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as exc:
+        print(f"fakecmon: cannot export from {url}: {exc}", file=sys.stderr)
+        return 1
+    if args.output is None:
+        sys.stdout.write(body.decode())
+        return 0
+    try:
+        write_atomically(args.output, body)
+    except OSError as exc:
+        print(f"fakecmon: cannot write {args.output}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "export":
+        return cmd_export(args)
     if args.command == "certs":
         return cmd_certs(args)
     if args.command == "world":

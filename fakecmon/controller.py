@@ -20,7 +20,7 @@ from fakecmon.events import Event, emit
 from fakecmon.faults import Faults
 from fakecmon.journal import Journal
 from fakecmon.sessions import SessionStore
-from fakecmon.world import logs
+from fakecmon.world import logs, passwords
 from fakecmon.world.jobs import MAX_ENDED_JOBS, Archive, jobs_of
 from fakecmon.world.loader import build_world
 from fakecmon.world.logs import LogFile
@@ -36,6 +36,9 @@ DEFAULT_WORLD = Path(__file__).resolve().parent / "data" / "default.yaml"
 WORLD_HOOKS: list[Callable[["Controller", World], None]] = []
 
 import fakecmon.api  # noqa: E402,F401  (registers operations, world sections and hooks)
+from fakecmon.world import export as _export  # noqa: E402
+
+_export.register()  # the 'saved' section of exports loads after every area's sections
 
 
 @dataclass
@@ -209,8 +212,7 @@ class Controller:
         user = self.world.user_by_name(user_name)
         if user is None:
             return None
-        if user.password is None or not hmac.compare_digest(
-                user.password.encode(), password.encode()) or user.disabled or user.suspended:
+        if not passwords.check(self.world, user, password) or user.disabled or user.suspended:
             self.login_failed(user, "with password")
             return None
         self.login_succeeded(user)

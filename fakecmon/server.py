@@ -137,7 +137,7 @@ async def handle_rpc(request: web.Request) -> web.StreamResponse:
     if fault is not None:
         resp = await damage_reply(fault, request, resp)
     record(controller, call, status, None if fault and fault.kind == "drop" else resp.status,
-           started, fault.kind if fault else None)
+           started, fault.kind if fault else None, reply=getattr(resp, "body", None))
     return resp
 
 

@@ -34,7 +34,7 @@ from fakecmon.controller import DEFAULT_WORLD, Config, Controller
 from fakecmon.faults import Fault
 from fakecmon.journal import Entry, Filter, closest
 from fakecmon.server import CmonServer, server_ssl_context
-from fakecmon.world import accounts
+from fakecmon.world import accounts, export
 from fakecmon.world.yamlfile import Node, parse_yaml, read_yaml
 
 T = TypeVar("T")
@@ -336,6 +336,14 @@ class FakeCmon:
     def password_reset_token(self, user: str) -> str | None:
         """The live token a ``passwordReset`` request made for ``user`` (the "mail" CMON sends)."""
         return self.run(lambda c: accounts.reset_token(c.world, user))
+
+    def export_world(self, format: str = "yaml") -> str:
+        """Everything the world holds as a world file (``load_yaml`` or ``--world`` loads it back);
+        ``format="json"`` for JSON. Passwords are written as hashes, never in plain."""
+        if format not in ("yaml", "json"):
+            raise ValueError(f"Unknown format '{format}' (yaml or json).")
+        doc = self.run(control.export_now)
+        return export.to_yaml(doc) if format == "yaml" else export.to_json(doc).decode()
 
     # ---- the clock
 

@@ -32,8 +32,12 @@ def test_ci_runs_exactly_the_readme_test_command():
     assert script[0] == "#!/usr/bin/env bash" and "set -euo pipefail" in script
     commands = [ln.strip() for ln in script[1:]
                 if ln.strip() and not ln.lstrip().startswith(("#", "set ", "cd "))]
+    # Setup steps may come first (.ci/install-browser: chromium for the dashboard tests);
+    # then the README's test command, then the Python matrix.
     tests = [c for c in commands if c.startswith("make") or "pytest" in c or "nox" in c]
     assert tests == [first_block()[1], "make matrix"]
+    setup = commands[:commands.index(first_block()[1])]
+    assert all(c.startswith("bash .ci/") for c in setup), commands
     assert (ROOT / ".ci" / "run").stat().st_mode & 0o111, ".ci/run must be executable"
 
 

@@ -17,7 +17,7 @@ from fakecmon import mail, permissions
 from fakecmon.errors import UNKNOWN_ERROR, RpcError, invalid, not_found
 from fakecmon.events import Event, emit
 from fakecmon.rpc import Call, Payload, coerce, operation
-from fakecmon.world import accounts
+from fakecmon.world import accounts, passwords
 from fakecmon.world.acl import Acl
 from fakecmon.world.cdt import cdt_of, check_principal_name
 from fakecmon.world.models import GROUP_ACL, USER_ACL, Group, Owned, PublicKey, User
@@ -334,7 +334,7 @@ def change_password(call: Call) -> Payload:
     if old is None and isinstance(call.body.get("user"), dict):
         old = _text(call.body["user"], "old_password", "user")
     if user.user_id == me.user_id:
-        if old is None or user.password is None or old != user.password:
+        if old is None or not passwords.check(call.world, user, old):
             raise not_found(WRONG_LOGIN)
     else:
         _check_user(call, user)
