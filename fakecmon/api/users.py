@@ -237,6 +237,7 @@ def create_user(call: Call) -> Payload:
     tree = cdt_of(world)
     permissions.check_object(world, me, tree.root, "/", permissions.WRITE)
     create_group = call.arg("create_group", bool, False)
+    call.takes("force_password_update", kind=bool)   # s9s always sends it
     wanted = _group_names(spec.get("groups")) or ["users"]
     groups: list[Group | str] = []
     for gname in wanted:
@@ -325,6 +326,7 @@ def change_password(call: Call) -> Payload:
     sets its password, whatever ``old_password`` says (s9s sends the caller's own)."""
     me = call.login_user()
     user = _named_user(call, default_self=True, missing=WRONG_LOGIN)
+    call.takes("force_password_update", kind=bool)   # s9s always sends it
     new = call.arg("new_password", str, None)
     if new is None and isinstance(call.body.get("user"), dict):
         new = _text(call.body["user"], "new_password", "user")

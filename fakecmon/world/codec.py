@@ -110,10 +110,12 @@ class Encoder:
                 continue
             seen[key] = 1
             self._keep.append(v)
-            if isinstance(v, dict):
+            # As ``_plain`` writes them: a subclass of dict or tuple is an object
+            # (its attributes), not its items.
+            if type(v) is dict:
                 stack.extend(v.keys())
                 stack.extend(v.values())
-            elif isinstance(v, (list, tuple, set, frozenset, collections.deque)):
+            elif isinstance(v, (list, set, frozenset, collections.deque)) or type(v) is tuple:
                 stack.extend(v)
             elif hasattr(v, "__self__") and hasattr(v, "__func__"):
                 stack.append(v.__self__)
