@@ -79,4 +79,6 @@ def tests(session: nox.Session) -> None:
     """The suite on one Python; arguments after ``--`` go to pytest (default -n 2)."""
     session.install("-c", "constraints.txt", "-e", ".[test]")
     session.run("python", "-c", "import sys, fakecmon; print(sys.version, fakecmon.__file__)")
-    session.run("pytest", *(session.posargs or ["-n", "2"]))
+    # `python -m pytest`, as make test runs it: the checkout is on sys.path (tests import
+    # helpers as tests.fuzzgen).
+    session.run("python", "-m", "pytest", *(session.posargs or ["-n", "2"]))
