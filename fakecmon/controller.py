@@ -14,12 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from fakecmon.clock import Clock
+from fakecmon.connections import HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS
+from fakecmon.contract import Usage, request_contracts
 from fakecmon.events import Event, emit
 from fakecmon.faults import Faults
 from fakecmon.journal import Journal
 from fakecmon.sessions import SessionStore
-from fakecmon.world import logs
-from fakecmon.world.jobs import Archive
+from fakecmon.world import logs, passwords
+from fakecmon.world.jobs import MAX_ENDED_JOBS, Archive, jobs_of
 from fakecmon.world.loader import build_world
 from fakecmon.world.logs import LogFile
 from fakecmon.world.models import User
@@ -34,6 +36,9 @@ DEFAULT_WORLD = Path(__file__).resolve().parent / "data" / "default.yaml"
 WORLD_HOOKS: list[Callable[["Controller", World], None]] = []
 
 import fakecmon.api  # noqa: E402,F401  (registers operations, world sections and hooks)
+from fakecmon.world import export as _export  # noqa: E402
+
+_export.register()  # the 'saved' section of exports loads after every area's sections
 
 
 @dataclass
@@ -45,6 +50,16 @@ class Config:
     max_body_size: int = 8 * 1024 * 1024
     session_idle_timeout: float = 1800.0
     max_sessions: int = 100_000
+    #: Bounds of ``fakecmon serve`` (see ``fakecmon.connections`` and ``serve --help``).
+    max_connections: int = MAX_CONNECTIONS
+    handshake_timeout: float = HANDSHAKE_TIMEOUT
+    idle_timeout: float = IDLE_TIMEOUT
+    #: Ended jobs kept (oldest ended first fall out); jobs not ended are always kept.
+    max_jobs: int = MAX_ENDED_JOBS
+    #: Event-stream subscribers at once; one more gets TryAgain.
+    max_subscribers: int = 256
+    #: Named world snapshots (control API) at once.
+    max_snapshots: int = 64
     #: Requests kept in the journal (a ring buffer: the oldest fall out).
     journal_size: int = 1000
     #: Token the control API (/_fakecmon/) asks for; without one, loopback peers only.
@@ -52,9 +67,18 @@ class Config:
     #: Where passwordReset "mails" its token (``<dir>/<email>/email_NNNN.json``, as CMON
     #: spools mails); the token is also kept for ``FakeCmon.password_reset_token``.
     password_reset_mail_dir: Path | None = None
+    #: Where mails are also delivered as the local mail system does (``<dir>/<user>``,
+    #: one mbox per recipient's local part), like CMON's mail through ``/var/mail``.
+    mail_spool: Path | None = None
     #: A file the controller log (what ``/v2/log`` lists) is also appended to, one line an
     #: entry, as CMON writes its log file (s9s's functional tests grep it).
     log_file: Path | None = None
+    #: The local CA certificate, served to anyone at ``GET /_fakecmon/ca.pem`` (None
+    #: when the server runs on a certificate of the user's own, ``--cert``).
+    ca_cert: Path | None = None
+    #: Log one WARNING per contract finding (fakecmon/contract.py); the findings are in
+    #: the journal either way, and the pytest plugin fails tests on them when strict.
+    strict: bool = False
 
 
 #: Parts of a world that never change once loaded (the jobs that had ended): the
@@ -119,6 +143,8 @@ class Controller:
             # A big world lives as long as the server: out of the collector's sight,
             # its collections stop walking a hundred thousand jobs each time.
             gc.freeze()
+        if self.config.strict:   # findings on every request: read the handlers now
+            request_contracts()
         self.sessions = SessionStore(self.config.session_idle_timeout, self.config.max_sessions)
         # For tests and the control API (fakecmon/control.py): the files the server
         # started with (a full reset goes back to them), the request journal, the
@@ -127,6 +153,8 @@ class Controller:
         self.journal = Journal(self.config.journal_size)
         self.faults = Faults()
         self.snapshots: dict[str, World] = {}
+        #: Calls, statuses and contract findings per operation (``GET /_fakecmon/report``).
+        self.usage = Usage()
 
     def _build(self, files: list[tuple[Path, Node]]) -> World:
         """A world built from parsed files, not yet served (its pristine copy is made
@@ -137,6 +165,9 @@ class Controller:
                                 controller_id=self.config.controller_id)
             for hook in WORLD_HOOKS:
                 hook(self, world)
+            engine = jobs_of(world)
+            engine.max_ended = self.config.max_jobs
+            engine.purge()
         self._build_seconds = time.perf_counter() - started
         return world
 
@@ -181,8 +212,7 @@ class Controller:
         user = self.world.user_by_name(user_name)
         if user is None:
             return None
-        if user.password is None or not hmac.compare_digest(
-                user.password.encode(), password.encode()) or user.disabled or user.suspended:
+        if not passwords.check(self.world, user, password) or user.disabled or user.suspended:
             self.login_failed(user, "with password")
             return None
         self.login_succeeded(user)

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from fakecmon.contract import TrackedBody
 from fakecmon.errors import AUTH_REQUIRED, INVALID_REQUEST, OK, RpcError, denied, invalid
 from fakecmon.timefmt import rfc3339
 from fakecmon.world.models import Cluster, User
@@ -89,6 +90,16 @@ class Call:
         self.request: Any = None
 
     @property
+    def body(self) -> dict[str, Any]:
+        """The request document; a ``TrackedBody`` remembers what the handler read
+        (fakecmon/contract.py reports the fields the client sent that nothing read)."""
+        return self._body
+
+    @body.setter
+    def body(self, value: dict[str, Any]) -> None:
+        self._body = value if isinstance(value, TrackedBody) else TrackedBody(value)
+
+    @property
     def world(self) -> "World":
         return self.controller.world
 
@@ -106,6 +117,16 @@ class Call:
                 raise invalid(f"Missing '{name}' field in the request.")
             return default
         return coerce(value, kind, name)
+
+    def takes(self, *names: str, kind: type = object) -> None:
+        """Fields CMON reads here whose effect fakecmon does not model (s9s sends them):
+        typed like any other field (``kind``), so they belong to the request contract
+        (fakecmon/contract.py) and a client that sends them gets no finding."""
+        for name in names:
+            if kind is not object:
+                self.arg(name, kind, None)
+            else:
+                self.body.get(name)
 
     def login_user(self) -> User:
         """The authenticated user (handlers with ``login=True`` always have one)."""

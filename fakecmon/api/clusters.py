@@ -80,6 +80,7 @@ def _license(call: Call) -> dict[str, Any]:
 @operation(PATH, "getAllClusterInfo", readonly=True)
 def get_all_cluster_info(call: Call) -> Payload:
     """Every cluster the caller may read, in id order; ``with_tags``/``without_tags`` filter."""
+    call.takes("with_sheet_info", kind=bool)
     with_tags, without_tags = _tags(call, "with_tags"), _tags(call, "without_tags")
     shape = _shape(call)
     selected = [(cluster, privileges) for cluster, privileges in _readable(call)
@@ -108,6 +109,8 @@ def get_all_cluster_info(call: Call) -> Payload:
 
 @operation(PATH, "getClusterInfo", readonly=True)
 def get_cluster_info(call: Call) -> Payload:
+    call.takes("with_sheet_info", kind=bool)
+    call.takes("limit", "offset", kind=int)     # s9s pages every request it composes
     return {"cluster": _cluster_doc(call, checked_cluster(call))}
 
 

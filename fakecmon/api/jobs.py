@@ -257,7 +257,7 @@ def kill_job_instance(call: Call) -> Payload:
     if job.status != RUNNING:
         raise invalid(f"Job {job.job_id} is not running: it is {job.status}.")
     jobs_of(call.world).kill(job, call.now, call.login_user().user_name)
-    return {"job": job.to_json()}
+    return {}   # CMON answers with the bare envelope; getJobInstance shows the job
 
 
 @operation(PATH, "deleteJobInstance")

@@ -62,6 +62,8 @@ DEFAULT_DURATIONS: dict[str, float] = {
     "upgrade_cluster": 5.0, "verify_backup": 3.0, "add_replication_slave": 3.0,
 }
 DEFAULT_DURATION = 1.0
+#: Ended jobs a world keeps unless the server says otherwise (``--max-jobs``).
+MAX_ENDED_JOBS = 200_000
 
 
 class JobFailed(Exception):
@@ -218,6 +220,19 @@ class JobContext:
     def data(self) -> dict[str, Any]:
         return self.job.job_data
 
+    def settings(self, *keys: str) -> None:
+        """Log the ``job_data`` settings CMON takes for this job whose effect fakecmon
+        does not model (SSH user, firewall...), as CMON's job log lists its parameters;
+        that makes them part of the job's contract (fakecmon/contract.py)."""
+        given = []
+        for key in keys:
+            value = self.data.get(key)
+            if value is not None:
+                secret = "password" in key or "token" in key or "key" in key
+                given.append(f"{key}: {'********' if secret else value}")
+        if given:
+            self.log("Job settings: " + ", ".join(given) + ".")
+
     def log(self, text: str, status: str = JOB_SUCCESS) -> None:
         self.engine.add_message(self.job, self.now, text, status)
 
@@ -254,6 +269,18 @@ class JobContext:
 
 Plan = Callable[[JobContext], list[Step]]
 
+#: ``job_data`` CMON takes for any job, as the job reaches hosts over SSH (s9s sends
+#: them with every job); fakecmon has no SSH: ``run_plan`` logs them.
+SSH_ACCESS = ("ssh_user", "ssh_keyfile", "ssh_port", "sudo_password")
+
+
+def run_plan(plan: "Plan", ctx: JobContext) -> list[Step]:
+    """Start a job's plan, its SSH settings logged first (every command takes them; the
+    request contract of a command is what this reads: fakecmon/contract.py)."""
+    ctx.settings(*SSH_ACCESS)
+    return plan(ctx)
+
+
 #: command -> what the job does; filled by ``fakecmon.world.job_effects``. A command
 #: missing here is unknown: its jobs fail, as CMON fails a job it cannot run.
 PLANS: dict[str, Plan] = {}
@@ -283,6 +310,10 @@ class JobEngine:
         self._counts: dict[int, dict[str, int]] = {}
         self._ids: list[int] | None = None                # ascending ids, made on demand
         self._ids_of: dict[int, list[int]] | None = None  # cluster id -> ascending ids
+        #: Retention, like CMON's purge of old jobs: at most ``max_ended`` ended jobs
+        #: (with their messages) are kept, the oldest ended falling out first.
+        self.max_ended = MAX_ENDED_JOBS
+        self._ended: dict[int, None] = {}     # ended job ids, in the order they ended
 
     # ---- copies: the archive is shared, not pickled job by job
 
@@ -346,6 +377,18 @@ class JobEngine:
     def _count(self, job: Job, delta: int) -> None:
         per = self._counts.setdefault(job.cluster_id, {})
         per[job.status] = per.get(job.status, 0) + delta
+        self._ended.pop(job.job_id, None)
+        if delta > 0 and job.status in ENDED:
+            self._ended[job.job_id] = None
+
+    def purge(self) -> None:
+        """Drop the oldest ended jobs beyond ``max_ended``: O(jobs dropped)."""
+        while len(self._ended) > max(0, self.max_ended):
+            job = self.jobs.get(next(iter(self._ended)))
+            if job is None:
+                self._ended.pop(next(iter(self._ended)))
+            else:
+                self.delete(job)
 
     def _set_status(self, job: Job, status: str, text: str | None = None) -> None:
         self._count(job, -1)
@@ -363,6 +406,8 @@ class JobEngine:
         self.jobs[job.job_id] = job
         self._changed_list()
         self._count(job, +1)
+        if job.status in ENDED:
+            self.purge()
         if queue:
             self.arm(job, now)
             self._job_event(job, "job.created", now, f"Job {job.job_id} '{job.title}' is created.")
@@ -429,7 +474,7 @@ class JobEngine:
         try:
             if plan is None:
                 ctx.fail(f"Unknown job command '{job.command}'.")
-            steps = plan(ctx)
+            steps = run_plan(plan, ctx)
         except JobFailed as exc:
             self._end(job, t, FAILED, str(exc))
             return
@@ -504,6 +549,7 @@ class JobEngine:
             if cluster is not None:
                 reconcile(self.world, cluster, t, job)
         self._job_event(job, "job.ended", t, f"Job {job.job_id} '{job.title}' ended: {job.status}.")
+        self.purge()
 
     def _job_event(self, job: Job, kind: str, t: float, message: str) -> None:
         """``job.created`` / ``job.started`` / ``job.ended``, carrying the job object."""

@@ -113,6 +113,9 @@ class AuditEntry:
 class LogBook:
     """The two ring buffers of one world, and the counters ``getLogStatistics`` shows."""
 
+    #: Set again by the controller for every world it builds: not saved by an export.
+    __transient__ = ("sink",)
+
     def __init__(self, started: float) -> None:
         self.entries: deque[LogEntry] = deque(maxlen=LOG_LIMIT)
         self.audit: deque[AuditEntry] = deque(maxlen=AUDIT_LIMIT)

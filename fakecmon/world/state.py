@@ -32,6 +32,7 @@ class World:
         self._group_names: dict[str, int] = {}
         self._cluster_names: dict[str, int] = {}
         self._host_seq = 0
+        self._top_cluster_id = 0      # ids only grow: a dropped cluster's id is not reused
         self.extensions: dict[str, Any] = {}
         #: Bumped by everything that may change what a view shows (see ``changed``).
         self.generation = 0
@@ -113,6 +114,7 @@ class World:
         return None if cid is None else self.clusters[cid]
 
     def add_cluster(self, cluster: Cluster) -> None:
+        self._top_cluster_id = max(self._top_cluster_id, cluster.cluster_id)
         self.clusters[cluster.cluster_id] = cluster
         self._cluster_names[cluster.cluster_name] = cluster.cluster_id
 
@@ -121,7 +123,7 @@ class World:
         self._cluster_names.pop(cluster.cluster_name, None)
 
     def next_cluster_id(self) -> int:
-        return max(self.clusters, default=0) + 1
+        return max(max(self.clusters, default=0), self._top_cluster_id) + 1
 
     def next_host_id(self) -> int:
         self._host_seq += 1

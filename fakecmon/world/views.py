@@ -9,7 +9,10 @@ from typing import Any
 import orjson
 
 from fakecmon.timefmt import rfc3339
-from fakecmon.world.models import TIMEZONE, Cluster, Group, Owned, User
+from fakecmon.world import config
+from fakecmon.world.cdt import cdt_of
+from fakecmon.world.replication import replication_docs
+from fakecmon.world.models import TIMEZONE, Cluster, Group, Host, Owned, User
 from fakecmon.world.state import World
 
 
@@ -34,23 +37,27 @@ def group_json(world: World, group: Group) -> dict[str, Any]:
     return doc
 
 
+def _time_or_blank(when: float | None) -> str:
+    return "" if when is None else rfc3339(when)
+
+
 def user_json(world: World, user: User) -> dict[str, Any]:
     doc: dict[str, Any] = {"class_name": "CmonUser"}
     doc.update(_owner_fields(world, user, "/"))
     if user.tags:
         doc["tags"] = list(user.tags)
-    # CMON leaves out empty texts, and the login counters of a user who never logged in
-    # (contract/captures: Ok-getUsers, Ok-authenticateResponse).
-    logged_in = user.last_login is not None or user.last_failed_login is not None
+    # CMON leaves out empty texts; the login times and counter are always there, a time
+    # that never happened as "" (the 2021 captures left them out for users who never
+    # logged in; today's CMON does not).
     fields: dict[str, Any] = {
         "created": rfc3339(user.created),
         "disabled": user.disabled,
         "email_address": user.email_address or None,
         "first_name": user.first_name or None,
-        "last_failed_login": rfc3339(user.last_failed_login) if logged_in else None,
-        "last_login": rfc3339(user.last_login) if logged_in else None,
+        "last_failed_login": _time_or_blank(user.last_failed_login),
+        "last_login": _time_or_blank(user.last_login),
         "last_name": user.last_name or None,
-        "n_failed_logins": user.n_failed_logins if logged_in else None,
+        "n_failed_logins": user.n_failed_logins,
         "origin": user.origin,
         "suspended": user.suspended,
         "title": user.title or None,
@@ -86,7 +93,7 @@ def alarm_statistics(world: World, cluster_id: int) -> dict[str, Any]:
 def cluster_json(world: World, cluster: Cluster, now: float, *, privileges: str,
                  with_hosts: bool = True) -> dict[str, Any]:
     doc: dict[str, Any] = {"class_name": "CmonClusterInfo"}
-    doc.update(_owner_fields(world, cluster, "/"))
+    doc.update(_owner_fields(world, cluster, cdt_of(world).folder_of(cluster).path()))
     doc.update({
         "tags": list(cluster.tags),
         "cluster_auto_recovery": cluster.cluster_auto_recovery,
@@ -113,15 +120,34 @@ def cluster_json(world: World, cluster: Cluster, now: float, *, privileges: str,
     if owner is not None:
         doc["owner"] = user_json(world, owner)
     if with_hosts:
-        doc["hosts"] = [h.to_json(cluster, now) for h in cluster.hosts] + [
+        doc["hosts"] = [host_json(world, cluster, h, now) for h in cluster.hosts] + [
             _controller_host(world, cluster, now)]
     return doc
+
+
+def host_json(world: World, cluster: Cluster, host: Host, now: float) -> dict[str, Any]:
+    """A node as CMON shows it: with the names of its owner and group (the cluster's),
+    which s9s prints (``%O``/``%G``) instead of the bare ids."""
+    doc = host.to_json(cluster, now)
+    names = _owner_fields(world, cluster, _cluster_path(world, cluster))
+    for key in ("cdt_path", "owner_user_name", "owner_group_name"):
+        doc[key] = names[key]
+    if host.nodetype != "controller":   # a list for nodes, as CMON sends (the capture)
+        doc.setdefault("configfile", [config.config_path(world, cluster, host)])
+    doc.update(replication_docs(world, cluster, host))
+    return doc
+
+
+def _cluster_path(world: World, cluster: Cluster) -> str:
+    """Where the cluster is in the tree (``/<name>`` unless it was moved)."""
+    folder = cdt_of(world).folder_of(cluster).path()
+    return ("" if folder == "/" else folder) + "/" + cluster.cluster_name
 
 
 def _controller_host(world: World, cluster: Cluster, now: float) -> dict[str, Any]:
     """CMON lists itself as a ``controller`` host in every cluster."""
     doc: dict[str, Any] = {"class_name": "CmonHost"}
-    doc.update(_owner_fields(world, cluster, f"/{cluster.cluster_name}"))
+    doc.update(_owner_fields(world, cluster, _cluster_path(world, cluster)))
     doc.update({
         "clusterid": cluster.cluster_id,
         "configfile": f"/etc/cmon.d/cmon_{cluster.cluster_id}.cnf",
