@@ -365,7 +365,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     server = CmonServer(controller, server_ssl_context(str(cert), str(key)), binds, args.port)
     # What is loaded now (modules, the startup world) lives as long as the server: out of
     # the cyclic collector's sight, its collections walk only what requests make.
-    gc.collect()
     gc.freeze()
     try:
         asyncio.run(_serve(server, ca_path, args.reload, args.usermgmt_fifo, keeper))
