@@ -522,3 +522,24 @@ def test_cluster_state_file(cmon):
     state = cat_pairs(system(cmon), "/galera_001/.runtime/state")
     assert "s9scluster_instance" in state and state["cluster_state"] == "STARTED"
     assert "/galera_001/databases" in flat(tree(me), "")
+
+
+def test_database_and_account_without_cluster_id_use_the_only_cluster(cmon):
+    """ft_mysqlreplication testUploadData: ``cluster --create-database --db-name=X`` and
+    ``account --create`` name no cluster; with one cluster in sight, that one is meant.
+    With none, the request still says it names no cluster."""
+    make_user(cmon)
+    me = s9s(cmon)
+    database = {"class_name": "CmonDataBase", "database_name": "pipas1", "database_owner": ""}
+    assert "cluster_id" in fails(me.call(CLUSTERS, "createDatabase", database=database),
+                                 2)["error_string"]
+    create_cluster(cmon, me, cluster_name="repl", cluster_type="replication",
+                   vendor="percona", version="8.0",
+                   nodes=[{"hostname": "127.0.100.12", "port": 3306}])
+    ok(me.call(CLUSTERS, "createDatabase", database=database))
+    ok(me.call(CLUSTERS, "createAccount", account={
+        "class_name": "CmonAccount", "grants": "pipas1.*:ALL", "password": "p",
+        "user_name": "pipas1"}))
+    names = [a["user_name"] for a in ok(me.call(CLUSTERS, "getAccounts", cluster_id=1))[
+        "accounts"]]
+    assert "pipas1" in names
