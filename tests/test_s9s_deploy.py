@@ -543,3 +543,15 @@ def test_database_and_account_without_cluster_id_use_the_only_cluster(cmon):
     names = [a["user_name"] for a in ok(me.call(CLUSTERS, "getAccounts", cluster_id=1))[
         "accounts"]]
     assert "pipas1" in names
+
+
+def test_database_admin_of_a_new_cluster_is_an_account(cmon):
+    """ft_postgresqlsimple testCreateDatabase: the ``--db-admin`` of ``cluster --create``
+    (``postgre_user``) is among the accounts (``account --list``)."""
+    make_user(cmon)
+    me = s9s(cmon)
+    create_cluster(cmon, me, cluster_name="pg", cluster_type="postgresql_single",
+                   version="10", postgre_user="postmaster", postgre_password="passwd12",
+                   nodes=[{"hostname": "127.0.100.12", "port": 8089}])
+    accounts = ok(me.call(CLUSTERS, "getAccounts", cluster_id=1))["accounts"]
+    assert "postmaster" in [a["user_name"] for a in accounts]

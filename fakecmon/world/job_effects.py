@@ -22,6 +22,7 @@ from fakecmon.world import container_jobs, maintenance
 from fakecmon.world.acl import Acl
 from fakecmon.world.backups import backups_of, default_method, make_record
 from fakecmon.world.cdt import cdt_of
+from fakecmon.world.dbaccounts import Account, accounts_of, grant_list
 from fakecmon.world.jobs import (
     AUX_NODETYPES, JOB_SUCCESS, PLANS, JobContext, Step, data_hosts, reconcile,
     set_cluster_state,
@@ -366,10 +367,26 @@ def register_cluster(ctx: JobContext, spec: dict[str, Any]) -> None:
     world.add_cluster(cluster)
     tree = cdt_of(world)   # next to its creator's user object (CMON's chroot), else at '/'
     tree.place(cluster, tree.home_of(world.users.get(job.user_id)))
+    _admin_account(ctx, cluster)
     ctx.emit("cluster.created", f"Cluster {cid} '{name}' is created.", cid,
              cluster_name=name, cluster_type=spec["type"])
     verb = "registered" if job.command == "add_cluster" else "created"
     doing(ctx, f"Cluster {cid} is {verb}.", f"Cluster {cid} ('{name}') is {verb}.")
+
+
+def _admin_account(ctx: JobContext, cluster: Cluster) -> None:
+    """The database admin the job names (``--db-admin``: ``postgre_user``, ``mysql_user``
+    or ``db_user``) is an account of the new cluster."""
+    data = ctx.data
+    name = next((data[k] for k in ("postgre_user", "mysql_user", "db_user")
+                 if isinstance(data.get(k), str) and data[k]), "")
+    if not name or accounts_of(ctx.world, cluster).find(name, None) is not None:
+        return
+    password = next((data[k] for k in ("postgre_password", "mysql_password", "db_password")
+                     if isinstance(data.get(k), str) and data[k]), "")
+    accounts_of(ctx.world, cluster).add(Account(
+        name, "%" if cluster.cluster_type != "POSTGRESQL_SINGLE" else "", password,
+        grant_list("*.*:ALL"), system_user=True, created=ctx.now))
 
 
 def plan_remove_cluster(ctx: JobContext) -> list[Step]:
