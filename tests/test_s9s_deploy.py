@@ -555,3 +555,18 @@ def test_database_admin_of_a_new_cluster_is_an_account(cmon):
                    nodes=[{"hostname": "127.0.100.12", "port": 8089}])
     accounts = ok(me.call(CLUSTERS, "getAccounts", cluster_id=1))["accounts"]
     assert "postmaster" in [a["user_name"] for a in accounts]
+
+
+def test_backup_into_a_fixed_directory_twice_is_refused(cmon):
+    """ft_backup testCreateBackup03: ``backup --create --backup-dir=/tmp
+    --subdirectory=X`` twice: the second job fails (no overwriting)."""
+    make_user(cmon)
+    me = s9s(cmon)
+    create_galera(cmon, me, "galera_001", ["127.0.100.12"])
+    data = {"backup_method": "mysqldump", "hostname": "127.0.100.12", "backupdir": "/tmp",
+            "backupsubdir": "testCreateBackup03"}
+    assert run_job(cmon, me, "backup", data, cluster_id=1)["status"] == "FINISHED"
+    assert run_job(cmon, me, "backup", data, cluster_id=1)["status"] == "FAILED"
+    numbered = dict(data, backupsubdir="BACKUP-%I")
+    assert run_job(cmon, me, "backup", numbered, cluster_id=1)["status"] == "FINISHED"
+    assert run_job(cmon, me, "backup", numbered, cluster_id=1)["status"] == "FINISHED"

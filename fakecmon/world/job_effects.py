@@ -693,6 +693,12 @@ def plan_backup(ctx: JobContext) -> list[Step]:
         "compressed": ctx.data.get("compression", True) is not False,
         "encrypted": ctx.data.get("encrypt_backup") is True, "parent_id": parent,
     }
+    if "%" not in options["subdir"]:   # a fixed directory is never written over
+        target = f"{options['backupdir'].rstrip('/')}/{options['subdir']}"
+        if any(r.root_dir == target and r.backup_host == host.hostname
+               for r in backups_of(ctx.world).listed({cluster.cluster_id})):
+            ctx.fail(f"The backup directory '{target}' already exists on {host.hostname}: "
+                     "a backup is never written over another one.")
     where = f"{host.hostname}:{host.port}"
     ctx.log(f"Backup method: {method}, host: {where}, directory: {options['backupdir']}.")
     return [note(1, f"{host.hostname}: Checking free space in {options['backupdir']}."),
