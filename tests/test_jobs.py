@@ -776,6 +776,7 @@ EFFECT_JOBS: dict[str, tuple[int | None, dict[str, Any]]] = {
                                     "replication_master": {"hostname": "10.0.2.21"}}),
     "promote_replication_slave": (2, {"replication_slave": {"hostname": "10.0.2.23"}}),
     "delete_database": (1, {"database": "shop"}),
+    "delete_old_backups": (1, {"backup_retention": 0, "safety_copies": 0}),
     "proxysql": (2, {"action": "setupProxySql", "nodes": [{"hostname": "10.0.2.40",
                                                            "port": 6032}]}),
     "haproxy": (2, {"action": "setupHaProxy", "nodes": [{"hostname": "10.0.2.41"}]}),

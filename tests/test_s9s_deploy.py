@@ -570,3 +570,35 @@ def test_backup_into_a_fixed_directory_twice_is_refused(cmon):
     numbered = dict(data, backupsubdir="BACKUP-%I")
     assert run_job(cmon, me, "backup", numbered, cluster_id=1)["status"] == "FINISHED"
     assert run_job(cmon, me, "backup", numbered, cluster_id=1)["status"] == "FINISHED"
+
+
+def job_log(client: S9s, job_id: int) -> str:
+    """``job --log --job-id=N``: the messages of the job."""
+    reply = ok(client.call(JOBS, "getJobLog", job_id=job_id, limit=-1, offset=0))
+    return "\n".join(m.get("message_text", "") for m in reply["messages"])
+
+
+def test_delete_old_backups(cmon):
+    """ft_backup testDeleteOld: nothing old yet; everything kept for the safety copies;
+    some kept (dry run); then they go."""
+    make_user(cmon)
+    me = s9s(cmon)
+    create_galera(cmon, me, "galera_001", ["127.0.100.12"])
+    for _ in range(4):
+        run_job(cmon, me, "backup", {"backup_method": "mysqldump", "hostname": "127.0.100.12",
+                                     "backupdir": "/tmp"}, cluster_id=1)
+    cmon.advance(60)
+
+    def delete_old(**data: Any) -> str:
+        job = run_job(cmon, me, "delete_old_backups", data, cluster_id=1)
+        assert job["status"] == "FINISHED", job
+        return job_log(me, job["job_id"])
+
+    assert "No old backup records found" in delete_old(dry_run=True)
+    assert "no backup can be deleted" in delete_old(backup_retention=0, safety_copies=10,
+                                                    dry_run=True)
+    assert "not considering other expired" in delete_old(backup_retention=0, safety_copies=3,
+                                                         dry_run=True)
+    assert ok(me.call("/v2/backup/", "getBackups", cluster_id=1))["total"] == 4
+    delete_old(backup_retention=0, safety_copies=3)
+    assert ok(me.call("/v2/backup/", "getBackups", cluster_id=1))["total"] == 3

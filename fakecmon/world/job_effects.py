@@ -854,7 +854,7 @@ GENERIC_COMMANDS = (
     "addController", "calculate_db_growth", "check_pkg_upgrades",
     "cmon_ha_create_snapshot", "collect_logs", "create_container_server",
     "create_local_repository", "delete_all_backups",
-    "delete_old_backups", "demote_node", "deploy_agents", "deploy_cmonagents",
+    "demote_node", "deploy_agents", "deploy_cmonagents",
     "disable_cluster_readonly", "disable_recovery", "enable_binary_logging",
     "enable_cluster_readonly", "enable_log_archiving", "enable_recovery", "error_report",
     "execute", "failover_replication_slave", "import_config", "inspect_host",
