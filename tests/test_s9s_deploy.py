@@ -602,3 +602,17 @@ def test_delete_old_backups(cmon):
     assert ok(me.call("/v2/backup/", "getBackups", cluster_id=1))["total"] == 4
     delete_old(backup_retention=0, safety_copies=3)
     assert ok(me.call("/v2/backup/", "getBackups", cluster_id=1))["total"] == 3
+
+
+def test_new_cluster_with_a_taken_name_is_renamed(cmon):
+    """ft_galera_new testCreateClusterDupl1/2: a cluster created with a name in use is
+    created as NAME~1, then NAME~2; registering (add_cluster) a taken name still fails."""
+    make_user(cmon)
+    me = s9s(cmon)
+    for n in (12, 13, 14):
+        assert create_galera(cmon, me, "g", [f"127.0.100.{n}"])["status"] == "FINISHED"
+    names = [c["cluster_name"] for c in ok(me.call(CLUSTERS, "getAllClusterInfo"))["clusters"]]
+    assert sorted(names) == ["g", "g~1", "g~2"]
+    again = run_job(cmon, me, "add_cluster", {"cluster_name": "g", "cluster_type": "galera",
+                                              "nodes": [{"hostname": "127.0.100.15"}]})
+    assert again["status"] == "FAILED"

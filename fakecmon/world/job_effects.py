@@ -276,7 +276,7 @@ def plan_create_cluster(ctx: JobContext) -> list[Step]:
     name = data.get("cluster_name", "")
     if not isinstance(name, str) or "/" in name:
         ctx.fail(f"Invalid cluster name {name!r}.")
-    if name and ctx.world.cluster_by_name(name) is not None:
+    if name and ctx.world.cluster_by_name(name) is not None and importing:
         ctx.fail(f"A cluster with the name '{name}' already exists.")
     vendor = str(data.get("vendor") or VENDORS.get(ctype, "default"))
     version = str(data.get("version") or VERSIONS.get(ctype, ""))
@@ -343,7 +343,10 @@ def register_cluster(ctx: JobContext, spec: dict[str, Any]) -> None:
     cid = world.next_cluster_id()
     name = spec["name"] or f"cluster_{cid}"
     if world.cluster_by_name(name) is not None:
-        ctx.fail(f"A cluster with the name '{name}' already exists.")
+        if job.command == "add_cluster":
+            ctx.fail(f"A cluster with the name '{name}' already exists.")
+        name = _free_name(world, name)   # CMON renames a new cluster: NAME~1, NAME~2...
+        ctx.log(f"The cluster name is taken, the new cluster is called '{name}'.")
     for node in spec["nodes"]:      # a node named by its new container: its address
         address = container_jobs.container_address(world, node["hostname"])
         if address is not None:
@@ -372,6 +375,13 @@ def register_cluster(ctx: JobContext, spec: dict[str, Any]) -> None:
              cluster_name=name, cluster_type=spec["type"])
     verb = "registered" if job.command == "add_cluster" else "created"
     doing(ctx, f"Cluster {cid} is {verb}.", f"Cluster {cid} ('{name}') is {verb}.")
+
+
+def _free_name(world: Any, name: str) -> str:
+    n = 1
+    while world.cluster_by_name(f"{name}~{n}") is not None:
+        n += 1
+    return f"{name}~{n}"
 
 
 def _admin_account(ctx: JobContext, cluster: Cluster) -> None:
