@@ -7,18 +7,21 @@ signatures, keys and tokens in request bodies are masked when recorded.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from fakecmon.faults import request_user
 from fakecmon.timefmt import rfc3339
+
+from fakecmon.contract import check
 
 if TYPE_CHECKING:
     from fakecmon.controller import Controller
@@ -31,6 +34,18 @@ _SECRET = re.compile(r"password|passwd|secret|signature|token|private|(^|_)key$|
                      re.IGNORECASE)
 #: Bodies deeper than this are cut: the journal must not choke on a hostile request.
 _MAX_DEPTH = 32
+#: Bytes of a reply the journal keeps (1000 entries of big replies stay bounded).
+REPLY_KEPT = 64 * 1024
+#: A secret-looking field of a reply that is not whole JSON any more (a cut reply).
+_SECRET_VALUE = re.compile(
+    r'("[^"]*(?:password|passwd|secret|signature|token|private)[^"]*"\s*:\s*)"[^"]*"',
+    re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=4096)
+def _secret(key: str) -> bool:
+    """(Clients send the same few field names again and again: matched once each.)"""
+    return _SECRET.search(key) is not None
 
 
 def mask(value: Any, depth: int = 0) -> Any:
@@ -38,7 +53,7 @@ def mask(value: Any, depth: int = 0) -> Any:
     if depth > _MAX_DEPTH:
         return "..."
     if isinstance(value, dict):
-        return {k: (MASK if isinstance(k, str) and _SECRET.search(k) and v not in (None, "")
+        return {k: (MASK if isinstance(k, str) and _secret(k) and v not in (None, "")
                     else mask(v, depth + 1)) for k, v in value.items()}
     if isinstance(value, list):
         return [mask(v, depth + 1) for v in value]
@@ -60,9 +75,39 @@ class Entry:
     http_status: int | None
     latency_ms: float
     fault: str | None = None  # the injected fault's kind, when one applied
+    #: The request as received and the fields its handler read: the contract check
+    #: runs on them when ``contract`` is first asked for, not on every request.
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    read: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    _contract: list[str] | None = field(default=None, repr=False, compare=False)
+    #: The reply body as sent (at most ``REPLY_KEPT`` bytes): kept by reference, so
+    #: recording costs nothing; parsed and masked only when someone looks (``reply_json``).
+    reply: bytes | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def contract(self) -> list[str]:
+        """What the request did that CMON silently ignores: unknown fields, wrong types,
+        unknown job commands and job_data keys (fakecmon/contract.py). The reply is the
+        same either way; strict mode turns these into test failures."""
+        if self._contract is None:
+            self._contract = contract_findings(self.path, self.operation, self.raw, self.read)
+        return self._contract
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        doc = {f.name: getattr(self, f.name) for f in fields(self)
+               if f.name not in ("raw", "read", "_contract", "reply")}
+        doc["contract"] = self.contract
+        return doc
+
+    def reply_json(self) -> Any:
+        """The reply, secrets masked: JSON when it parses, else its text (cut or damaged)."""
+        if self.reply is None:
+            return None
+        try:
+            return mask(orjson.loads(self.reply))
+        except orjson.JSONDecodeError:
+            text = self.reply.decode("utf-8", "replace")
+            return _SECRET_VALUE.sub(lambda m: m.group(1) + f'"{MASK}"', text)
 
     def line(self) -> str:
         """One readable line, as failure messages list it."""
@@ -70,6 +115,8 @@ class Entry:
         if len(body) > 300:
             body = body[:297] + "..."
         extra = f" fault={self.fault}" if self.fault else ""
+        if self.contract:
+            extra += f" contract={len(self.contract)}"
         return (f"#{self.id} {self.path} {self.operation or '-'} user={self.user or '-'} "
                 f"status={self.status or '-'} http={self.http_status or '-'}{extra} body={body}")
 
@@ -179,17 +226,37 @@ def closest(entries: Iterable[Entry], operation: str | None, path: str | None,
 
 
 def record(controller: "Controller", call: "Call", status: str | None, http_status: int | None,
-           started: float, fault: str | None = None) -> None:
+           started: float, fault: str | None = None, reply: bytes | None = None) -> None:
     """Journal one answered request and log its line: O(size of its body), not of the world."""
     latency = (time.perf_counter() - started) * 1000.0
+    if not isinstance(reply, bytes):
+        reply = None  # a streamed or damaged reply has no body to keep
     user = request_user(call)
-    controller.journal.add(time=rfc3339(call.now), client=call.peer, path=call.path,
-                           operation=call.operation, body=mask(call.body), user=user,
-                           status=status, http_status=http_status,
-                           latency_ms=round(latency, 3), fault=fault)
+    entry = controller.journal.add(
+        time=rfc3339(call.now), client=call.peer, path=call.path, operation=call.operation,
+        body=mask(call.body), user=user, status=status, http_status=http_status,
+        latency_ms=round(latency, 3), fault=fault, raw=call.body,
+        read=frozenset(getattr(call.body, "read", ())),
+        reply=reply if reply is None or len(reply) <= REPLY_KEPT else reply[:REPLY_KEPT])
+    if controller.config.strict:
+        for finding in entry.contract:
+            log.warning("contract: %s %s: %s", call.path, call.operation or "-", finding)
+    if controller.usage is not None:
+        controller.usage.add(entry)
     if log.isEnabledFor(logging.INFO):
         extra = f" fault={fault}" if fault else ""
         log.info("%s %s user=%s %s %.1fms%s", call.path, call.operation or "-", user or "-",
                  status or f"(no reply, HTTP {http_status or '-'})", latency, extra)
     if log.isEnabledFor(logging.DEBUG):
         log.debug("request body: %s", orjson.dumps(mask(call.body)).decode()[:2000])
+
+
+def contract_findings(path: str, operation: str, body: dict[str, Any],
+                      read: frozenset[str]) -> list[str]:
+    """The contract findings of a request (never an exception: a bug in the check
+    must not cost the client its reply or the test its journal)."""
+    try:
+        return check(path, operation, body, read)
+    except Exception:  # noqa: BLE001
+        log.exception("contract check of %s %r failed", path, operation)
+        return []

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from fakecmon.contract import TrackedBody
 from fakecmon.errors import AUTH_REQUIRED, INVALID_REQUEST, OK, RpcError, denied, invalid
 from fakecmon.timefmt import rfc3339
 from fakecmon.world.models import Cluster, User
@@ -36,17 +37,26 @@ class Operation:
     #: "stateful" (reads and changes the world) or "world-data" (values derived from
     #: the world, e.g. statistics); shown by ``fakecmon operations``.
     kind: str = "stateful"
+    #: True only for handlers that never change the world: every other call makes
+    #: the world's cached views stale (``World.changed``), so a new handler that
+    #: changes something is safe without doing anything.
+    readonly: bool = False
 
 
 #: path -> lower-cased operation name -> Operation
 OPERATIONS: dict[str, dict[str, Operation]] = {}
 
 
-def operation(path: str, name: str, *, login: bool = True,
-              kind: str = "stateful") -> Callable[[Handler], Handler]:
-    """Register a handler for ``name`` on ``path`` (matched case-insensitively)."""
+def operation(path: str, name: str, *, login: bool = True, kind: str = "stateful",
+              readonly: bool = False) -> Callable[[Handler], Handler]:
+    """Register a handler for ``name`` on ``path`` (matched case-insensitively).
+
+    ``readonly=True`` promises that the handler changes nothing a view shows; only
+    plain reads that clients repeat (and the benchmark measures) carry it.
+    """
     def register(fn: Handler) -> Handler:
-        OPERATIONS.setdefault(path, {})[name.lower()] = Operation(path, name, fn, login, kind)
+        OPERATIONS.setdefault(path, {})[name.lower()] = Operation(path, name, fn, login, kind,
+                                                                  readonly)
         return fn
     return register
 
@@ -80,6 +90,16 @@ class Call:
         self.request: Any = None
 
     @property
+    def body(self) -> dict[str, Any]:
+        """The request document; a ``TrackedBody`` remembers what the handler read
+        (fakecmon/contract.py reports the fields the client sent that nothing read)."""
+        return self._body
+
+    @body.setter
+    def body(self, value: dict[str, Any]) -> None:
+        self._body = value if isinstance(value, TrackedBody) else TrackedBody(value)
+
+    @property
     def world(self) -> "World":
         return self.controller.world
 
@@ -97,6 +117,16 @@ class Call:
                 raise invalid(f"Missing '{name}' field in the request.")
             return default
         return coerce(value, kind, name)
+
+    def takes(self, *names: str, kind: type = object) -> None:
+        """Fields CMON reads here whose effect fakecmon does not model (s9s sends them):
+        typed like any other field (``kind``), so they belong to the request contract
+        (fakecmon/contract.py) and a client that sends them gets no finding."""
+        for name in names:
+            if kind is not object:
+                self.arg(name, kind, None)
+            else:
+                self.body.get(name)
 
     def login_user(self) -> User:
         """The authenticated user (handlers with ``login=True`` always have one)."""
@@ -196,13 +226,18 @@ def authenticate_nested(call: Call) -> None:
 
 #: Areas whose state follows the clock (jobs, maintenance windows, alarms) catch up
 #: here, cheaply: before every handler, and on the server's tick so that event
-#: stream subscribers see changes while no request comes in.
-CATCH_UP: list[Callable[["World", float], None]] = []
+#: stream subscribers see changes while no request comes in. A hook returns False
+#: when it changed nothing; anything else (None too) makes cached views stale.
+CATCH_UP: list[Callable[["World", float], bool | None]] = []
 
 
 def catch_up(world: "World", now: float) -> None:
+    moved = False
     for hook in CATCH_UP:
-        hook(world, now)
+        if hook(world, now) is not False:
+            moved = True
+    if moved:
+        world.changed()
 
 
 async def dispatch(call: Call, parts: list[str]) -> tuple[str, Payload, RpcError | None]:
@@ -212,16 +247,26 @@ async def dispatch(call: Call, parts: list[str]) -> tuple[str, Payload, RpcError
         if op is None:
             raise unknown_operation(call, parts)
         if "authenticate" in call.body:
-            authenticate_nested(call)
+            try:
+                authenticate_nested(call)
+            finally:
+                call.world.changed()   # a login, even a failed one, changes the user
         elif call.session is not None and call.session.user_id is not None:
             call.user = call.world.users.get(call.session.user_id)
         if op.login and call.user is None:
             call.http_status = call.controller.config.auth_required_http_status
             raise RpcError(AUTH_REQUIRED, "Authentication required.")
         catch_up(call.world, call.now)
-        result = op.handler(call)
-        if inspect.isawaitable(result):
-            result = await result
+        writes = not op.readonly
+        if writes:
+            call.world.changed()
+        try:
+            result = op.handler(call)
+            if inspect.isawaitable(result):
+                result = await result
+        finally:
+            if writes:
+                call.world.changed()
         return OK, result or {}, None
     except RpcError as exc:
         return exc.status, {}, exc

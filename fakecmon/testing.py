@@ -18,6 +18,7 @@ import asyncio
 import ssl
 import tempfile
 import threading
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,14 +29,22 @@ from fakecmon import control
 from fakecmon.certs import CertPaths, ensure_certificates
 from fakecmon.client import RpcClient
 from fakecmon.clock import Clock
+from fakecmon.contract import Usage, findings_text
 from fakecmon.controller import DEFAULT_WORLD, Config, Controller
 from fakecmon.faults import Fault
 from fakecmon.journal import Entry, Filter, closest
 from fakecmon.server import CmonServer, server_ssl_context
-from fakecmon.world import accounts
+from fakecmon.world import accounts, export
 from fakecmon.world.yamlfile import Node, parse_yaml, read_yaml
 
 T = TypeVar("T")
+#: Running servers (the pytest plugin checks the strict ones after each test) and the
+#: counts of the stopped ones (``pytest --fakecmon-report``).
+_LIVE: "weakref.WeakSet[FakeCmon]" = weakref.WeakSet()
+SESSION_USAGE = Usage()
+#: Findings of strict servers that stopped during the current test.
+STOPPED_FINDINGS: list[Entry] = []
+IN_TEST = False     # set by the pytest plugin while a test function runs
 WorldSpec = str | Path | list[str | Path] | tuple[str | Path, ...] | None
 
 
@@ -74,10 +83,14 @@ class FakeCmon:
 
     def __init__(self, world: WorldSpec = None, port: int = 0, *, bind: str = "127.0.0.1",
                  certs_dir: str | Path | None = None, controller_id: str | None = None,
-                 **config: Any) -> None:
+                 strict: bool = False, **config: Any) -> None:
         worlds = [world] if isinstance(world, (str, Path)) else list(world or [DEFAULT_WORLD])
         self.config = Config(world_paths=[Path(w) for w in worlds], controller_id=controller_id,
-                             **config)
+                             strict=strict, **config)
+        #: Strict: the pytest plugin fails a test whose requests had contract findings
+        #: (fakecmon/contract.py) and the server logs a WARNING for each finding.
+        self.strict = strict
+        self._contract_mark = 0
         self.bind = bind
         self.port = port
         self._certs_dir = Path(certs_dir) if certs_dir else None
@@ -97,6 +110,7 @@ class FakeCmon:
             self._tmp = tempfile.TemporaryDirectory(prefix="fakecmon-certs-")
             self._certs_dir = Path(self._tmp.name)
         self.certs = ensure_certificates(self._certs_dir, [self.bind])
+        self.config.ca_cert = self.certs.ca_cert
         self.controller = Controller(self.config, Clock())
         self._server = CmonServer(self.controller,
                                   server_ssl_context(str(self.certs.cert), str(self.certs.key)),
@@ -126,6 +140,7 @@ class FakeCmon:
             self._loop.run_until_complete(self._server.stop())
             self._loop.close()
 
+        _LIVE.add(self)
         self._thread = threading.Thread(target=run, name="fakecmon", daemon=True)
         self._thread.start()
         ready.wait()
@@ -138,6 +153,7 @@ class FakeCmon:
     def stop(self) -> None:
         if self._thread is None and self._loop is not None:
             raise RuntimeError("This FakeCmon runs in an event loop: use 'await astop()'.")
+        self._keep_usage()
         if self._loop is not None and self._thread is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join()
@@ -157,13 +173,28 @@ class FakeCmon:
         except BaseException:
             self._loop = None
             raise
+        _LIVE.add(self)
         return self
 
     async def astop(self) -> None:
+        self._keep_usage()
         if self._server is not None and self._thread is None and self._loop is not None:
             await self._server.stop()
         self._loop = None
         self._cleanup()
+
+    def _keep_usage(self) -> None:
+        """A stopping server's counts go to the session's coverage report."""
+        if self.controller is not None and self._loop is not None:
+            if self.strict and IN_TEST:   # a test's own strict server, stopped inside it
+                STOPPED_FINDINGS.extend(self.findings_since_mark())
+
+            def take(c: Controller) -> dict[str, Any]:
+                doc = c.usage.report()
+                c.usage.clear()
+                return doc
+            SESSION_USAGE.merge(self.run(take))
+        _LIVE.discard(self)
 
     def _cleanup(self) -> None:
         if self._tmp is not None:
@@ -173,6 +204,8 @@ class FakeCmon:
 
     def __enter__(self) -> "FakeCmon":
         return self.start()
+
+
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
@@ -229,11 +262,18 @@ class FakeCmon:
         """Run ``fn(controller)`` on the server's loop (state is only touched there)."""
         assert self._loop is not None and self.controller is not None, "start() first"
         controller = self.controller
+
+        def changing() -> T:
+            try:
+                return fn(controller)
+            finally:
+                controller.world.changed()   # fn may change the world: views are stale
+
         if threading.get_ident() == self._loop_thread_id:
-            return fn(controller)
+            return changing()
 
         async def call() -> T:
-            return fn(controller)
+            return changing()
 
         return asyncio.run_coroutine_threadsafe(call(), self._loop).result()
 
@@ -296,6 +336,14 @@ class FakeCmon:
     def password_reset_token(self, user: str) -> str | None:
         """The live token a ``passwordReset`` request made for ``user`` (the "mail" CMON sends)."""
         return self.run(lambda c: accounts.reset_token(c.world, user))
+
+    def export_world(self, format: str = "yaml") -> str:
+        """Everything the world holds as a world file (``load_yaml`` or ``--world`` loads it back);
+        ``format="json"`` for JSON. Passwords are written as hashes, never in plain."""
+        if format not in ("yaml", "json"):
+            raise ValueError(f"Unknown format '{format}' (yaml or json).")
+        doc = self.run(control.export_now)
+        return export.to_yaml(doc) if format == "yaml" else export.to_json(doc).decode()
 
     # ---- the clock
 
@@ -395,6 +443,34 @@ class FakeCmon:
 
     def assert_not_called(self, operation: str | None = None, **criteria: Any) -> None:
         self.assert_called(operation, times=0, **criteria)
+
+    # ---- the request contract (fakecmon/contract.py)
+
+    def contract_findings(self) -> list[Entry]:
+        """Journal entries (oldest first) whose requests had contract findings: unknown
+        fields, wrong types, unknown job commands or job_data keys."""
+        return self.run(lambda c: [e for e in c.journal.select() if e.contract])
+
+    def assert_contract_clean(self) -> None:
+        """Check that every request in the journal kept to the request contract; the
+        message lists each request with its findings (CMON would have ignored them)."""
+        flagged = self.contract_findings()
+        if flagged:
+            raise AssertionError(findings_text(flagged))
+
+    def report(self) -> dict[str, Any]:
+        """The coverage report of this server so far: per operation called, calls,
+        statuses and findings; the operations of the paths used never called."""
+        return self.run(lambda c: c.usage.report())
+
+    def mark_contract(self) -> None:
+        """Start a new strict-mode window (the plugin does this before each test)."""
+        self._contract_mark = self.run(lambda c: c.usage.total)
+
+    def findings_since_mark(self) -> list[Entry]:
+        """Requests with findings since ``mark_contract`` (those the journal lost too)."""
+        mark = self._contract_mark
+        return self.run(lambda c: c.usage.flagged_since(mark))
 
 
 def _times(n: int) -> str:

@@ -1,6 +1,7 @@
 """Comparing fakecmon's replies with the captured CMON replies: status, field names, JSON types.
 
-One implementation for every test that replays ``../shared/contract/captures``.
+One implementation for every test that replays ``../shared/contract/captures``; the
+shape comparison itself is the product's (fakecmon/shapes.py, what ``fakecmon diff`` uses).
 """
 
 from __future__ import annotations
@@ -10,7 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from fakecmon.client import RpcClient
+from fakecmon.contract import json_type
+from fakecmon.shapes import type_mismatches
 from fakecmon.testing import FakeCmon
+
+__all__ = ["compare", "json_type", "load_capture", "login", "replay", "same_shape",
+           "type_mismatches"]
 
 
 def load_capture(contract: Path, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -20,57 +26,6 @@ def load_capture(contract: Path, name: str) -> tuple[dict[str, Any], dict[str, A
     rep = json.loads(Path(f"{base}-rep.json").read_text())
     rep.pop("reply_received", None)
     return req, rep
-
-
-def json_type(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "boolean"
-    if isinstance(v, int):
-        return "integer"
-    if isinstance(v, float):
-        return "number"
-    return {str: "string", list: "array", dict: "object"}[type(v)]
-
-
-def type_mismatches(ours: Any, theirs: Any, path: str = "") -> list[str]:
-    """Every place where both documents have a value and the JSON types differ.
-
-    Each item of our lists must have the shape of some item of CMON's list (of the
-    same ``class_name`` where items have one: hosts of several classes differ); a
-    whole number where CMON wrote a double, or anything where CMON wrote ``null``,
-    is no mismatch.
-    """
-    if theirs is None:
-        return []
-    ours_t, theirs_t = json_type(ours), json_type(theirs)
-    if ours_t != theirs_t:
-        if (ours_t, theirs_t) == ("integer", "number"):
-            return []
-        return [f"{path or '.'}: {ours_t} where CMON has {theirs_t}"]
-    out: list[str] = []
-    if isinstance(ours, dict):
-        for key in ours.keys() & theirs.keys():
-            out += type_mismatches(ours[key], theirs[key], f"{path}.{key}")
-    elif isinstance(ours, list) and theirs:
-        for i, item in enumerate(ours):
-            out += _item_mismatches(item, theirs, f"{path}[{i}]")
-    return out
-
-
-def _item_mismatches(item: Any, theirs: list[Any], path: str) -> list[str]:
-    """No mismatch if some captured item of the same class has the same shape."""
-    cls = item.get("class_name") if isinstance(item, dict) else None
-    candidates = [t for t in theirs if isinstance(t, dict) and t.get("class_name") == cls]
-    candidates = candidates or theirs
-    first: list[str] | None = None
-    for candidate in candidates:
-        found = type_mismatches(item, candidate, path)
-        if not found:
-            return []
-        first = found if first is None else first
-    return first or []
 
 
 def same_shape(ours: Any, theirs: Any, where: str, *, exact_keys: bool = True,

@@ -22,6 +22,10 @@ from fakecmon.testing import FakeCmon
 from shapes import compare, load_capture, login, replay, type_mismatches
 from worldfile import worlds
 
+#: The real clients' recorded flows keep to the request contract: any finding fails
+#: the test (fakecmon/contract.py, tests/test_contract.py).
+pytestmark = pytest.mark.fakecmon_strict
+
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 # a key user like the captures' "pipas", and a user who may see no cluster (total 0)

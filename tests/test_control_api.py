@@ -121,7 +121,7 @@ def test_journal_filters_and_clear(cmon):
     assert status == 200 and doc["total"] == 1
     entry = doc["requests"][0]
     assert set(entry) == {"id", "time", "client", "path", "operation", "body", "user", "status",
-                          "http_status", "latency_ms", "fault"}
+                          "http_status", "latency_ms", "fault", "contract"}
     assert entry["user"] == "system" and entry["body"]["cluster_id"] == 1
     assert ctl(cmon, "GET", "/requests?status=AuthRequired")[1]["total"] == 1
     assert ctl(cmon, "GET", "/requests?path=/v2/auth")[1]["requests"][0]["body"]["password"] \

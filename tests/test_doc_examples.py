@@ -22,6 +22,10 @@ import pytest
 from fakecmon.client import RpcClient
 from fakecmon.testing import FakeCmon
 
+#: The real clients' recorded flows keep to the request contract: any finding fails
+#: the test (fakecmon/contract.py, tests/test_contract.py).
+pytestmark = pytest.mark.fakecmon_strict
+
 DOC = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_fc5dd0e9b4d2dcf8.txt"
 CURL = shutil.which("curl")
 

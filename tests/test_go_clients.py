@@ -24,6 +24,10 @@ from clientsim import (
 )
 from fakecmon.testing import FakeCmon
 
+#: The real clients' recorded flows keep to the request contract: any finding fails
+#: the test (fakecmon/contract.py, tests/test_contract.py).
+pytestmark = pytest.mark.fakecmon_strict
+
 USER, PASSWORD = "system", "secret"
 
 

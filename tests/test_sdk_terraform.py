@@ -23,6 +23,10 @@ from clientsim import (
 )
 from fakecmon.testing import FakeCmon
 
+#: The real clients' recorded flows keep to the request contract: any finding fails
+#: the test (fakecmon/contract.py, tests/test_contract.py).
+pytestmark = pytest.mark.fakecmon_strict
+
 USER, PASSWORD = "system", "secret"
 #: Terraform's envelope struct (internal/provider/response.go MinResponseFields)
 TF_MIN_RESPONSE = {"Controller_Id": STRING, "Request_Status": STRING,

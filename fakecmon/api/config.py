@@ -291,10 +291,56 @@ LDAP_STRINGS = ("ldapAdminPassword", "ldapAdminUser", "ldapGroupSearchRoot", "ld
                 "ldapUserSearchRoot")
 
 
+#: Every key of CMON's LDAP configuration (its camelCase names), unset: what
+#: getLdapConfig shows for what was never set.
+LDAP_UNSET: dict[str, Any] = {
+    "enabled": False, **dict.fromkeys(LDAP_STRINGS), "groupMappings": [],
+    "ldapSettings": dict.fromkeys((
+        "ldapEmailAttributes", "ldapGroupClassName", "ldapGroupIdAttributes",
+        "ldapGroupNameAttribute", "ldapMemberAttributes", "ldapNetworkTimeout",
+        "ldapProtocolVersion", "ldapQueryTimeLimit", "ldapRealnameAttributes",
+        "ldapUserClassName", "ldapUsernameAttributes")),
+    "security": dict.fromkeys(("caCertFile", "certFile", "keyFile")),
+}
+#: The example values CMON shows beside the configuration (``defaults``).
+LDAP_DEFAULTS: dict[str, Any] = {
+    "enabled": False, "ldapAdminPassword": "",
+    "ldapAdminUser": "CN=Administrator,CN=Users,DC=ldap,DC=mydomain,DC=com",
+    "ldapGroupSearchRoot": "CN=Groups,OU=IT,DC=ldap,DC=mydomain,DC=com",
+    "ldapServerUri": "ldaps://ldap.mydomain.com:686",
+    "ldapUserSearchRoot": "CN=Users,DC=ldap,DC=mydomain,DC=com",
+    "groupMappings": [],
+    "ldapSettings": {
+        "ldapEmailAttributes": "mail,userPrincipalName", "ldapGroupClassName": "",
+        "ldapGroupIdAttributes": "dn,uid", "ldapGroupNameAttribute": "cn",
+        "ldapMemberAttributes": "member,memberUid", "ldapNetworkTimeout": 5,
+        "ldapProtocolVersion": 3, "ldapQueryTimeLimit": 5,
+        "ldapRealnameAttributes": "cn,displayName", "ldapUserClassName": "objectclass=*",
+        "ldapUsernameAttributes": "uid,sAMAccountName"},
+    "security": {"caCertFile": "/etc/ssl/certs/ldap-ca.crt",
+                 "certFile": "/etc/ssl/certs/ldap.crt", "keyFile": "/etc/ssl/certs/ldap.pem"},
+}
+
+
+def _ldap_view(stored: dict[str, Any]) -> dict[str, Any]:
+    """The stored settings over every key unset (sections merged key by key)."""
+    doc = copy.deepcopy(LDAP_UNSET)
+    for key, value in copy.deepcopy(stored).items():
+        if isinstance(value, dict) and isinstance(doc.get(key), dict):
+            doc[key].update(value)
+        else:
+            doc[key] = value
+    doc["defaults"] = copy.deepcopy(LDAP_DEFAULTS)
+    return doc
+
+
 @operation(PATH, "getLdapConfig")
 def get_ldap_config(call: Call) -> Payload:
-    permissions.require_superuser(call.world, call.login_user(), "read the LDAP configuration")
-    return {"ldap_configuration": copy.deepcopy(config.book(call.world).ldap)}
+    user = call.login_user()
+    permissions.require_superuser(call.world, user, "read the LDAP configuration")
+    mine = permissions.privileges(call.world, user, permissions.controller_object(call.world))
+    return {"ldap_configuration": _ldap_view(config.book(call.world).ldap),
+            "effective_privileges": mine}
 
 
 @operation(PATH, "setLdapConfig")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from fakecmon import permissions
-from fakecmon.errors import OBJECT_NOT_FOUND, RpcError, invalid
+from fakecmon.errors import ACCESS_DENIED, OBJECT_NOT_FOUND, RpcError, invalid
 from fakecmon.rpc import Call, Payload, operation
 from fakecmon.world import accounts, loader, servers
 from fakecmon.world.cdt import CONTAINER, SERVER, cdt_of
@@ -108,6 +108,16 @@ def register_servers(call: Call) -> Payload:
 
 @operation(PATH, "unregisterServers")
 def unregister_servers(call: Call) -> Payload:
+    """Access is checked before existence: a user who may not remove a server (or one
+    that is not there) hears CMON's AccessDenied "Server was not found."; only a
+    superuser learns that a server is not registered."""
+    world, user = call.world, call.login_user()
+    if not world.is_superuser(user):
+        book = servers.book(world)
+        for spec in _server_specs(call):
+            server = book.servers.get(spec["hostname"])
+            if server is None or not permissions.can(world, user, server, permissions.WRITE):
+                raise RpcError(ACCESS_DENIED, "Server was not found.")
     found = _existing(call, permissions.WRITE)
     book = servers.book(call.world)
     messages = []

@@ -357,16 +357,14 @@ def delete(call: Call) -> Payload:
 def move(call: Call) -> Payload:
     """Move ``source_path`` into the folder ``target_path``, or to the new path ``target_path``.
 
-    A bare name (no ``/``) renames in place: ``s9s tree --move /home/kirk/a.txt b.txt``
-    leaves ``/home/kirk/b.txt`` (ft_folders.sh), ``--move /groups/tos TOS`` renames the group.
+    A bare name (no ``/``) renames in place, exactly as ``rename`` does: s9s itself sends
+    ``rename`` for ``s9s tree --move /groups/tos TOS`` (older s9s sent ``move``).
     """
     node = _node(call, "source_path")
     target = call.arg("target_path", str)
     tree = _tree(call)
     if "/" not in target and target.strip():
-        folder = tree.resolve(node.folder)
-        assert folder is not None
-        _relocate(call, node, folder, check_name(target, "target name"), by_name=True)
+        _rename(call, node, target)
         return {}
     names = split_path(target, "'target_path'")
     there = tree.resolve(target)
@@ -383,20 +381,26 @@ def move(call: Call) -> Payload:
 @operation(PATH, "rename")
 def rename(call: Call) -> Payload:
     """Rename in place; renaming ``/kirk`` renames the user, ``/groups/tos`` the group."""
-    node = _node(call, "source_path")
-    name = check_name(call.arg("target_name", str), "target name")
+    _rename(call, _node(call, "source_path"), call.arg("target_name", str))
+    return {}
+
+
+def _rename(call: Call, node: Node, name: str) -> None:
+    """The one rename of ``rename`` and of ``move`` to a bare name."""
+    name = check_name(name, "target name")
     if not node.name:
         raise invalid("The root folder can not be renamed.")
     folder = _tree(call).resolve(node.folder)
     assert folder is not None
     _relocate(call, node, folder, name)
-    return {}
 
 
-def _relocate(call: Call, node: Node, folder: Node, name: str, by_name: bool = False) -> None:
+def _relocate(call: Call, node: Node, folder: Node, name: str) -> None:
     """Move or rename one object after every check, so nothing is left half-done.
 
-    ``by_name``: a ``move`` to a bare name, which CMON checks against the root folder.
+    A user or a group renamed in place (by ``rename``, or ``move`` to a bare name or to
+    a path beside it: one change, one rule) is checked as CMON checks it: write access
+    to the root folder (``permissions.check_rename_by_name``).
     """
     world, user = call.world, call.login_user()
     tree = _tree(call)
@@ -427,7 +431,7 @@ def _relocate(call: Call, node: Node, folder: Node, name: str, by_name: bool = F
             raise invalid(f"'{node.path}' can not be moved into itself.")
         if folder.entry is tree.groups:
             raise invalid("Only groups are in '/groups'.")
-    if by_name and isinstance(node.obj, (User, Group)):
+    if isinstance(node.obj, (User, Group)) and folder.entry is source.entry:
         permissions.check_rename_by_name(world, user, node.obj, node.path, tree.root)
     else:
         permissions.check_object(world, user, source.obj, source.path, permissions.WRITE)
@@ -651,6 +655,11 @@ def _tagged(call: Call) -> tuple[Node, list[str], str]:
     return node, node.obj.tags, tag.strip()
 
 
+def _tags_reply(node: Node, tags: list[str]) -> Payload:
+    """What CMON answers to a tag change: the object's tags and where it is."""
+    return {"tags": list(tags), "object_name": node.name, "object_path": node.folder}
+
+
 @operation(PATH, "appendTag")
 def append_tag(call: Call) -> Payload:
     node, tags, tag = _tagged(call)
@@ -658,7 +667,7 @@ def append_tag(call: Call) -> Payload:
         raise invalid(f"'{node.path}' already has the tag '{tag}'.")
     tags.append(tag)
     _changed(call, f"Tagged '{tag}'", node)
-    return {}
+    return _tags_reply(node, tags)
 
 
 @operation(PATH, "removeTag")
@@ -668,7 +677,7 @@ def remove_tag(call: Call) -> Payload:
         raise not_found(f"'{node.path}' has no tag '{tag}'.")
     tags.remove(tag)
     _changed(call, f"Untagged '{tag}'", node)
-    return {}
+    return _tags_reply(node, tags)
 
 
 # ---- the "tree:" section of world files

@@ -200,6 +200,13 @@ def finish_cluster(ctx: JobContext, cluster_id: int, text: str) -> None:
 
 # ---- test commands and the commands without world effects
 
+#: ``job_data`` settings CMON takes that the simulation does not act on (fakecmon has
+#: no packages or firewalls): each plan logs them (``JobContext.settings``; the SSH
+#: settings every job takes are logged by ``jobs.run_plan``).
+NODE_SETUP = ("disable_firewall", "disable_selinux", "enable_uninstall", "use_internal_repos",
+              "deploy_agents")
+
+
 def plan_success(ctx: JobContext) -> list[Step]:
     ctx.log("This is a test job: it is destined to succeed.")
     return [note(1, "Simulated work is in progress."), note(1, "Simulated work is done.")]
@@ -265,6 +272,9 @@ def _host_owner(world: Any, hostname: str) -> Cluster | None:
 
 def plan_create_cluster(ctx: JobContext) -> list[Step]:
     """create_cluster installs a new cluster, add_cluster registers a running one."""
+    ctx.settings(*NODE_SETUP, "db_user", "db_password", "mysql_user", "mysql_password",
+                 "replication_user", "replication_password", "enable_ssl", "mysql_semi_sync",
+                 "percona_client_id", "percona_pro_token", "remote_cluster_id", "backup_id")
     data, importing = ctx.data, ctx.job.command == "add_cluster"
     ctx.log("Checking job parameters.")
     raw_type = data.get("cluster_type") or data.get("type")
@@ -400,6 +410,7 @@ def _admin_account(ctx: JobContext, cluster: Cluster) -> None:
 
 
 def plan_remove_cluster(ctx: JobContext) -> list[Step]:
+    ctx.settings("cluster_name")
     cluster = ctx.cluster()
     cid = cluster.cluster_id
     ctx.log(f"Removing cluster {cid} ('{cluster.cluster_name}') from the controller.")
@@ -414,8 +425,10 @@ def plan_remove_cluster(ctx: JobContext) -> list[Step]:
 def unregister_cluster(ctx: JobContext, cluster_id: int, remove_backups: bool) -> None:
     cluster = ctx.cluster(cluster_id)
     ctx.world.remove_cluster(cluster)
+    # The cluster's backup records go with it (no orphans); ``remove_backups`` also
+    # deletes the backup files, which fakecmon only says.
+    gone = backups_of(ctx.world).remove_cluster(cluster_id)
     if remove_backups:
-        gone = backups_of(ctx.world).remove_cluster(cluster_id)
         ctx.log(f"{gone} backup record(s) of the cluster are removed.")
     ctx.emit("cluster.removed", f"Cluster {cluster_id} '{cluster.cluster_name}' is removed.",
              cluster_id, cluster_name=cluster.cluster_name)
@@ -425,6 +438,7 @@ def unregister_cluster(ctx: JobContext, cluster_id: int, remove_backups: bool) -
 # ---- nodes: add, remove, stop, start, restart
 
 def plan_addnode(ctx: JobContext) -> list[Step]:
+    ctx.settings(*NODE_SETUP, "master_delay", "replicaset")
     cluster = ctx.cluster()
     specs = job_nodes(ctx)
     if not specs:
@@ -536,6 +550,7 @@ def add_host(ctx: JobContext, cluster_id: int, node: dict[str, Any]) -> None:
 
 
 def plan_removenode(ctx: JobContext) -> list[Step]:
+    ctx.settings("enable_uninstall", "stop_timeout")
     cluster = ctx.cluster()
     specs = job_nodes(ctx)
     if not specs:
@@ -565,6 +580,7 @@ def remove_host(ctx: JobContext, cluster_id: int, hostname: str, port: int) -> N
 
 
 def plan_stop(ctx: JobContext) -> list[Step]:
+    ctx.settings("force_stop", "stop_timeout")
     cluster = ctx.cluster()
     host = one_node(ctx, cluster)
     if host.hoststatus == SHUT_DOWN:
@@ -576,6 +592,7 @@ def plan_stop(ctx: JobContext) -> list[Step]:
 
 
 def plan_start(ctx: JobContext) -> list[Step]:
+    ctx.settings("bootstrap", "initial_start")
     cluster = ctx.cluster()
     host = one_node(ctx, cluster)
     if host.online:
@@ -588,6 +605,7 @@ def plan_start(ctx: JobContext) -> list[Step]:
 
 def plan_restart(ctx: JobContext) -> list[Step]:
     """restart (and reboot, which restarts the whole host) stop, then start a node."""
+    ctx.settings("force_stop", "initial_start", "stop_timeout")
     cluster = ctx.cluster()
     host = one_node(ctx, cluster)
     where = f"{host.hostname}:{host.port}"
@@ -604,6 +622,7 @@ def plan_restart(ctx: JobContext) -> list[Step]:
 # ---- whole clusters: stop, start, rolling restart
 
 def plan_stop_cluster(ctx: JobContext) -> list[Step]:
+    ctx.settings("maintenance_minutes", "reason", "stop_timeout")
     cluster = ctx.cluster()
     running = [h for h in data_hosts(cluster) if h.hoststatus != SHUT_DOWN]
     if cluster.state == "STOPPED" or not running:
@@ -617,6 +636,7 @@ def plan_stop_cluster(ctx: JobContext) -> list[Step]:
 
 
 def plan_start_cluster(ctx: JobContext) -> list[Step]:
+    ctx.settings("bootstrap", "donor_address")
     cluster = ctx.cluster()
     stopped = [h for h in data_hosts(cluster) if not h.online]
     if not stopped:
@@ -634,6 +654,7 @@ def plan_start_cluster(ctx: JobContext) -> list[Step]:
 
 
 def plan_rolling_restart(ctx: JobContext) -> list[Step]:
+    ctx.settings("initial_start", "stop_timeout")
     cluster = ctx.cluster()
     hosts = data_hosts(cluster)
     if cluster.state != "STARTED" or not all(h.online for h in hosts):
@@ -673,6 +694,9 @@ def _text(ctx: JobContext, key: str, default: str) -> str:
 
 
 def plan_backup(ctx: JobContext) -> list[Step]:
+    ctx.settings("backup_retention", "cc_storage", "compression_level", "include_databases",
+                 "exclude_tables", "wsrep_desync", "use_pigz", "xtrabackup_parallellism",
+                 "backup_failover", "backup_failover_host", "verify_backup")
     cluster = ctx.cluster()
     method = _text(ctx, "backup_method", default_method(cluster))
     wanted = _text(ctx, "hostname", "auto")
@@ -737,6 +761,9 @@ def store_backup(ctx: JobContext, cluster_id: int, options: dict[str, Any]) -> N
 
 
 def plan_restore_backup(ctx: JobContext) -> list[Step]:
+    ctx.settings("backup_datadir_before_restore", "backup_path", "bootstrap",
+                 "cluster_decryption_key", "database", "db_user", "db_password",
+                 "pitr_compatible", "pitr_stop_time", "source_address", "stop_timeout")
     cluster = ctx.cluster()
     bid = _backup_id(ctx)
     record = backups_of(ctx.world).records.get(bid)
@@ -768,6 +795,7 @@ def plan_restore_backup(ctx: JobContext) -> list[Step]:
 
 
 def plan_delete_backup(ctx: JobContext) -> list[Step]:
+    ctx.settings("clusterid")
     bid = _backup_id(ctx)
     record = backups_of(ctx.world).records.get(bid)
     if record is None:
