@@ -307,8 +307,8 @@ def test_impossible_jobs_fail_and_say_why(clock, system):
         ("create_cluster", {"cluster_type": "galera", "nodes": []}, None, "No nodes"),
         ("create_cluster", {"cluster_type": "nosuchdb", "nodes": ["1.2.3.4"]}, None,
          "not supported"),
-        ("create_cluster", {"cluster_type": "galera", "cluster_name": "galera-prod",
-                            "nodes": [{"hostname": "10.7.0.1"}]}, None, "already exists"),
+        ("add_cluster", {"cluster_type": "galera", "cluster_name": "galera-prod",
+                         "nodes": [{"hostname": "10.7.0.1"}]}, None, "already exists"),
         ("addnode", {"node": {"hostname": "10.0.1.11", "port": 3306}}, 1, "already in the"),
         ("remove_cluster", {"clusterid": 99}, None, "Cluster 99 was not found."),
         ("remove_cluster", {}, None, "needs a cluster"),
@@ -501,8 +501,11 @@ def test_create_cluster_makes_a_cluster_owned_by_the_user(clock, cmon):
         ("10.9.0.1", 5432, "master", "CmonHostOnline"),
         ("10.9.0.2", 5432, "slave", "CmonHostOnline")]
     assert any("Installing" in m for m in messages(dba, job_id))
+    # A taken name: CMON creates the cluster as NAME~1 (s9s-tools' ft_galera_new).
     again = run(clock, dba, "create_cluster", dict(data, nodes=[{"hostname": "10.9.0.3"}]))
-    assert again["status"] == "FAILED" and "already exists" in again["status_text"]
+    assert again["status"] == "FINISHED"
+    names = {c["cluster_name"] for c in dba.call(C, "getAllClusterInfo")["clusters"]}
+    assert {data["cluster_name"], data["cluster_name"] + "~1"} <= names
 
 
 def test_add_cluster_registers_a_running_cluster(clock, system):
@@ -776,6 +779,7 @@ EFFECT_JOBS: dict[str, tuple[int | None, dict[str, Any]]] = {
                                     "replication_master": {"hostname": "10.0.2.21"}}),
     "promote_replication_slave": (2, {"replication_slave": {"hostname": "10.0.2.23"}}),
     "delete_database": (1, {"database": "shop"}),
+    "delete_old_backups": (1, {"backup_retention": 0, "safety_copies": 0}),
     "proxysql": (2, {"action": "setupProxySql", "nodes": [{"hostname": "10.0.2.40",
                                                            "port": 6032}]}),
     "haproxy": (2, {"action": "setupHaProxy", "nodes": [{"hostname": "10.0.2.41"}]}),

@@ -522,3 +522,97 @@ def test_cluster_state_file(cmon):
     state = cat_pairs(system(cmon), "/galera_001/.runtime/state")
     assert "s9scluster_instance" in state and state["cluster_state"] == "STARTED"
     assert "/galera_001/databases" in flat(tree(me), "")
+
+
+def test_database_and_account_without_cluster_id_use_the_only_cluster(cmon):
+    """ft_mysqlreplication testUploadData: ``cluster --create-database --db-name=X`` and
+    ``account --create`` name no cluster; with one cluster in sight, that one is meant.
+    With none, the request still says it names no cluster."""
+    make_user(cmon)
+    me = s9s(cmon)
+    database = {"class_name": "CmonDataBase", "database_name": "pipas1", "database_owner": ""}
+    assert "cluster_id" in fails(me.call(CLUSTERS, "createDatabase", database=database),
+                                 2)["error_string"]
+    create_cluster(cmon, me, cluster_name="repl", cluster_type="replication",
+                   vendor="percona", version="8.0",
+                   nodes=[{"hostname": "127.0.100.12", "port": 3306}])
+    ok(me.call(CLUSTERS, "createDatabase", database=database))
+    ok(me.call(CLUSTERS, "createAccount", account={
+        "class_name": "CmonAccount", "grants": "pipas1.*:ALL", "password": "p",
+        "user_name": "pipas1"}))
+    names = [a["user_name"] for a in ok(me.call(CLUSTERS, "getAccounts", cluster_id=1))[
+        "accounts"]]
+    assert "pipas1" in names
+
+
+def test_database_admin_of_a_new_cluster_is_an_account(cmon):
+    """ft_postgresqlsimple testCreateDatabase: the ``--db-admin`` of ``cluster --create``
+    (``postgre_user``) is among the accounts (``account --list``)."""
+    make_user(cmon)
+    me = s9s(cmon)
+    create_cluster(cmon, me, cluster_name="pg", cluster_type="postgresql_single",
+                   version="10", postgre_user="postmaster", postgre_password="passwd12",
+                   nodes=[{"hostname": "127.0.100.12", "port": 8089}])
+    accounts = ok(me.call(CLUSTERS, "getAccounts", cluster_id=1))["accounts"]
+    assert "postmaster" in [a["user_name"] for a in accounts]
+
+
+def test_backup_into_a_fixed_directory_twice_is_refused(cmon):
+    """ft_backup testCreateBackup03: ``backup --create --backup-dir=/tmp
+    --subdirectory=X`` twice: the second job fails (no overwriting)."""
+    make_user(cmon)
+    me = s9s(cmon)
+    create_galera(cmon, me, "galera_001", ["127.0.100.12"])
+    data = {"backup_method": "mysqldump", "hostname": "127.0.100.12", "backupdir": "/tmp",
+            "backupsubdir": "testCreateBackup03"}
+    assert run_job(cmon, me, "backup", data, cluster_id=1)["status"] == "FINISHED"
+    assert run_job(cmon, me, "backup", data, cluster_id=1)["status"] == "FAILED"
+    numbered = dict(data, backupsubdir="BACKUP-%I")
+    assert run_job(cmon, me, "backup", numbered, cluster_id=1)["status"] == "FINISHED"
+    assert run_job(cmon, me, "backup", numbered, cluster_id=1)["status"] == "FINISHED"
+
+
+def job_log(client: S9s, job_id: int) -> str:
+    """``job --log --job-id=N``: the messages of the job."""
+    reply = ok(client.call(JOBS, "getJobLog", job_id=job_id, limit=-1, offset=0))
+    return "\n".join(m.get("message_text", "") for m in reply["messages"])
+
+
+def test_delete_old_backups(cmon):
+    """ft_backup testDeleteOld: nothing old yet; everything kept for the safety copies;
+    some kept (dry run); then they go."""
+    make_user(cmon)
+    me = s9s(cmon)
+    create_galera(cmon, me, "galera_001", ["127.0.100.12"])
+    for _ in range(4):
+        run_job(cmon, me, "backup", {"backup_method": "mysqldump", "hostname": "127.0.100.12",
+                                     "backupdir": "/tmp"}, cluster_id=1)
+    cmon.advance(60)
+
+    def delete_old(**data: Any) -> str:
+        job = run_job(cmon, me, "delete_old_backups", data, cluster_id=1)
+        assert job["status"] == "FINISHED", job
+        return job_log(me, job["job_id"])
+
+    assert "No old backup records found" in delete_old(dry_run=True)
+    assert "no backup can be deleted" in delete_old(backup_retention=0, safety_copies=10,
+                                                    dry_run=True)
+    assert "not considering other expired" in delete_old(backup_retention=0, safety_copies=3,
+                                                         dry_run=True)
+    assert ok(me.call("/v2/backup/", "getBackups", cluster_id=1))["total"] == 4
+    delete_old(backup_retention=0, safety_copies=3)
+    assert ok(me.call("/v2/backup/", "getBackups", cluster_id=1))["total"] == 3
+
+
+def test_new_cluster_with_a_taken_name_is_renamed(cmon):
+    """ft_galera_new testCreateClusterDupl1/2: a cluster created with a name in use is
+    created as NAME~1, then NAME~2; registering (add_cluster) a taken name still fails."""
+    make_user(cmon)
+    me = s9s(cmon)
+    for n in (12, 13, 14):
+        assert create_galera(cmon, me, "g", [f"127.0.100.{n}"])["status"] == "FINISHED"
+    names = [c["cluster_name"] for c in ok(me.call(CLUSTERS, "getAllClusterInfo"))["clusters"]]
+    assert sorted(names) == ["g", "g~1", "g~2"]
+    again = run_job(cmon, me, "add_cluster", {"cluster_name": "g", "cluster_type": "galera",
+                                              "nodes": [{"hostname": "127.0.100.15"}]})
+    assert again["status"] == "FAILED"

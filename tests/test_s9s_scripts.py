@@ -18,6 +18,7 @@ fresh server.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -44,8 +45,8 @@ def _setup() -> tuple[Path, Path, Path]:
     return Path(s9s), Path(tests), runner
 
 
-@pytest.mark.parametrize("script", SCRIPTS)
-def test_s9s_script_passes(tmp_path, script):
+def _verdict(tmp_path: Path, script: str) -> str:
+    """Run one script against a fresh server; the runner's last line."""
     s9s, tests, runner = _setup()
     fifo, log_file = tmp_path / "usermgmt.fifo", tmp_path / "cmon.log"
     args = ["--certs-dir", str(tmp_path / "certs"), "--world", str(FRESH),
@@ -58,5 +59,45 @@ def test_s9s_script_passes(tmp_path, script):
                         FT_CMON_LOG=str(log_file), FT_KEEP_GOING="1", FT_OUT=str(tmp_path))
         run = subprocess.run(["bash", str(runner), f"https://127.0.0.1:{port}", script],
                              capture_output=True, text=True, env=env, timeout=900)
-    verdict = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr
+    return run.stdout.strip().splitlines()[-1] if run.stdout.strip() else run.stderr
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_s9s_script_passes(tmp_path, script):
+    verdict = _verdict(tmp_path, script)
     assert verdict.startswith(f"PASS {script} "), (verdict, tmp_path / f"{script}.log")
+
+
+#: Scripts that deploy clusters on the runner's handed-out loopback addresses: every
+#: case they run passes. Their planned count also holds the cases of ``--install``
+#: runs, so the runner ends "FAIL ... [n/m cases] ... script ended (rc 0) after n of m".
+DEPLOY_SCRIPTS = ["ft_cat", "ft_access", "ft_treechroot", "ft_specialfiles", "ft_reports",
+                  "ft_galera", "ft_galera_new", "ft_postgresql", "ft_registerpostgresql"]
+VERDICT = re.compile(r"^(PASS|FAIL) (\S+) \[(\d+)/(\d+) cases\](?: first failures: (.*))?$")
+ENDED = re.compile(r"^script ended \(rc 0\) after (\d+) of \d+ cases$")
+
+
+def every_reached_case_passed(verdict: str) -> bool:
+    found = VERDICT.match(verdict)
+    if found is None:
+        return False
+    status, _, passed, _, failures = found.groups()
+    ended = ENDED.match(failures or "")
+    return status == "PASS" or (ended is not None and ended.group(1) == passed)
+
+
+def test_verdicts_are_read_as_the_runner_writes_them():
+    assert every_reached_case_passed("PASS ft_cat [8/8 cases]")
+    assert every_reached_case_passed(
+        "FAIL ft_cat [8/9 cases] first failures: script ended (rc 0) after 8 of 9 cases")
+    assert not every_reached_case_passed(
+        "FAIL ft_tree [25/40 cases] first failures: testRegisterServer: Object was not found. "
+        "| script ended (rc 1) after 31 of 40 cases")
+    assert not every_reached_case_passed(
+        "FAIL ft_x [3/9 cases] first failures: script ended (rc 0) after 4 of 9 cases")
+
+
+@pytest.mark.parametrize("script", DEPLOY_SCRIPTS)
+def test_s9s_deploy_script_runs_every_case(tmp_path, script):
+    verdict = _verdict(tmp_path, script)
+    assert every_reached_case_passed(verdict), (verdict, tmp_path / f"{script}.log")

@@ -22,7 +22,9 @@ from fakecmon.world.models import Cluster
 from fakecmon.world.state import World
 from fakecmon.world.yamlfile import Node
 
-from fakecmon.api._common import announce, field, obj, page, require, visible_cluster  # isort: skip
+from fakecmon.api._common import (  # isort: skip
+    announce, field, named_cluster, obj, page, readable_clusters, require, visible_cluster,
+)
 
 if TYPE_CHECKING:
     from fakecmon.controller import Controller
@@ -33,7 +35,12 @@ PROXY_NODETYPES = ("haproxy", "proxysql", "maxscale", "pgbouncer", "keepalived",
 
 
 def _cluster(call: Call) -> Cluster:
-    cluster = visible_cluster(call, INVALID_REQUEST)
+    """The named cluster; a request that names none (``s9s cluster --create-database
+    --db-name=X`` and ``s9s account --create`` without ``--cluster-id``, as
+    ft_mysqlreplication sends them) means the one cluster the caller can see, if there
+    is exactly one."""
+    readable = readable_clusters(call) if named_cluster(call, INVALID_REQUEST) is None else []
+    cluster = readable[0] if len(readable) == 1 else visible_cluster(call, INVALID_REQUEST)
     if cluster.cluster_type not in dbaccounts.SUPPORTED:
         raise invalid(f"Accounts and databases are not managed on "
                       f"{cluster.cluster_type.lower()} clusters.")

@@ -427,7 +427,10 @@ class Cdt:
         """What a deleted user owned now belongs to ``system``, as in CMON (s9s then shows
         ``system`` as the owner of the cluster, its nodes and the controller, never a
         bare id or nothing); the owner group stays."""
-        owned = list(self.all_owned()) + list(servers.book(self.world).servers.values())
+        book = servers.book(self.world).servers.values()
+        owned = list(self.all_owned()) + list(book) + [
+            c.owned for s in book for c in s.containers if c.owned is not None]
+        self.placed.pop((USER, user_id), None)
         for obj in owned:
             if obj.owner_user_id == user_id:
                 obj.owner_user_id = self.system_uid

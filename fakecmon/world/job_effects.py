@@ -22,6 +22,7 @@ from fakecmon.world import container_jobs, maintenance
 from fakecmon.world.acl import Acl
 from fakecmon.world.backups import backups_of, default_method, make_record
 from fakecmon.world.cdt import cdt_of
+from fakecmon.world.dbaccounts import Account, accounts_of, grant_list
 from fakecmon.world.jobs import (
     AUX_NODETYPES, JOB_SUCCESS, PLANS, JobContext, Step, data_hosts, reconcile,
     set_cluster_state,
@@ -285,7 +286,7 @@ def plan_create_cluster(ctx: JobContext) -> list[Step]:
     name = data.get("cluster_name", "")
     if not isinstance(name, str) or "/" in name:
         ctx.fail(f"Invalid cluster name {name!r}.")
-    if name and ctx.world.cluster_by_name(name) is not None:
+    if name and ctx.world.cluster_by_name(name) is not None and importing:
         ctx.fail(f"A cluster with the name '{name}' already exists.")
     vendor = str(data.get("vendor") or VENDORS.get(ctype, "default"))
     version = str(data.get("version") or VERSIONS.get(ctype, ""))
@@ -352,7 +353,10 @@ def register_cluster(ctx: JobContext, spec: dict[str, Any]) -> None:
     cid = world.next_cluster_id()
     name = spec["name"] or f"cluster_{cid}"
     if world.cluster_by_name(name) is not None:
-        ctx.fail(f"A cluster with the name '{name}' already exists.")
+        if job.command == "add_cluster":
+            ctx.fail(f"A cluster with the name '{name}' already exists.")
+        name = _free_name(world, name)   # CMON renames a new cluster: NAME~1, NAME~2...
+        ctx.log(f"The cluster name is taken, the new cluster is called '{name}'.")
     for node in spec["nodes"]:      # a node named by its new container: its address
         address = container_jobs.container_address(world, node["hostname"])
         if address is not None:
@@ -376,10 +380,33 @@ def register_cluster(ctx: JobContext, spec: dict[str, Any]) -> None:
     world.add_cluster(cluster)
     tree = cdt_of(world)   # next to its creator's user object (CMON's chroot), else at '/'
     tree.place(cluster, tree.home_of(world.users.get(job.user_id)))
+    _admin_account(ctx, cluster)
     ctx.emit("cluster.created", f"Cluster {cid} '{name}' is created.", cid,
              cluster_name=name, cluster_type=spec["type"])
     verb = "registered" if job.command == "add_cluster" else "created"
     doing(ctx, f"Cluster {cid} is {verb}.", f"Cluster {cid} ('{name}') is {verb}.")
+
+
+def _free_name(world: Any, name: str) -> str:
+    n = 1
+    while world.cluster_by_name(f"{name}~{n}") is not None:
+        n += 1
+    return f"{name}~{n}"
+
+
+def _admin_account(ctx: JobContext, cluster: Cluster) -> None:
+    """The database admin the job names (``--db-admin``: ``postgre_user``, ``mysql_user``
+    or ``db_user``) is an account of the new cluster."""
+    data = ctx.data
+    name = next((data[k] for k in ("postgre_user", "mysql_user", "db_user")
+                 if isinstance(data.get(k), str) and data[k]), "")
+    if not name or accounts_of(ctx.world, cluster).find(name, None) is not None:
+        return
+    password = next((data[k] for k in ("postgre_password", "mysql_password", "db_password")
+                     if isinstance(data.get(k), str) and data[k]), "")
+    accounts_of(ctx.world, cluster).add(Account(
+        name, "%" if cluster.cluster_type != "POSTGRESQL_SINGLE" else "", password,
+        grant_list("*.*:ALL"), system_user=True, created=ctx.now))
 
 
 def plan_remove_cluster(ctx: JobContext) -> list[Step]:
@@ -700,6 +727,12 @@ def plan_backup(ctx: JobContext) -> list[Step]:
         "compressed": ctx.data.get("compression", True) is not False,
         "encrypted": ctx.data.get("encrypt_backup") is True, "parent_id": parent,
     }
+    if "%" not in options["subdir"]:   # a fixed directory is never written over
+        target = f"{options['backupdir'].rstrip('/')}/{options['subdir']}"
+        if any(r.root_dir == target and r.backup_host == host.hostname
+               for r in backups_of(ctx.world).listed({cluster.cluster_id})):
+            ctx.fail(f"The backup directory '{target}' already exists on {host.hostname}: "
+                     "a backup is never written over another one.")
     where = f"{host.hostname}:{host.port}"
     ctx.log(f"Backup method: {method}, host: {where}, directory: {options['backupdir']}.")
     return [note(1, f"{host.hostname}: Checking free space in {options['backupdir']}."),
@@ -859,7 +892,7 @@ GENERIC_COMMANDS = (
     "addController", "calculate_db_growth", "check_pkg_upgrades",
     "cmon_ha_create_snapshot", "collect_logs", "create_container_server",
     "create_local_repository", "delete_all_backups",
-    "delete_old_backups", "demote_node", "deploy_agents", "deploy_cmonagents",
+    "demote_node", "deploy_agents", "deploy_cmonagents",
     "disable_cluster_readonly", "disable_recovery", "enable_binary_logging",
     "enable_cluster_readonly", "enable_log_archiving", "enable_recovery", "error_report",
     "execute", "failover_replication_slave", "import_config", "inspect_host",
