@@ -989,6 +989,19 @@ def test_ft_metatype_testProperties(cmon):
     assert "The name of the owner" in props["user"]["description"]
 
 
+def test_ft_metatype_testClusterTypes(cmon):
+    """``metatype --list-cluster-types --long``: s9s prints a row per vendor version of each
+    name in ``cluster_type_names``, looked up in the ``cluster_type_properties`` object;
+    the script greps "Galera Cluster" among the long names."""
+    grant_user(cmon)
+    reply = ok(s9s(cmon).call("/v2/discovery/", "getSupportedClusterTypes"))
+    rows = [(name, vendor["name"], version, reply["cluster_type_properties"][name]["long_name"])
+            for name in reply["cluster_type_names"]
+            for vendor in reply["cluster_type_properties"][name]["vendors"]
+            for version in vendor["versions"]]
+    assert any("Galera Cluster" in long_name for *_, long_name in rows), rows
+
+
 # ===================================================================== ft_errors.sh
 
 
