@@ -11,9 +11,11 @@ import time
 from typing import Any
 
 import orjson
-from aiohttp import HttpVersion11, web
+from aiohttp import ClientConnectionError, HttpVersion11, web
+from aiohttp.web_protocol import RequestHandler
 
 
+from fakecmon.connections import ConnectionGate, tracked_of
 from fakecmon.control import add_control_routes
 from fakecmon.controller import Controller
 from fakecmon.eventstream import close_streams
@@ -27,6 +29,9 @@ log = logging.getLogger("fakecmon")
 
 #: How often (real seconds) clock-driven state catches up without requests.
 TICK_SECONDS = 0.25
+
+#: Connections the kernel queues while fakecmon is at its connection cap.
+LISTEN_BACKLOG = 1024
 
 CONTROLLER = web.AppKey("controller", Controller)
 COOKIE = "cmon-sid"
@@ -58,7 +63,10 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         return {}
     try:
         value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+    except orjson.JSONDecodeError as first:
+        if str(first).startswith("depth limit"):   # the same limit on every Python
+            raise RpcError(INVALID_REQUEST, "The request is not valid JSON: "
+                           "it is nested too deeply.") from None
         try:
             value = json.loads(raw.decode("utf-8", errors="replace"), strict=False)
         except json.JSONDecodeError as exc:
@@ -95,11 +103,7 @@ async def handle_rpc(request: web.Request) -> web.StreamResponse:
         if request.content_length is not None and request.content_length > controller.config.max_body_size:
             call.http_status = 413
             raise RpcError(INVALID_REQUEST, _too_large(request.content_length, controller))
-        try:
-            raw = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            call.http_status = 413
-            raise RpcError(INVALID_REQUEST, _too_large(None, controller)) from None
+        raw = await read_body(request, call)
         call.body = parse_body(raw)
         op = call.body.get("operation", "")
         if op is not None and not isinstance(op, str):
@@ -128,11 +132,32 @@ async def handle_rpc(request: web.Request) -> web.StreamResponse:
     doc = envelope(call, status, payload, error)
     sid = call.new_session.sid if call.new_session is not None else None
     resp = reply(controller, doc, call.http_status, sid)
+    if call.http_status == 408:
+        resp.force_close()     # the rest of the body may still come: not another request
     if fault is not None:
         resp = await damage_reply(fault, request, resp)
     record(controller, call, status, None if fault and fault.kind == "drop" else resp.status,
-           started, fault.kind if fault else None)
+           started, fault.kind if fault else None, reply=getattr(resp, "body", None))
     return resp
+
+
+async def read_body(request: web.Request, call: Call) -> bytes:
+    """The whole body, within the idle timeout: a body that stops short of its
+    Content-Length (or trickles in) must not hold the connection for ever."""
+    controller = call.controller
+    timeout = controller.config.idle_timeout
+    try:
+        return await asyncio.wait_for(request.read(), timeout)
+    except web.HTTPRequestEntityTooLarge:
+        call.http_status = 413
+        raise RpcError(INVALID_REQUEST, _too_large(None, controller)) from None
+    except asyncio.TimeoutError:
+        call.http_status = 408
+        raise RpcError(INVALID_REQUEST, f"The request body did not arrive within "
+                       f"{timeout:g} seconds.") from None
+    except (ConnectionError, ClientConnectionError) as exc:   # the client went away
+        call.http_status = 400
+        raise RpcError(INVALID_REQUEST, f"The request body was cut short: {exc}.") from None
 
 
 def _too_large(size: int | None, controller: Controller) -> str:
@@ -160,11 +185,84 @@ async def http10_closes(request: web.Request, handler: Any) -> web.StreamRespons
     return resp
 
 
+@web.middleware
+async def in_progress(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Marks the connection busy while a request is handled, so the idle timeout
+    (``fakecmon.connections``) never cuts a request, however long it takes."""
+    tracked = tracked_of(request.transport)
+    if tracked is None:
+        return await handler(request)
+    tracked.request_started()
+    try:
+        return await handler(request)
+    finally:
+        tracked.request_done()
+
+
+def listening_socket(bind: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``bind``:``port`` (IPv6 ones serve IPv6 only, as asyncio's)."""
+    family = socket.AF_INET6 if ":" in bind else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        sock.bind((bind, port))
+        sock.listen(LISTEN_BACKLOG)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+class CmonRequestHandler(RequestHandler):
+    """aiohttp's HTTP protocol, answering what is not valid HTTP (an HTTP/2 preface,
+    binary garbage, a bad Content-Length or chunk size) with a CMON envelope and a
+    one-line log entry, not aiohttp's plain text and a traceback in the log."""
+
+    __slots__ = ("cmon_controller",)
+
+    def handle_error(self, request: Any, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        controller: Controller | None = getattr(self, "cmon_controller", None)
+        if controller is None or request.writer.output_size > 0:
+            return super().handle_error(request, status, exc, message)
+        summary = (message or str(exc or "") or "bad request").strip().splitlines()[0]
+        summary = summary.rstrip(":")[:120]
+        if summary.startswith("Pause on PRI"):    # llhttp's words for the HTTP/2 preface
+            summary = "HTTP/2 is not served, use HTTP/1.1"
+        call = Call(controller, "", {}, peer=request.remote or "")
+        if status >= 500:
+            log.error("error on a request from %s", request.remote, exc_info=exc)
+            error = RpcError(UNKNOWN_ERROR, "Internal error in fakecmon; see its log.")
+        else:
+            log.info("not valid HTTP from %s: %s", request.remote, summary)
+            error = RpcError(INVALID_REQUEST, f"The request is not valid HTTP: {summary}.")
+        resp = reply(controller, envelope(call, error.status, {}, error), status)
+        resp.force_close()
+        return resp
+
+
+def handler_factory(server: Any, controller: Controller) -> Any:
+    """Makes ``CmonRequestHandler``s the way aiohttp's ``Server`` makes its own
+    (falls back to aiohttp's if its internals ever move)."""
+    kwargs = getattr(server, "_kwargs", None)
+    loop = getattr(server, "_loop", None)
+    if not isinstance(kwargs, dict) or loop is None:
+        return server
+
+    def make() -> CmonRequestHandler:
+        handler = CmonRequestHandler(server, loop=loop, **kwargs)
+        handler.cmon_controller = controller
+        return handler
+    return make
+
+
 def make_app(controller: Controller) -> web.Application:
     # The body limit is checked by handle_rpc to answer with an envelope; aiohttp's
     # own limit is a backstop just above it.
     app = web.Application(client_max_size=controller.config.max_body_size + 1,
-                          middlewares=[http10_closes])
+                          middlewares=[in_progress, http10_closes])
     app[CONTROLLER] = controller
     app.router.add_route("*", "/v2", handle_rpc)
     app.router.add_route("*", "/v2/{tail:.*}", handle_rpc)
@@ -195,7 +293,7 @@ class CmonServer:
         self.port = port
         self.app = make_app(controller)
         self._runner: web.AppRunner | None = None
-        self._servers: list[asyncio.AbstractServer] = []
+        self.gate: ConnectionGate | None = None
         self._ticker: asyncio.Task[None] | None = None
 
     @property
@@ -203,21 +301,24 @@ class CmonServer:
         return [f"https://{'[' + b + ']' if ':' in b else b}:{self.port}" for b in self.binds]
 
     async def start(self) -> int:
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False,
+                                     keepalive_timeout=self.controller.config.idle_timeout)
         await self._runner.setup()
         assert self._runner.server is not None
-        factory = compat_factory(self._runner.server)
+        factory = compat_factory(handler_factory(self._runner.server, self.controller))
         loop = asyncio.get_running_loop()
         _quiet_handshake_errors(loop)
+        config = self.controller.config
+        self.gate = ConnectionGate(factory, self.ssl_context,
+                                   max_connections=config.max_connections,
+                                   handshake_timeout=config.handshake_timeout,
+                                   idle_timeout=config.idle_timeout)
         try:
             for bind in self.binds:
-                family = socket.AF_INET6 if ":" in bind else socket.AF_INET
-                server = await loop.create_server(
-                    factory, host=bind, port=self.port, family=family, ssl=self.ssl_context,
-                    reuse_address=True, ssl_handshake_timeout=10)
-                self._servers.append(server)
+                sock = listening_socket(bind, self.port)
+                self.gate.listen(sock)
                 if self.port == 0:
-                    self.port = server.sockets[0].getsockname()[1]
+                    self.port = sock.getsockname()[1]
         except BaseException:
             await self.stop()
             raise
@@ -239,11 +340,9 @@ class CmonServer:
             self._ticker.cancel()
             self._ticker = None
         await close_streams(self.controller)  # open event streams would keep wait_closed() waiting
-        for server in self._servers:
-            server.close()
-        for server in self._servers:
-            await server.wait_closed()
-        self._servers.clear()
+        if self.gate is not None:
+            await self.gate.close()
+            self.gate = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

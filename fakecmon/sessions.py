@@ -11,6 +11,10 @@ from collections.abc import Callable
 from fakecmon.errors import RpcError
 
 
+#: How many of the oldest sessions a full store looks through for a challenge to drop.
+_UNPROVEN_SCAN = 1000
+
+
 @dataclass
 class Session:
     sid: str
@@ -58,12 +62,24 @@ class SessionStore:
 
     def create(self) -> Session:
         self.sweep()
-        if len(self._sessions) >= self.max_sessions:
+        if len(self._sessions) >= self.max_sessions and not self._drop_unproven():
             raise RpcError("TryAgain", "Too many sessions, try again later.")
         sid = secrets.token_hex(16)  # 128 random bits
         session = Session(sid=sid, last_used=self.now())
         self._sessions[sid] = session
         return session
+
+    def _drop_unproven(self) -> bool:
+        """Make room by dropping the least recently used session nobody has logged in
+        with (a key login's challenge): a storm of challenges never locks users out.
+        Looks at the oldest ``_UNPROVEN_SCAN`` only, so a full store costs O(1)."""
+        for n, (sid, session) in enumerate(self._sessions.items()):
+            if n >= _UNPROVEN_SCAN:
+                break
+            if session.user_id is None and session.challenge is not None:
+                del self._sessions[sid]
+                return True
+        return False
 
     def get(self, sid: str | None) -> Session | None:
         """The live session for ``sid``, marked as used now; None if unknown or expired."""

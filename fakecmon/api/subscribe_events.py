@@ -8,7 +8,7 @@ client goes away or the server stops.
 from __future__ import annotations
 
 from fakecmon import eventstream
-from fakecmon.errors import invalid
+from fakecmon.errors import TRY_AGAIN, RpcError, invalid
 from fakecmon.rpc import Call, Payload, operation
 
 from fakecmon.api._common import checked_cluster_if_named  # isort: skip
@@ -24,6 +24,8 @@ async def subscribe(call: Call) -> Payload:
     request = call.request
     if request is None:
         raise invalid("The event stream needs its own connection.")
+    if len(eventstream.subscribers(call.controller)) >= call.controller.config.max_subscribers:
+        raise RpcError(TRY_AGAIN, "Too many event subscribers, try again later.")
     await eventstream.stream(call.controller, user,
                              cluster.cluster_id if cluster is not None else None,
                              lambda: request.transport)

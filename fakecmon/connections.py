@@ -1,0 +1,296 @@
+"""Bounded connections: a cap, a TLS handshake timeout and an idle keep-alive timeout.
+
+asyncio's TLS server sets up a TLS machine (with a 256 KiB read buffer) for every
+connection the moment it is accepted, so thousands of TCP connections that never
+say a word cost hundreds of megabytes that the allocator rarely gives back. The
+``ConnectionGate`` accepts connections itself instead: a connection costs a socket
+and a timer until its first byte arrives, and only then gets TLS (with what is
+left of the handshake timeout). At most ``max_connections`` are open at once:
+
+* past the cap, the oldest connection that has not sent a byte yet is closed to
+  make room (it cost the server nothing and a real client speaks at once), so a
+  flood of silent connections never locks real clients out;
+* when every open connection is a real one, accepting pauses: new connections wait
+  in the kernel's backlog until one closes.
+
+``Tracked`` wraps each connection's protocol: it gives the slot back when the
+connection ends, and closes it once it has had no request in progress for
+``idle_timeout`` seconds: an idle keep-alive connection, or a client that sends its
+request head a byte a second, holds a slot for that long at most.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import logging
+import socket
+import ssl
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger("fakecmon")
+
+#: Defaults of ``fakecmon serve`` (and ``Config``).
+MAX_CONNECTIONS = 1024
+HANDSHAKE_TIMEOUT = 10.0
+IDLE_TIMEOUT = 60.0
+#: Read buffer of a TLS connection (asyncio's default is 256 KiB).
+TLS_READ_BUFFER = 32 * 1024
+#: When the open connections fall to this share of their peak, free memory is released.
+_TRIM_AT = 0.25
+#: After accept() fails with "too many open files", wait this long before trying again.
+_ACCEPT_RETRY = 0.1
+
+
+class Tracked(asyncio.Protocol):
+    """An accepted connection's protocol wrapper: slot release and idle timeout."""
+
+    def __init__(self, gate: "ConnectionGate", inner: Any) -> None:
+        self.gate = gate
+        self.inner = inner
+        self.transport: asyncio.BaseTransport | None = None
+        self.busy = 0                  # requests in progress (see request_started)
+        self.last_done = gate.loop.time()
+        self._timer: asyncio.TimerHandle | None = None
+        self._released = False
+
+    # ---- the slot
+
+    def release(self) -> None:
+        if not self._released:
+            self._released = True
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            self.gate.release()
+
+    # ---- idle timeout
+
+    def request_started(self) -> None:
+        self.busy += 1
+
+    def request_done(self) -> None:
+        self.busy = max(0, self.busy - 1)
+        self.last_done = self.gate.loop.time()
+
+    def _arm(self, at: float) -> None:
+        self._timer = self.gate.loop.call_at(at, self._check_idle)
+
+    def _check_idle(self) -> None:
+        self._timer = None
+        if self._released or self.transport is None:
+            return
+        now = self.gate.loop.time()
+        due = self.last_done + self.gate.idle_timeout
+        if self.busy:
+            self._arm(now + self.gate.idle_timeout)
+        elif now >= due:
+            self.transport.close()
+        else:
+            self._arm(due)
+
+    # ---- asyncio.Protocol, passed on
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        _shrink_tls_buffer(transport)
+        self.last_done = self.gate.loop.time()
+        self._arm(self.last_done + self.gate.idle_timeout)
+        self.inner.connection_made(transport)
+
+    def data_received(self, data: bytes) -> None:
+        self.inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self.inner.eof_received()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.release()
+        self.inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self.inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self.inner.resume_writing()
+
+
+def _shrink_tls_buffer(transport: asyncio.BaseTransport) -> None:
+    """asyncio keeps a 256 KiB read buffer per TLS connection for its life; a TLS record
+    is at most 16 KiB, so a smaller one reads as fast and a thousand idle keep-alive
+    connections cost a quarter of the memory. (CPython internals: skipped if absent.)"""
+    proto = getattr(transport, "_ssl_protocol", None)
+    buffer = getattr(proto, "_ssl_buffer", None)
+    if isinstance(buffer, bytearray) and len(buffer) > TLS_READ_BUFFER \
+            and hasattr(proto, "_ssl_buffer_view"):
+        proto._ssl_buffer = bytearray(TLS_READ_BUFFER)
+        proto._ssl_buffer_view = memoryview(proto._ssl_buffer)
+
+
+def _release_free_memory() -> None:
+    """Give freed heap pages back to the system (glibc), so a flood's memory does not
+    stay resident after it is gone."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def tracked_of(transport: Any) -> Tracked | None:
+    """The ``Tracked`` wrapper of a request's connection, if it has one."""
+    protocol = transport.get_protocol() if transport is not None else None
+    for _ in range(3):   # the event stream wraps the protocol once more
+        if isinstance(protocol, Tracked):
+            return protocol
+        protocol = getattr(protocol, "_inner", None)
+    return None
+
+
+class ConnectionGate:
+    """Accepts on listening sockets, holds silent connections cheaply, then starts TLS."""
+
+    def __init__(self, protocol_factory: Callable[[], Any], ssl_context: ssl.SSLContext, *,
+                 max_connections: int = MAX_CONNECTIONS,
+                 handshake_timeout: float = HANDSHAKE_TIMEOUT,
+                 idle_timeout: float = IDLE_TIMEOUT) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.protocol_factory = protocol_factory
+        self.ssl_context = ssl_context
+        self.max_connections = max(1, max_connections)
+        self.handshake_timeout = handshake_timeout
+        self.idle_timeout = idle_timeout
+        self.open = 0                 # connections holding a slot
+        self.evicted = 0              # silent connections closed to make room
+        self.peak = 0
+        self._trim_mark = -1
+        self._listeners: list[socket.socket] = []
+        self._paused = False
+        #: accepted, no byte yet: socket -> its handshake deadline timer (oldest first)
+        self._silent: OrderedDict[socket.socket, asyncio.TimerHandle] = OrderedDict()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    # ---- listening
+
+    def listen(self, sock: socket.socket) -> None:
+        sock.setblocking(False)
+        self._listeners.append(sock)
+        if not self._paused:
+            self.loop.add_reader(sock.fileno(), self._accept, sock)
+
+    def _pause(self) -> None:
+        if not self._paused:
+            self._paused = True
+            for sock in self._listeners:
+                self.loop.remove_reader(sock.fileno())
+
+    def _resume(self) -> None:
+        if self._paused and not self._closed:
+            self._paused = False
+            for sock in self._listeners:
+                self.loop.add_reader(sock.fileno(), self._accept, sock)
+
+    def _accept(self, listener: socket.socket) -> None:
+        for _ in range(128):   # a burst per wake-up, as asyncio's own server does
+            if self.open >= self.max_connections and not self._silent:
+                self._pause()       # every slot holds a real connection: wait in the backlog
+                return
+            try:
+                conn, _ = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:   # EMFILE, ENFILE, ENOBUFS: back off, try again soon
+                log.warning("cannot accept a connection: %s", exc)
+                self._pause()
+                self.loop.call_later(_ACCEPT_RETRY, self._resume)
+                return
+            self._hold(conn)
+            if self.open > self.max_connections:
+                self._evict_one()   # the oldest that never spoke (maybe this one)
+
+    def _evict_one(self) -> None:
+        """Close the oldest connection that has not sent a byte."""
+        conn, timer = self._silent.popitem(last=False)
+        timer.cancel()
+        self._drop_silent(conn)
+        self.evicted += 1
+
+    # ---- a connection before its first byte
+
+    def _hold(self, conn: socket.socket) -> None:
+        conn.setblocking(False)
+        self.open += 1
+        if self.open > self.peak:
+            self.peak = self.open
+        if self.open >= 64:   # a flood is building: release memory once it has gone
+            self._trim_mark = max(self._trim_mark, int(self.open * _TRIM_AT))
+        deadline = self.loop.time() + self.handshake_timeout
+        self._silent[conn] = self.loop.call_at(deadline, self._silent_expired, conn)
+        self.loop.add_reader(conn.fileno(), self._first_byte, conn, deadline)
+
+    def _drop_silent(self, conn: socket.socket) -> None:
+        self.loop.remove_reader(conn.fileno())
+        conn.close()
+        self.release()
+
+    def _silent_expired(self, conn: socket.socket) -> None:
+        if self._silent.pop(conn, None) is not None:
+            self._drop_silent(conn)
+
+    def _first_byte(self, conn: socket.socket, deadline: float) -> None:
+        timer = self._silent.pop(conn, None)
+        if timer is None:
+            return
+        timer.cancel()
+        self.loop.remove_reader(conn.fileno())
+        task = self.loop.create_task(self._start_tls(conn, deadline))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _start_tls(self, conn: socket.socket, deadline: float) -> None:
+        tracked = Tracked(self, self.protocol_factory())
+        remaining = max(0.05, deadline - self.loop.time())
+        try:
+            await self.loop.connect_accepted_socket(
+                lambda: tracked, conn, ssl=self.ssl_context, ssl_handshake_timeout=remaining)
+        except (OSError, ssl.SSLError, ConnectionError, asyncio.TimeoutError) as exc:
+            log.info("TLS connection refused: %s", exc or type(exc).__name__)
+            conn.close()
+            tracked.release()
+        except asyncio.CancelledError:
+            conn.close()
+            tracked.release()
+            raise
+
+    # ---- slots
+
+    def release(self) -> None:
+        self.open -= 1
+        if self.open <= self._trim_mark:
+            self._trim_mark = -1
+            self.loop.call_soon(_release_free_memory)
+        if self._paused and self.open < self.max_connections:
+            self._resume()
+
+    def stats(self) -> dict[str, int | float]:
+        return {"open": self.open, "silent": len(self._silent), "peak": self.peak,
+                "evicted": self.evicted, "max_connections": self.max_connections,
+                "handshake_timeout": self.handshake_timeout, "idle_timeout": self.idle_timeout}
+
+    async def close(self) -> None:
+        """Stop accepting and drop connections that never got past their first byte."""
+        self._closed = True
+        self._pause()
+        for sock in self._listeners:
+            sock.close()
+        self._listeners.clear()
+        while self._silent:
+            conn, timer = self._silent.popitem(last=False)
+            timer.cancel()
+            self._drop_silent(conn)
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
