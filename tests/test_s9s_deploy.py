@@ -19,7 +19,9 @@ import pytest
 from fakecmon.testing import FakeCmon
 from test_s9s_functional import S9s, exit_code, fails, ok
 
-pytestmark = pytest.mark.cmon_world("../fixtures/fresh.yaml")
+#: The real clients' recorded flows keep to the request contract: any finding fails
+#: the test (fakecmon/contract.py, tests/test_contract.py).
+pytestmark = [pytest.mark.cmon_world("../fixtures/fresh.yaml"), pytest.mark.fakecmon_strict]
 
 ME, ME_PASSWORD = "pipas", "p"
 TREE, HOST, JOBS, CLUSTERS = "/v2/tree/", "/v2/host/", "/v2/jobs/", "/v2/clusters/"

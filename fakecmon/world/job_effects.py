@@ -272,7 +272,7 @@ def _host_owner(world: Any, hostname: str) -> Cluster | None:
 
 def plan_create_cluster(ctx: JobContext) -> list[Step]:
     """create_cluster installs a new cluster, add_cluster registers a running one."""
-    ctx.settings(*NODE_SETUP, "db_user", "db_password", "mysql_user", "mysql_password",
+    ctx.settings(*NODE_SETUP, "topology", "db_user", "db_password", "mysql_user", "mysql_password",
                  "replication_user", "replication_password", "enable_ssl", "mysql_semi_sync",
                  "percona_client_id", "percona_pro_token", "remote_cluster_id", "backup_id")
     data, importing = ctx.data, ctx.job.command == "add_cluster"
@@ -478,6 +478,9 @@ def plan_balancer(ctx: JobContext) -> list[Step]:
     """proxysql, haproxy, maxscale, pgbouncer, keepalived, garbd jobs: each node of
     ``job_data.nodes`` joins the cluster as a node of that kind (``setup...`` actions;
     other actions change nothing)."""
+    ctx.settings("version", "import_accounts", "node_addresses", "eth_interface", "virtual_ip",
+                 "virtual_router_id", "admin_username", "admin_password", "maxscale_admin_user",
+                 "maxscale_admin_password", "maxscale_mysql_user", "maxscale_mysql_password")
     cluster = ctx.cluster()
     action = ctx.data.get("action", "")
     nodetype, port = BALANCERS[ctx.job.command]
@@ -550,7 +553,7 @@ def add_host(ctx: JobContext, cluster_id: int, node: dict[str, Any]) -> None:
 
 
 def plan_removenode(ctx: JobContext) -> list[Step]:
-    ctx.settings("enable_uninstall", "stop_timeout")
+    ctx.settings("enable_uninstall", "stop_timeout", "force")
     cluster = ctx.cluster()
     specs = job_nodes(ctx)
     if not specs:
