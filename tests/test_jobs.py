@@ -448,17 +448,14 @@ def test_busy_polling_stays_cheap_and_bounded(clock, system):
 
     assert system.call(J, "getJobInstance", job_id=job_id)["job"]["status"] == "RUNNING"
     before = clock.run(kept)
-    started = time.perf_counter()
     for _ in range(300):
         reply = system.call(J, "getJobInstance", job_id=job_id)
         assert reply["job"]["status"] == "RUNNING"
         log = system.call(J, "getJobLog", job_id=job_id, ascending=True, limit=300)
         assert log["job"]["status"] == "RUNNING"
-    elapsed = time.perf_counter() - started
     assert clock.run(lambda c: len(c.world.extensions["jobs"]._queue)) <= queued
     assert clock.run(kept) == before
     assert clock.run(lambda c: len(c.world.extensions["jobs"].jobs[job_id].messages)) < 5
-    assert elapsed < 15, elapsed
     assert wait(clock, system, job_id)[0]["status"] == "FINISHED"
 
 

@@ -33,13 +33,11 @@ def processed(reply: dict) -> float:
 
 # ---- life cycle and reaching the server
 
-def test_start_to_first_tls_reply_is_well_under_a_second():
-    started = time.perf_counter()
+def test_a_new_server_answers_its_first_tls_request():
+    """(How fast it starts is measured by bench/bench.py, not asserted here.)"""
     with FakeCmon() as cmon:
         reply = cmon.client().call("/v2/info", "ping")
-        elapsed = time.perf_counter() - started
     assert reply["request_status"] == "Ok"
-    assert elapsed < 1.0, f"start to first reply took {elapsed:.3f} s"
 
 
 def test_what_a_client_needs(cmon):
