@@ -25,7 +25,7 @@ from tests.fuzzgen import (OpSpec, Pools, Wire, budget, check_reply, fuzz_seed,
 from tests.invariants import Checker
 
 SPECS = operation_specs()
-PER_OPERATION = max(5, budget() // len(SPECS))
+PER_OPERATION = max(5, -(-budget() // len(SPECS)))     # at least the budget in all
 COUNTS: dict[str, Any] = {"requests": 0, "operations": 0, "invariant_checks": 0,
                           "statuses": {}, "ok_operations": 0}
 
