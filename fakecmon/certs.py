@@ -2,8 +2,10 @@
 
 ``ensure_certificates(dir, hosts)`` returns the paths of the CA certificate and of
 an ECDSA P-256 server certificate whose subject alternative names cover
-localhost, 127.0.0.1, ::1 and the given hosts. Existing files are reused; the
-server certificate is made again when a host is missing from it or it expires soon.
+localhost, 127.0.0.1, ::1 and the given hosts (bind addresses and the names of
+``--cert-hostname``). Existing files are reused: the CA lives as long as its
+directory (a container's volume), and the server certificate is issued again by
+the same CA when a host is missing from it or it expires soon.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import re
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +50,31 @@ def _san(host: str) -> x509.GeneralName:
         return x509.IPAddress(ipaddress.ip_address(host))
     except ValueError:
         return x509.DNSName(host)
+
+
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def check_hostname(name: str) -> str:
+    """``name`` as a certificate can carry it (an IP address, a DNS name, ``*.`` + a DNS
+    name), stripped; ValueError says why it cannot."""
+    name = name.strip().rstrip(".")
+    try:
+        return str(ipaddress.ip_address(name))
+    except ValueError:
+        pass
+    labels = name.split(".")
+    if labels[0] == "*" and len(labels) > 2:
+        labels = labels[1:]
+    if not name or len(name) > 253 or not all(_LABEL.fullmatch(label) for label in labels):
+        raise ValueError(f"'{name}' is not a host name or IP address (letters, digits, "
+                         f"hyphens and dots, or '*.' and a domain)")
+    return name.lower()
+
+
+def split_hostnames(text: str) -> list[str]:
+    """The names of a comma-separated list (``FAKECMON_CERT_HOSTNAMES``), blanks dropped."""
+    return [n.strip() for n in text.split(",") if n.strip()]
 
 
 def _write_key(path: Path, key: ec.EllipticCurvePrivateKey) -> None:

@@ -1,29 +1,38 @@
-"""The ``fakecmon`` command: ``serve`` the RPC v2 API, make ``certs``."""
+"""The ``fakecmon`` command: ``serve`` the RPC v2 API, ``export`` a world, make ``certs``."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import signal
+import ssl
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
-from fakecmon.certs import ensure_certificates
+from fakecmon import CMON_VERSION, __version__
+from fakecmon.certs import CertPaths, check_hostname, ensure_certificates, split_hostnames
 from fakecmon.control import is_loopback
 from fakecmon.eventstream import QUEUE_LIMIT
 from fakecmon.world.logs import AUDIT_LIMIT, LOG_LIMIT
 from fakecmon.controller import DEFAULT_WORLD, Config, Controller
 from fakecmon.reload import WorldWatcher
 from fakecmon.server import CmonServer, server_ssl_context
+from fakecmon.persist import StateError, StateKeeper, prepare, write_atomically
 from fakecmon.usermgmt import UsermgmtError, UsermgmtFifo
 from fakecmon.world.yamlfile import WorldError
 
 
 
 def default_certs_dir() -> Path:
-    """``certs/`` of a source checkout; else the user's cache (never site-packages)."""
+    """``FAKECMON_CERTS_DIR`` (the image's volume); ``certs/`` of a source checkout; else
+    the user's cache (never site-packages)."""
+    if os.environ.get("FAKECMON_CERTS_DIR"):
+        return Path(os.environ["FAKECMON_CERTS_DIR"])
     checkout = Path(__file__).resolve().parent.parent
     if (checkout / "pyproject.toml").is_file():
         return checkout / "certs"
@@ -43,6 +52,21 @@ def bind_addresses(args: argparse.Namespace) -> list[str]:
     return binds or ["127.0.0.1"]
 
 
+def cert_hostnames(args: argparse.Namespace) -> list[str]:
+    """Extra certificate names: ``--cert-hostname`` and ``FAKECMON_CERT_HOSTNAMES`` (both add).
+
+    ValueError names the one a certificate cannot carry."""
+    names = [*(args.cert_hostname or []),
+             *split_hostnames(os.environ.get("FAKECMON_CERT_HOSTNAMES", ""))]
+    return list(dict.fromkeys(check_hostname(n) for n in names))
+
+
+def add_cert_hostname(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cert-hostname", action="append", metavar="NAME",
+                        help="another name or address the server certificate covers, such "
+                             "as the host's name or LAN address (repeatable; also "
+                             "FAKECMON_CERT_HOSTNAMES, comma-separated); a certificate that "
+                             "lacks one is issued again by the same CA")
 BOUNDS_EPILOG = f"""\
 everything fakecmon keeps is bounded:
   connections      --max-connections open at once (a silent one is closed to make
@@ -94,6 +118,8 @@ def bounds_config(args: argparse.Namespace) -> dict[str, int | float]:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fakecmon", description=__doc__)
+    parser.add_argument("--version", action="version",
+                        version=f"fakecmon {__version__} (CMON {CMON_VERSION} RPC v2 API)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="serve the CMON RPC v2 API over TLS",
@@ -107,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--certs-dir", type=Path, default=DEFAULT_CERTS,
                        help=f"where the local CA and server certificate are made and "
                             f"reused (default {DEFAULT_CERTS})")
+    add_cert_hostname(serve)
     serve.add_argument("--cert", type=Path, help="your own server certificate (PEM)")
     serve.add_argument("--key", type=Path, help="the key of --cert (PEM)")
     serve.add_argument("--controller-id", help="controller_id to report (default: stable per world)")
@@ -119,6 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--password-reset-mail-dir", type=Path, metavar="DIR",
                        help="write passwordReset mails (with the token) to "
                             "DIR/<email>/email_NNNN.json, as CMON spools them")
+    serve.add_argument("--mail-spool", type=Path, metavar="DIR",
+                       help="also deliver those mails as the local mail system does: "
+                            "appended to the mbox DIR/<local part of the address> "
+                            "(e.g. --mail-spool /var/mail)")
     serve.add_argument("--log-file", type=Path, metavar="PATH",
                        help="also append the controller log (what /v2/log lists) to PATH, "
                             "as CMON writes /var/log/cmon.log")
@@ -133,6 +164,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="token the control API (/_fakecmon/) asks for; needed to reach it "
                             "from other hosts (default FAKECMON_CONTROL_TOKEN; without one, "
                             "loopback clients only)")
+    serve.add_argument("--state-dir", type=Path, metavar="DIR",
+                       default=os.environ.get("FAKECMON_STATE_DIR") or None,
+                       help="keep the world in DIR/world.json across restarts: loaded at "
+                            "start if there, saved within a second of every change and at "
+                            "exit (default FAKECMON_STATE_DIR)")
+    serve.add_argument("--state-reset", action="store_true",
+                       help="start over from the --world files, keeping the old state of "
+                            "--state-dir as world.json.bad")
     serve.add_argument("--reload", action="store_true",
                        help="watch the world files and swap the world when they change")
     serve.add_argument("--strict", action="store_true",
@@ -149,17 +188,59 @@ def build_parser() -> argparse.ArgumentParser:
                      help="operations.tsv to compare with (default ../shared/contract/operations.tsv)")
     ops.add_argument("--markdown", action="store_true", help="print the README table")
 
+    world = sub.add_parser("world", help="world files: generate a production-sized one")
+    wsub = world.add_subparsers(dest="world_command", required=True)
+    gen = wsub.add_parser("generate", help="write a seeded world file (clusters, hosts, jobs, "
+                          "users, backups, alarms) that fakecmon serve --world loads")
+    for name, default in (("clusters", 1000), ("hosts", 3), ("jobs", 100_000), ("users", 2000),
+                          ("backups", 2000), ("alarms", 500), ("seed", 1)):
+        gen.add_argument(f"--{name}", type=int, default=default,
+                         help=f"{'hosts per cluster' if name == 'hosts' else name} "
+                              f"(default {default})")
+    gen.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+
     from fakecmon import contract_cli   # record, diff, import (contract testing)
     contract_cli.add_parsers(sub, DEFAULT_CERTS)
+    export = sub.add_parser("export", help="write the world of a running fakecmon as a "
+                            "world file (--world loads it back)")
+    export.add_argument("--url", default="https://127.0.0.1:9501",
+                        help="the server (default https://127.0.0.1:9501)")
+    export.add_argument("--format", choices=("yaml", "json"), default="yaml")
+    export.add_argument("--output", "-o", type=Path, metavar="FILE",
+                        help="write here (atomically) instead of to standard output")
+    export.add_argument("--token", default=os.environ.get("FAKECMON_CONTROL_TOKEN") or None,
+                        help="the control API token (default FAKECMON_CONTROL_TOKEN)")
+    export.add_argument("--ca", type=Path, metavar="PEM",
+                        help="check the server certificate against this CA (default: "
+                             "no check, like CMON's own clients)")
 
     certs = sub.add_parser("certs", help="make (or refresh) the local CA and server certificate")
     certs.add_argument("--certs-dir", type=Path, default=DEFAULT_CERTS)
     certs.add_argument("--bind", action="append", metavar="ADDR", help="extra host or address")
+    add_cert_hostname(certs)
     return parser
 
 
+def make_certificates(args: argparse.Namespace) -> CertPaths | None:
+    """The CA and server certificate for the binds and ``--cert-hostname`` names, or None
+    after saying on stderr why they cannot be made."""
+    try:
+        names = cert_hostnames(args)
+    except ValueError as exc:
+        print(f"fakecmon: --cert-hostname / FAKECMON_CERT_HOSTNAMES: {exc}", file=sys.stderr)
+        return None
+    try:
+        return ensure_certificates(args.certs_dir, [*bind_addresses(args), *names])
+    except OSError as exc:
+        print(f"fakecmon: cannot make the certificates in {args.certs_dir}: {exc}",
+              file=sys.stderr)
+        return None
+
+
 def cmd_certs(args: argparse.Namespace) -> int:
-    paths = ensure_certificates(args.certs_dir, bind_addresses(args))
+    paths = make_certificates(args)
+    if paths is None:
+        return 2
     print(f"CA certificate: {paths.ca_cert}")
     print(f"server certificate: {paths.cert}")
     print(f"server key: {paths.key}")
@@ -181,7 +262,7 @@ def stop_on_signals() -> asyncio.Event:
 
 
 async def _serve(server: CmonServer, ca_path: Path | None, reload: bool = False,
-                 usermgmt_fifo: Path | None = None) -> None:
+                 usermgmt_fifo: Path | None = None, keeper: StateKeeper | None = None) -> None:
     stop = stop_on_signals()
     loop = asyncio.get_running_loop()
     fifo = UsermgmtFifo(server.controller, usermgmt_fifo) if usermgmt_fifo else None
@@ -189,6 +270,7 @@ async def _serve(server: CmonServer, ca_path: Path | None, reload: bool = False,
         fifo.start(loop)
     await server.start()
     watcher = asyncio.create_task(WorldWatcher(server.controller).run()) if reload else None
+    saver = asyncio.create_task(keeper.run()) if keeper is not None else None
     for url in server.urls:
         print(f"listening on {url}", flush=True)
     if ca_path is not None:
@@ -200,7 +282,38 @@ async def _serve(server: CmonServer, ca_path: Path | None, reload: bool = False,
             watcher.cancel()
         if fifo is not None:
             fifo.stop()
+        if saver is not None:
+            saver.cancel()
         await server.stop()
+        if keeper is not None:
+            _final_save(keeper)
+
+
+def _final_save(keeper: StateKeeper) -> None:
+    try:
+        keeper.save()
+    except Exception as exc:  # noqa: BLE001 - say it; the previous state stays whole
+        print(f"fakecmon: cannot save the state to {keeper.path}: {exc}", file=sys.stderr)
+
+
+def open_state(args: argparse.Namespace, controller: Controller) -> StateKeeper:
+    """``--state-dir``: the saved world replaces the --world files' one, or is made from it.
+    Raises StateError with a sentence for the user."""
+    path = prepare(args.state_dir, args.state_reset)
+    keeper = StateKeeper(controller, path)
+    try:
+        loaded = keeper.load()
+    except WorldError as exc:
+        raise StateError(f"cannot load the saved state: {exc}\n"
+                         f"fakecmon: --state-reset starts over from the world files and keeps "
+                         f"this state as {path.name}.bad") from None
+    try:
+        keeper.save(force=not loaded)
+    except OSError as exc:
+        raise StateError(f"cannot save the state to {path}: {exc.strerror or exc}") from None
+    logging.getLogger("fakecmon").info(
+        "state %s %s", "loaded from" if loaded else "saved to", path)
+    return keeper
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -215,6 +328,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     auth_required_http_status=args.auth_required_status,
                     max_body_size=args.max_body_size, session_idle_timeout=args.session_timeout,
                     journal_size=args.journal_size, control_token=args.control_token,
+                    mail_spool=args.mail_spool,
                     password_reset_mail_dir=args.password_reset_mail_dir,
                     log_file=args.log_file, strict=args.strict, **bounds_config(args))
     try:
@@ -225,6 +339,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except OSError as exc:   # world files are WorldErrors: this is --log-file
         print(f"fakecmon: cannot open the log file: {exc}", file=sys.stderr)
         return 1
+    keeper = None
+    if args.state_dir is not None:
+        try:
+            keeper = open_state(args, controller)
+        except StateError as exc:
+            print(f"fakecmon: {exc}", file=sys.stderr)
+            return 1
+    elif args.state_reset:
+        print("fakecmon: --state-reset needs --state-dir (or FAKECMON_STATE_DIR)", file=sys.stderr)
+        return 2
     binds = bind_addresses(args)
     if not args.control_token and not all(is_loopback(b) for b in binds):
         logging.getLogger("fakecmon").warning(
@@ -233,11 +357,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.cert is not None:
         cert, key, ca_path = args.cert, args.key, None
     else:
-        paths = ensure_certificates(args.certs_dir, binds)
+        paths = make_certificates(args)
+        if paths is None:
+            return 2
         cert, key, ca_path = paths.cert, paths.key, paths.ca_cert
+    config.ca_cert = ca_path   # GET /_fakecmon/ca.pem
     server = CmonServer(controller, server_ssl_context(str(cert), str(key)), binds, args.port)
+    # What is loaded now (modules, the startup world) lives as long as the server: out of
+    # the cyclic collector's sight, its collections walk only what requests make.
+    gc.collect()
+    gc.freeze()
     try:
-        asyncio.run(_serve(server, ca_path, args.reload, args.usermgmt_fifo))
+        asyncio.run(_serve(server, ca_path, args.reload, args.usermgmt_fifo, keeper))
     except UsermgmtError as exc:
         print(f"fakecmon: cannot read the user management FIFO: {exc}", file=sys.stderr)
         return 1
@@ -252,10 +383,64 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_world_generate(args: argparse.Namespace) -> int:
+    from fakecmon.world.generate import Shape, write
+    numbers = {k: getattr(args, k) for k in ("clusters", "hosts", "jobs", "users", "backups",
+                                             "alarms", "seed")}
+    bad = [k for k, v in numbers.items() if v < 0 or (k == "users" and v < 4)]
+    if bad:
+        print(f"fakecmon: --{bad[0]} must be {'at least 4' if bad[0] == 'users' else 'positive'}",
+              file=sys.stderr)
+        return 2
+    try:
+        size = write(Shape(**numbers), args.output)
+    except OSError as exc:
+        print(f"fakecmon: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"{args.output}: {size:,} bytes")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """GET /_fakecmon/world/export of a running server."""
+    ctx = ssl.create_default_context(cafile=str(args.ca) if args.ca else None)
+    ctx.check_hostname = False
+    if args.ca is None:
+        ctx.verify_mode = ssl.CERT_NONE  # like CMON's own clients: a local fake's certificate
+    url = args.url.rstrip("/")
+    url = url[:-3] if url.endswith("/v2") else url
+    req = urllib.request.Request(f"{url}/_fakecmon/world/export?format={args.format}")
+    if args.token:
+        req.add_header("Authorization", f"Bearer {args.token}")
+    try:
+        with urllib.request.urlopen(req, context=ctx, timeout=60) as reply:
+            body = reply.read()
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode(errors="replace").strip()
+        print(f"fakecmon: cannot export from {url}: HTTP {exc.code} {detail}", file=sys.stderr)
+        return 1
+    except (OSError, ValueError) as exc:
+        print(f"fakecmon: cannot export from {url}: {exc}", file=sys.stderr)
+        return 1
+    if args.output is None:
+        sys.stdout.write(body.decode())
+        return 0
+    try:
+        write_atomically(args.output, body)
+    except OSError as exc:
+        print(f"fakecmon: cannot write {args.output}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command == "export":
+        return cmd_export(args)
     if args.command == "certs":
         return cmd_certs(args)
+    if args.command == "world":
+        return cmd_world_generate(args)
     if args.command in ("record", "diff", "import", "contract"):
         from fakecmon import contract_cli
         return contract_cli.run(args)

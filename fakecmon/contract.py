@@ -33,7 +33,7 @@ Types are JSON types: "string", "integer", "number", "boolean", "object",
 "array", "any" ("any": the handler accepts more than one type). ``required``
 means the operation answers InvalidRequest without it (a default makes it
 optional). Fields every request may carry (``operation``, ``request_id``,
-``request_created``, ``authenticate``) are in ``COMMON_FIELDS``, not repeated
+``request_created``, ``authenticate``, ``class_name``) are in ``common_fields()``, not repeated
 per operation.
 
 ``check(path, body, read)`` lists the findings of one request (unknown fields,
@@ -738,8 +738,6 @@ _CALL_ARG: Any = None
 _COERCE: Any = None
 _OBJ_CLASSES: dict[str, type] = {}
 
-#: Fields any request may carry, read by the RPC layer rather than by a handler.
-COMMON_FIELDS: tuple[Field, ...] = ()
 
 
 # ---- building the contracts
@@ -764,64 +762,87 @@ def _common_fields() -> list[Field]:
     return fields
 
 
+def _short(path: str) -> str:
+    return path.removeprefix("/v2/").removeprefix("/v2").strip("/") or "info"
+
+
 @lru_cache(maxsize=1)
-def _build() -> tuple[dict[tuple[str, str], RequestContract], dict[str, JobContract],
-                      tuple[Field, ...]]:
-    global COMMON_FIELDS
-    import fakecmon.api  # noqa: F401  (registers every operation)
-    from fakecmon.rpc import OPERATIONS
-    _init_primitives()
-    _SEEN_RESULTS.clear()
-    common = tuple(_common_fields())
-    COMMON_FIELDS = common
-    common_names = {f.name for f in common}
-    contracts: dict[tuple[str, str], RequestContract] = {}
-    for path, ops in OPERATIONS.items():
-        short = path.removeprefix("/v2/").removeprefix("/v2")
-        for lower, op in ops.items():
-            _SEEN_RESULTS.clear()
-            fields, is_open = _scan(op.handler)
-            fields = [f for f in fields if f.name not in common_names or f.fields]
-            contracts[(short, lower)] = RequestContract(short, op.name, fields, is_open)
-    return contracts, _job_contracts(), common
-
-
-def _job_contracts() -> dict[str, JobContract]:
-    from fakecmon.world import job_effects
-    from fakecmon.world.jobs import PLANS, JobSettings
-    generic = getattr(job_effects, "plan_generic", None)
-    jobs: dict[str, JobContract] = {}
-    for command, plan in sorted(PLANS.items()):
-        reads = _Reads()
-        scanner = _Scanner(reads)
-        _SEEN_RESULTS.clear()
-        scanner.run(plan, [_Obj("ctx")], {})
-        scanner.run(JobSettings.duration_for, [None, _Obj("job")], {})   # every job's timeout
-        fields, is_open = reads.tree("job_data")
-        jobs[command] = JobContract(command, {f.name: f for f in fields},
-                                    is_open or plan is generic)
-    return jobs
-
-
-def request_contracts() -> dict[tuple[str, str], RequestContract]:
-    """Every operation's request contract, keyed by (path, operation name in lower case)."""
-    return _build()[0]
-
-
-def job_commands() -> dict[str, JobContract]:
-    """Every job command fakecmon knows, with the ``job_data`` keys its job reads."""
-    return _build()[1]
-
-
 def common_fields() -> tuple[Field, ...]:
     """Fields every request may carry (``operation``, ``request_id``...)."""
-    return _build()[2]
+    import fakecmon.api  # noqa: F401  (registers every operation)
+    _init_primitives()
+    return tuple(_common_fields())
+
+
+@lru_cache(maxsize=None)
+def _path_contracts(short: str) -> dict[str, RequestContract]:
+    """The contracts of one path's operations, read on first use (a path's handlers take
+    milliseconds to read; a server reads only the paths its clients use)."""
+    from fakecmon.rpc import OPERATIONS
+    common_names = {f.name for f in common_fields()}
+    contracts = {}
+    for lower, op in OPERATIONS.get(f"/v2/{short}", {}).items():
+        fields, is_open = _scan(op.handler)
+        fields = [f for f in fields if f.name not in common_names or f.fields]
+        contracts[lower] = RequestContract(short, op.name, fields, is_open)
+    return contracts
+
+
+@lru_cache(maxsize=1)
+def request_contracts() -> dict[tuple[str, str], RequestContract]:
+    """Every operation's request contract, keyed by (path, operation name in lower case)."""
+    from fakecmon.rpc import OPERATIONS
+    common_fields()
+    return {(_short(path), lower): contract for path in OPERATIONS
+            for lower, contract in _path_contracts(_short(path)).items()}
 
 
 def contract_for(path: str, operation: str) -> RequestContract | None:
     """The contract of ``operation`` on ``path`` ("/v2/clusters" or "clusters")."""
-    short = path.removeprefix("/v2/").removeprefix("/v2").strip("/")
-    return request_contracts().get((short or "info", operation.lower()))
+    from fakecmon.rpc import OPERATIONS
+    common_fields()                 # imports the handlers first
+    short = _short(path)
+    if f"/v2/{short}" not in OPERATIONS:
+        return None
+    return _path_contracts(short).get(operation.lower())
+
+
+def known_job_commands() -> list[str]:
+    from fakecmon.world.jobs import PLANS
+    common_fields()                 # imports the handlers, and the job plans with them
+    return sorted(PLANS)
+
+
+@lru_cache(maxsize=None)
+def _plan_fields(plan: Any) -> tuple[dict[str, Field], bool]:
+    """The ``job_data`` keys one plan reads (plans serve several commands: read once)."""
+    from fakecmon.world.jobs import JobSettings, run_plan
+    common_fields()
+    reads = _Reads()
+    scanner = _Scanner(reads)
+    scanner.run(run_plan, [_Py(plan), _Obj("ctx")], {})
+    scanner.run(JobSettings.duration_for, [None, _Obj("job")], {})   # every job's timeout
+    fields, is_open = reads.tree("job_data")
+    return {f.name: f for f in fields}, is_open
+
+
+def job_contract(command: str) -> JobContract | None:
+    """What the job of ``command`` reads of its ``job_data``; None for an unknown command."""
+    from fakecmon.world import job_effects
+    from fakecmon.world.jobs import PLANS
+    common_fields()
+    plan = PLANS.get(command)
+    if plan is None:
+        return None
+    keys, is_open = _plan_fields(plan)
+    return JobContract(command, keys, is_open or plan is getattr(job_effects, "plan_generic",
+                                                                 None))
+
+
+@lru_cache(maxsize=1)
+def job_commands() -> dict[str, JobContract]:
+    """Every job command fakecmon knows, with the ``job_data`` keys its job reads."""
+    return {c: job for c in known_job_commands() if (job := job_contract(c)) is not None}
 
 
 # ---- checking one request against its contract
@@ -898,7 +919,8 @@ def _suggest(name: str, known: list[str], where: str = "") -> str:
 
 
 def _check_fields(by_name: dict[str, Field], value: dict[str, Any], where: str,
-                  is_open: bool, read: set[str] | frozenset[str] = frozenset()) -> list[str]:
+                  is_open: bool, read: set[str] | frozenset[str] = frozenset(),
+                  short: str = "") -> list[str]:
     findings: list[str] = []
     for key, item in value.items():
         spec = by_name.get(key)
@@ -907,7 +929,7 @@ def _check_fields(by_name: dict[str, Field], value: dict[str, Any], where: str,
                 findings.append(f"unknown field '{where}{key}'{_suggest(key, list(by_name), where)}")
             continue
         if item is not None and (spec.type != "any" or spec.fields):
-            findings.extend(_check_value(spec, item, f"{where}{key}"))
+            findings.extend(_check_value(spec, item, f"{where}{key}", short))
     return findings
 
 
@@ -916,21 +938,21 @@ def _check_fields(by_name: dict[str, Field], value: dict[str, Any], where: str,
 CLASS_NAME = Field("class_name", "string")
 
 
-def _check_value(spec: Field, value: Any, where: str) -> list[str]:
+def _check_value(spec: Field, value: Any, where: str, short: str = "") -> list[str]:
     if value is None:
         return []
     if not type_matches(spec.type, value):
         return [f"'{where}' must be {_ARTICLE.get(spec.type, spec.type)}, got {json_type(value)}"]
     if isinstance(value, dict) and spec.fields:
-        return _check_fields(_children(spec, CLASS_NAME.name in value), value, where + ".",
-                             spec.open)
+        return _check_fields(_children(spec, CLASS_NAME.name in value, short), value,
+                             where + ".", spec.open, short=short)
     return []
 
 
 _CHILDREN: dict[tuple[int, bool], dict[str, Field]] = {}
 
 
-def _children(spec: Field, classed: bool) -> dict[str, Field]:
+def _children(spec: Field, classed: bool, short: str) -> dict[str, Field]:
     """The fields of an object (and ``class_name``); of an object that names its class,
     every property of that class is read (as CMON reads a CmonJobInstance whole), i.e.
     what any operation reads of a same-named object."""
@@ -939,17 +961,17 @@ def _children(spec: Field, classed: bool) -> dict[str, Field]:
     if found is None:
         found = {CLASS_NAME.name: CLASS_NAME}
         if classed:
-            found.update(_object_fields(spec.name))
+            found.update(_object_fields(short, spec.name))
         found.update((f.name, f) for f in spec.fields)
         _CHILDREN[key] = found
     return found
 
 
 @lru_cache(maxsize=None)
-def _object_fields(name: str) -> dict[str, Field]:
-    """The fields any operation reads of a top-level object called ``name``."""
+def _object_fields(short: str, name: str) -> dict[str, Field]:
+    """The fields any operation of the path reads of a top-level object called ``name``."""
     found: dict[str, Field] = {}
-    for contract in request_contracts().values():
+    for contract in _path_contracts(short).values():
         spec = contract.field(name)
         if spec is not None:
             for child in spec.fields:
@@ -979,10 +1001,9 @@ def _job_parts(body: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
 
 def check_job(command: str, data: dict[str, Any]) -> list[str]:
     """Findings of one job: an unknown command, unknown or mistyped ``job_data`` keys."""
-    jobs = job_commands()
-    job = jobs.get(command)
+    job = job_contract(command)
     if job is None:
-        return [f"unknown job command '{command}'{_suggest(command, list(jobs))}"]
+        return [f"unknown job command '{command}'{_suggest(command, known_job_commands())}"]
     if job.open:
         return []
     findings = []
@@ -1016,7 +1037,7 @@ def check(path: str, operation: str, body: dict[str, Any],
     if top is None:
         return []
     contract, by_name, takes_job = top
-    findings = _check_fields(by_name, body, "", contract.open, read)
+    findings = _check_fields(by_name, body, "", contract.open, read, contract.path)
     parts = _job_parts(body) if takes_job else None
     if parts is not None:
         findings.extend(check_job(*parts))
@@ -1027,41 +1048,57 @@ def check(path: str, operation: str, body: dict[str, Any],
 
 class Usage:
     """Per operation: calls, reply statuses and contract findings, for the coverage
-    report (``pytest --fakecmon-report``, ``GET /_fakecmon/report``). O(1) a request."""
+    report (``pytest --fakecmon-report``, ``GET /_fakecmon/report``).
+
+    O(1) a request: calls and statuses are counted at once, the contract check of the
+    pending requests runs in batches (and when a report or strict mode asks), so a
+    server whose findings nobody reads never pays for them."""
+
+    BATCH = 1000
 
     def __init__(self, keep: int = 1000) -> None:
         self.ops: dict[tuple[str, str], dict[str, Any]] = {}
-        #: The last requests that had findings, numbered (strict tests look at those
-        #: numbered after the test began: the journal may be cleared meanwhile).
+        self.pending: list[tuple[int, Any]] = []
+        #: Requests counted so far; the last ones that had findings, by that number
+        #: (strict tests look at those after the test began: the journal may be cleared).
+        self.total = 0
         self.flagged: deque[tuple[int, Any]] = deque(maxlen=keep)
-        self.flagged_total = 0
-
-    def flagged_since(self, mark: int) -> list[Any]:
-        """Entries with findings counted after ``mark`` (a former ``flagged_total``)."""
-        return [entry for n, entry in self.flagged if n > mark]
 
     def add(self, entry: Any) -> None:
         """Count one journal entry (anything with path, operation, status, contract)."""
-        if entry.contract:
-            self.flagged_total += 1
-            self.flagged.append((self.flagged_total, entry))
-        contract = contract_for(entry.path, entry.operation) if entry.operation else None
-        name = contract.name if contract is not None else (entry.operation or "-")
-        row = self.ops.setdefault((entry.path, name), {
-            "path": entry.path, "operation": name, "known": contract is not None,
-            "calls": 0, "statuses": {}, "findings": {}})
+        self.total += 1
+        op = entry.operation or "-"
+        row = self.ops.setdefault((entry.path, op.lower()), {
+            "path": entry.path, "operation": op, "calls": 0, "statuses": {}, "findings": {}})
         row["calls"] += 1
         status = entry.status or "(no reply)"
         row["statuses"][status] = row["statuses"].get(status, 0) + 1
-        for finding in entry.contract:
-            row["findings"][finding] = row["findings"].get(finding, 0) + 1
+        self.pending.append((self.total, entry))
+        if len(self.pending) >= self.BATCH:
+            self.settle()
+
+    def settle(self) -> None:
+        """Check the pending requests against the contract and count their findings."""
+        pending, self.pending = self.pending, []
+        for n, entry in pending:
+            findings = entry.contract
+            if findings:
+                self.flagged.append((n, entry))
+                row = self.ops[(entry.path, (entry.operation or "-").lower())]
+                for finding in findings:
+                    row["findings"][finding] = row["findings"].get(finding, 0) + 1
+
+    def flagged_since(self, mark: int) -> list[Any]:
+        """Entries with findings among those counted after ``mark`` (a former ``total``)."""
+        self.settle()
+        return [entry for n, entry in self.flagged if n > mark]
 
     def merge(self, doc: dict[str, Any]) -> None:
         """Add another report's counts (an xdist worker's) to these."""
         for row in doc.get("operations", []):
-            mine = self.ops.setdefault((row["path"], row["operation"]), {
-                "path": row["path"], "operation": row["operation"],
-                "known": row.get("known", True), "calls": 0, "statuses": {}, "findings": {}})
+            mine = self.ops.setdefault((row["path"], row["operation"].lower()), {
+                "path": row["path"], "operation": row["operation"], "calls": 0,
+                "statuses": {}, "findings": {}})
             mine["calls"] += row["calls"]
             for key in ("statuses", "findings"):
                 for k, n in row[key].items():
@@ -1069,28 +1106,32 @@ class Usage:
 
     def clear(self) -> None:
         self.ops.clear()
+        self.pending.clear()
         self.flagged.clear()
 
     def report(self) -> dict[str, Any]:
         """The coverage report: operations used (sorted) and, for each path the client
         used, the operations it never called."""
-        rows = sorted(self.ops.values(), key=lambda r: (r["path"], r["operation"].lower()))
-        used_paths = sorted({r["path"] for r in rows if r["known"]})
+        self.settle()
+        rows = []
+        for (path, lower), row in self.ops.items():
+            contract = contract_for(path, lower) if lower != "-" else None
+            rows.append(dict(row, operation=contract.name if contract else row["operation"],
+                             known=contract is not None,
+                             statuses=dict(sorted(row["statuses"].items())),
+                             findings=dict(sorted(row["findings"].items()))))
+        rows.sort(key=lambda r: (r["path"], r["operation"].lower()))
         called = {(r["path"], r["operation"].lower()) for r in rows}
         not_called: dict[str, list[str]] = {}
-        for path in used_paths:
+        for path in sorted({r["path"] for r in rows if r["known"]}):
             short = path.removeprefix("/v2/")
             names = sorted(c.name for (p, lower), c in request_contracts().items()
                            if p == short and (path, lower) not in called)
             if names:
                 not_called[path] = names
-        return {
-            "requests": sum(r["calls"] for r in rows),
-            "findings": sum(sum(r["findings"].values()) for r in rows),
-            "operations": [dict(r, statuses=dict(sorted(r["statuses"].items())),
-                                findings=dict(sorted(r["findings"].items()))) for r in rows],
-            "not_called": not_called,
-        }
+        return {"requests": sum(r["calls"] for r in rows),
+                "findings": sum(sum(r["findings"].values()) for r in rows),
+                "operations": rows, "not_called": not_called}
 
 
 def summary_table(report: dict[str, Any], width: int = 100) -> list[str]:

@@ -7,22 +7,27 @@ Plain JSON in and out (usable with curl), never reachable through ``/v2``:
     GET    /_fakecmon/world                         the loaded world files
     POST   /_fakecmon/world                         {"files": [...]} or {"yaml": "..."}, "replace"
     POST   /_fakecmon/world/reload                  read the startup world files again
+    GET    /_fakecmon/world/export?format=yaml|json everything the world holds, as a world file
     GET    /_fakecmon/snapshots                     names of saved worlds
     POST   /_fakecmon/snapshots/{name}              save the world under a name
     POST   /_fakecmon/snapshots/{name}/restore      bring it back
     DELETE /_fakecmon/snapshots/{name}
-    GET    /_fakecmon/requests?operation=&path=&user=&status=&limit=
+    GET    /_fakecmon/requests?operation=&path=&user=&status=&limit=&after=ID
+    GET    /_fakecmon/requests/{id}                 one request with its reply (secrets masked)
     DELETE /_fakecmon/requests                      clear the journal
     PUT    /_fakecmon/requests                      {"size": N}: resize the ring buffer
     GET    /_fakecmon/faults  POST /_fakecmon/faults {...}  DELETE /_fakecmon/faults[/{id}]
     GET    /_fakecmon/clock   POST /_fakecmon/clock/{advance,set,freeze,unfreeze}
     POST   /_fakecmon/sessions/expire               {"user": NAME} or {} for everybody
     GET    /_fakecmon/password-reset/{user}         the user's live passwordReset token
+    GET    /_fakecmon/ca.pem                        the local CA certificate (public: no guard)
 
-Guard: without a configured token only loopback peers are served; with one
-(``--control-token`` or ``FAKECMON_CONTROL_TOKEN``) every request must carry it as
-``Authorization: Bearer <token>`` or ``X-Fakecmon-Token``. Requests that carry an
-``Origin`` header (a web page's fetch) are refused whatever the peer.
+Guard (on every route but the public ca.pem): without a configured token only
+loopback peers are served; with one (``--control-token`` or ``FAKECMON_CONTROL_TOKEN``)
+every request must carry it as ``Authorization: Bearer <token>`` or
+``X-Fakecmon-Token``. Requests that carry an ``Origin`` header (a web page's fetch)
+are refused whatever the peer, unless it is the origin of the server itself (the
+dashboard, ``fakecmon/dashboard.py``).
 
 The functions above the handlers (``full_reset``, ``load_world``...) are what
 ``FakeCmon`` calls too, on the server's own thread.
@@ -44,8 +49,10 @@ from aiohttp import web
 
 from fakecmon.faults import FaultError
 from fakecmon.journal import Filter
+from fakecmon.rpc import catch_up
 from fakecmon.timefmt import parse_time, rfc3339
 from fakecmon.world import accounts
+from fakecmon.world.export import export_world, to_json, to_yaml
 from fakecmon.world.yamlfile import Node, WorldError, parse_yaml, read_yaml
 
 if TYPE_CHECKING:
@@ -132,6 +139,13 @@ def restore_snapshot(controller: "Controller", name: str) -> None:
     controller.world = copy.deepcopy(snap)  # the snapshot itself stays reusable
 
 
+def export_now(controller: "Controller") -> dict[str, Any]:
+    """The world as a world file document, as of now: areas that follow the clock (jobs,
+    alarms, maintenance) catch up first, as they do before every RPC call."""
+    catch_up(controller.world, controller.clock.now())
+    return export_world(controller.world)
+
+
 def expire_sessions(controller: "Controller", user: str | None = None) -> int:
     """End the sessions of ``user`` (or everybody's): the next call gets AuthRequired."""
     if user is None:
@@ -179,10 +193,24 @@ def presented_token(request: web.Request) -> str | None:
     return request.headers.get("X-Fakecmon-Token")
 
 
+def same_origin(request: web.Request, token: str | None) -> bool:
+    """The dashboard's own page (``/_fakecmon/ui/``, same scheme, host and port): its
+    fetches carry an Origin header. Without a token the host must also be a loopback
+    name, so a DNS name rebound to 127.0.0.1 does not pass for it."""
+    origin = request.headers.get("Origin", "")
+    if origin != f"{request.scheme}://{request.host}":
+        return False
+    if token:
+        return True
+    host = request.url.host or ""
+    return host == "localhost" or is_loopback(host.strip("[]"))
+
+
 def check_guard(request: web.Request, token: str | None) -> None:
     """Raise ControlError unless this request may use the control API."""
-    if "Origin" in request.headers:
-        raise ControlError(403, "The control API does not answer web pages (Origin header).")
+    if "Origin" in request.headers and not same_origin(request, token):
+        raise ControlError(403, "The control API does not answer other web pages "
+                                "(an Origin header that is not this server's).")
     if token:
         got = presented_token(request)
         if got is None:
@@ -279,6 +307,17 @@ async def post_world(request: web.Request, c: "Controller") -> Any:
     return _world_json(c)
 
 
+async def export(request: web.Request, c: "Controller") -> Any:
+    """The whole world as a world file (YAML, or JSON with ``?format=json``)."""
+    fmt = request.query.get("format", "yaml")
+    if fmt not in ("yaml", "json"):
+        raise ControlError(400, f"Unknown format '{fmt}' (yaml or json).")
+    doc = export_now(c)
+    if fmt == "json":
+        return web.Response(body=to_json(doc) + b"\n", content_type="application/json")
+    return web.Response(text=to_yaml(doc), content_type="application/yaml", charset="utf-8")
+
+
 async def reload_world(request: web.Request, c: "Controller") -> Any:
     reload_startup(c)
     return _world_json(c)
@@ -315,11 +354,26 @@ async def get_requests(request: web.Request, c: "Controller") -> Any:
     limit = q.get("limit")
     if limit is not None and not (limit.isascii() and limit.isdigit()):
         raise ControlError(400, "'limit' must be a number.")
+    after = q.get("after")
+    if after is not None and not (after.isascii() and after.isdigit()):
+        raise ControlError(400, "'after' must be a request id (a number).")
     flt = Filter(path=q.get("path"), operation=q.get("operation"), user=q.get("user"),
                  status=q.get("status"))
     found = c.journal.select(flt, int(limit) if limit else None)
+    if after is not None:
+        found = [e for e in found if e.id > int(after)]
     return {"size": c.journal.size, "received": c.journal.total, "total": len(found),
             "requests": [e.to_json() for e in found]}
+
+
+async def get_request(request: web.Request, c: "Controller") -> Any:
+    """One journal entry with the reply it got (both with secrets masked)."""
+    rid = request.match_info["id"]
+    entry = next((e for e in c.journal if str(e.id) == rid), None)
+    if entry is None:
+        raise ControlError(404, f"No request {rid} in the journal (it keeps the last "
+                                f"{c.journal.size}).")
+    return {**entry.to_json(), "reply": entry.reply_json()}
 
 
 async def delete_requests(request: web.Request, c: "Controller") -> Any:
@@ -429,11 +483,13 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/world", get_world),
     ("POST", "/world", post_world),
     ("POST", "/world/reload", reload_world),
+    ("GET", "/world/export", export),
     ("GET", "/snapshots", list_snapshots),
     ("POST", "/snapshots/{name}", post_snapshot),
     ("POST", "/snapshots/{name}/restore", restore),
     ("DELETE", "/snapshots/{name}", delete_snapshot),
     ("GET", "/requests", get_requests),
+    ("GET", "/requests/{id}", get_request),
     ("DELETE", "/requests", delete_requests),
     ("PUT", "/requests", put_requests),
     ("GET", "/report", get_report),
@@ -454,6 +510,20 @@ def _json(doc: Any, status: int = 200) -> web.Response:
                         content_type="application/json")
 
 
+async def ca_pem(request: web.Request, controller: "Controller") -> web.Response:
+    """The CA certificate, to anyone: it is public, and fetching it (``curl -k``) is the
+    one step a client on another host or container needs to verify the server."""
+    path = controller.config.ca_cert
+    if path is None:
+        return _json({"error": "This server runs on a certificate of its own (--cert): "
+                               "it has no local CA."}, 404)
+    try:
+        pem = path.read_bytes()
+    except OSError as exc:
+        return _json({"error": f"Cannot read the CA certificate: {exc.strerror}."}, 500)
+    return web.Response(body=pem, content_type="application/x-pem-file")
+
+
 def add_control_routes(app: web.Application, controller: "Controller") -> None:
     """Mount the control API on ``/_fakecmon/`` (before the catch-all route)."""
 
@@ -461,7 +531,12 @@ def add_control_routes(app: web.Application, controller: "Controller") -> None:
         async def serve(request: web.Request) -> web.Response:
             try:
                 check_guard(request, controller.config.control_token)
-                return _json(await handler(request, controller))
+                try:
+                    result = await handler(request, controller)
+                finally:
+                    if request.method != "GET":
+                        controller.world.changed()   # cached views are stale
+                return result if isinstance(result, web.StreamResponse) else _json(result)
             except ControlError as exc:
                 return _json({"error": exc.message}, exc.status)
             except WorldError as exc:
@@ -480,6 +555,13 @@ def add_control_routes(app: web.Application, controller: "Controller") -> None:
 
     for method, path, handler in ROUTES:
         app.router.add_route(method, PREFIX + path, wrap(handler))
+
+    async def public_ca(request: web.Request) -> web.Response:
+        return await ca_pem(request, controller)
+
+    app.router.add_route("GET", PREFIX + "/ca.pem", public_ca)
+    from fakecmon.dashboard import add_dashboard_routes  # it uses this module
+    add_dashboard_routes(app, controller, wrap)
     app.router.add_route("GET", PREFIX, index)
     app.router.add_route("GET", PREFIX + "/", index)
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+import gc
 import hmac
+import io
+import pickle
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fakecmon.clock import Clock
 from fakecmon.connections import HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, MAX_CONNECTIONS
@@ -14,13 +20,13 @@ from fakecmon.events import Event, emit
 from fakecmon.faults import Faults
 from fakecmon.journal import Journal
 from fakecmon.sessions import SessionStore
-from fakecmon.world import logs
-from fakecmon.world.jobs import jobs_of
+from fakecmon.world import logs, passwords
+from fakecmon.world.jobs import MAX_ENDED_JOBS, Archive, jobs_of
 from fakecmon.world.loader import build_world
 from fakecmon.world.logs import LogFile
 from fakecmon.world.models import User
 from fakecmon.world.state import World
-from fakecmon.world.yamlfile import Node, read_yaml
+from fakecmon.world.yamlfile import Node, light, no_gc, read_yaml
 
 #: The default world (``fixtures/default.yaml``, shipped inside the package as well).
 DEFAULT_WORLD = Path(__file__).resolve().parent / "data" / "default.yaml"
@@ -30,6 +36,9 @@ DEFAULT_WORLD = Path(__file__).resolve().parent / "data" / "default.yaml"
 WORLD_HOOKS: list[Callable[["Controller", World], None]] = []
 
 import fakecmon.api  # noqa: E402,F401  (registers operations, world sections and hooks)
+from fakecmon.world import export as _export  # noqa: E402
+
+_export.register()  # the 'saved' section of exports loads after every area's sections
 
 
 @dataclass
@@ -46,7 +55,7 @@ class Config:
     handshake_timeout: float = HANDSHAKE_TIMEOUT
     idle_timeout: float = IDLE_TIMEOUT
     #: Ended jobs kept (oldest ended first fall out); jobs not ended are always kept.
-    max_jobs: int = 10_000
+    max_jobs: int = MAX_ENDED_JOBS
     #: Event-stream subscribers at once; one more gets TryAgain.
     max_subscribers: int = 256
     #: Named world snapshots (control API) at once.
@@ -58,12 +67,62 @@ class Config:
     #: Where passwordReset "mails" its token (``<dir>/<email>/email_NNNN.json``, as CMON
     #: spools mails); the token is also kept for ``FakeCmon.password_reset_token``.
     password_reset_mail_dir: Path | None = None
+    #: Where mails are also delivered as the local mail system does (``<dir>/<user>``,
+    #: one mbox per recipient's local part), like CMON's mail through ``/var/mail``.
+    mail_spool: Path | None = None
     #: A file the controller log (what ``/v2/log`` lists) is also appended to, one line an
     #: entry, as CMON writes its log file (s9s's functional tests grep it).
     log_file: Path | None = None
+    #: The local CA certificate, served to anyone at ``GET /_fakecmon/ca.pem`` (None
+    #: when the server runs on a certificate of the user's own, ``--cert``).
+    ca_cert: Path | None = None
     #: Log one WARNING per contract finding (fakecmon/contract.py); the findings are in
     #: the journal either way, and the pytest plugin fails tests on them when strict.
     strict: bool = False
+
+
+#: Parts of a world that never change once loaded (the jobs that had ended): the
+#: pristine copy refers to them instead of holding copies.
+SHARED_TYPES: tuple[type, ...] = (Archive,)
+
+
+def _freeze(world: World) -> tuple[bytes | World, list[Any]]:
+    """A pristine copy of the world: pickled bytes (fast to restore), or where some
+    part cannot be pickled (a lambda...) a deep copy; the SHARED_TYPES parts are kept
+    aside by reference either way."""
+    shared: list[Any] = [a for e in world.extensions.values()
+                         if type(a := getattr(e, "archive", None)) in SHARED_TYPES]
+    buf = io.BytesIO()
+    pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def persistent_id(obj: Any) -> int | None:
+        if type(obj) in SHARED_TYPES:
+            for i, known in enumerate(shared):
+                if known is obj:
+                    return i
+            shared.append(obj)
+            return len(shared) - 1
+        return None
+
+    pickler.persistent_id = persistent_id  # type: ignore[method-assign]
+    try:
+        pickler.dump(world)
+    except (pickle.PicklingError, AttributeError, TypeError):
+        return copy.deepcopy(world, {id(a): a for a in shared}), shared
+    return buf.getvalue(), shared
+
+
+def _thaw(pristine: bytes | World, shared: list[Any]) -> World:
+    if not isinstance(pristine, bytes):
+        return copy.deepcopy(pristine, {id(a): a for a in shared})
+    unpickler = pickle.Unpickler(io.BytesIO(pristine))
+    unpickler.persistent_load = shared.__getitem__  # type: ignore[method-assign,assignment]
+    world: World = unpickler.load()
+    return world
+
+
+#: A world that takes longer than this to build is big (see Controller.__init__).
+BIG_BUILD_SECONDS = 0.5
 
 
 class Controller:
@@ -72,11 +131,20 @@ class Controller:
     def __init__(self, config: Config | None = None, clock: Clock | None = None) -> None:
         self.config = config or Config()
         self.clock = clock or Clock()
-        self.files: list[tuple[Path, Node]] = [(Path(p), read_yaml(Path(p)))
-                                               for p in self.config.world_paths]
+        files = [(Path(p), read_yaml(Path(p))) for p in self.config.world_paths]
         self.log_file = LogFile(self.config.log_file) if self.config.log_file else None
-        self.world = self._build(self.files)
-        request_contracts()   # read the handlers once per process, not on the first request
+        self._pristine: bytes | World = b""
+        self._shared: list[Any] = []
+        self._pristine_created = 0.0
+        self._build_seconds = 0.0
+        self.world = self._serve(self._build(files))
+        self.files: list[tuple[Path, Node]] = [(p, light(data)) for p, data in files]
+        if self._build_seconds > BIG_BUILD_SECONDS:
+            # A big world lives as long as the server: out of the collector's sight,
+            # its collections stop walking a hundred thousand jobs each time.
+            gc.freeze()
+        if self.config.strict:   # findings on every request: read the handlers now
+            request_contracts()
         self.sessions = SessionStore(self.config.session_idle_timeout, self.config.max_sessions)
         # For tests and the control API (fakecmon/control.py): the files the server
         # started with (a full reset goes back to them), the request journal, the
@@ -89,24 +157,53 @@ class Controller:
         self.usage = Usage()
 
     def _build(self, files: list[tuple[Path, Node]]) -> World:
-        world = build_world(files, created=self.clock.now(),
-                            controller_id=self.config.controller_id)
-        for hook in WORLD_HOOKS:
-            hook(self, world)
-        engine = jobs_of(world)
-        engine.max_ended = self.config.max_jobs
-        engine.purge()
+        """A world built from parsed files, not yet served (its pristine copy is made
+        from it by ``_serve``)."""
+        started = time.perf_counter()
+        with no_gc():
+            world = build_world(files, created=self.clock.now(),
+                                controller_id=self.config.controller_id)
+            for hook in WORLD_HOOKS:
+                hook(self, world)
+            engine = jobs_of(world)
+            engine.max_ended = self.config.max_jobs
+            engine.purge()
+        self._build_seconds = time.perf_counter() - started
+        return world
+
+    def _serve(self, world: World) -> World:
+        """Keep ``world`` as the pristine copy a reset restores, and return it to serve."""
+        with no_gc():
+            self._pristine, self._shared = _freeze(world)
+        self._pristine_created = world.created
         logs.book(world).sink = self.log_file
         return world
 
     def reset(self) -> None:
-        """Back to the loaded world files (already parsed, so this is cheap)."""
-        self.world = self._build(self.files)
+        """Back to the loaded world files, from the pristine copy: no parsing, no building.
+
+        A restored world is the one built at ``_pristine_created``: its times (jobs'
+        ``created``, maintenance windows...) are relative to that moment. So that they
+        stay close to a world built now, a pristine copy older (or younger) in clock
+        time than ``max(1 s, 100 x its build time)`` is built again first: a few
+        percent of the time at most goes to building, whatever the world's size.
+        """
+        age = abs(self.clock.now() - self._pristine_created)
+        if age > max(1.0, 100 * self._build_seconds):
+            self.world = self._serve(self._build(self.files))
+            return
+        with no_gc():
+            world: World = _thaw(self._pristine, self._shared)
+        logs.book(world).sink = self.log_file
+        self.world = world
 
     def replace_files(self, files: list[tuple[Path, Node]]) -> None:
         """Swap in new world files atomically: the old world stays if they are invalid."""
         world = self._build(files)
-        self.files, self.world = files, world
+        self.world = self._serve(world)
+        # Big parsed files are kept as text (``light``): a reset needs only the
+        # pristine world, and applying the files again parses the text again.
+        self.files = [(p, light(data)) for p, data in files]
 
     # ---- logins
 
@@ -115,8 +212,7 @@ class Controller:
         user = self.world.user_by_name(user_name)
         if user is None:
             return None
-        if user.password is None or not hmac.compare_digest(
-                user.password.encode(), password.encode()) or user.disabled or user.suspended:
+        if not passwords.check(self.world, user, password) or user.disabled or user.suspended:
             self.login_failed(user, "with password")
             return None
         self.login_succeeded(user)

@@ -119,8 +119,19 @@ def users_of(src: Source) -> list[dict[str, Any]]:
                 doc[key] = True
         if u.get("tags"):
             doc["tags"] = list(u["tags"])
+        keys = _public_keys(src, u["user_name"])
+        if keys:
+            doc["public_keys"] = keys      # public halves: key logins keep working
         users.append(doc)
     return users
+
+
+def _public_keys(src: Source, user: str) -> list[dict[str, str]]:
+    reply = src.call("/v2/users", "getKeys", user={"class_name": "CmonUser", "user_name": user})
+    if reply["request_status"] != "Ok":
+        return []
+    return [{"name": k.get("name", "No Name"), "key": k["key"]}
+            for k in reply.get("public_keys", []) or [] if isinstance(k.get("key"), str)]
 
 
 def clusters_of(src: Source) -> list[dict[str, Any]]:

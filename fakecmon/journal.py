@@ -7,6 +7,7 @@ signatures, keys and tokens in request bodies are masked when recorded.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import time
@@ -33,6 +34,18 @@ _SECRET = re.compile(r"password|passwd|secret|signature|token|private|(^|_)key$|
                      re.IGNORECASE)
 #: Bodies deeper than this are cut: the journal must not choke on a hostile request.
 _MAX_DEPTH = 32
+#: Bytes of a reply the journal keeps (1000 entries of big replies stay bounded).
+REPLY_KEPT = 64 * 1024
+#: A secret-looking field of a reply that is not whole JSON any more (a cut reply).
+_SECRET_VALUE = re.compile(
+    r'("[^"]*(?:password|passwd|secret|signature|token|private)[^"]*"\s*:\s*)"[^"]*"',
+    re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=4096)
+def _secret(key: str) -> bool:
+    """(Clients send the same few field names again and again: matched once each.)"""
+    return _SECRET.search(key) is not None
 
 
 def mask(value: Any, depth: int = 0) -> Any:
@@ -40,7 +53,7 @@ def mask(value: Any, depth: int = 0) -> Any:
     if depth > _MAX_DEPTH:
         return "..."
     if isinstance(value, dict):
-        return {k: (MASK if isinstance(k, str) and _SECRET.search(k) and v not in (None, "")
+        return {k: (MASK if isinstance(k, str) and _secret(k) and v not in (None, "")
                     else mask(v, depth + 1)) for k, v in value.items()}
     if isinstance(value, list):
         return [mask(v, depth + 1) for v in value]
@@ -67,6 +80,9 @@ class Entry:
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     read: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
     _contract: list[str] | None = field(default=None, repr=False, compare=False)
+    #: The reply body as sent (at most ``REPLY_KEPT`` bytes): kept by reference, so
+    #: recording costs nothing; parsed and masked only when someone looks (``reply_json``).
+    reply: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def contract(self) -> list[str]:
@@ -79,9 +95,19 @@ class Entry:
 
     def to_json(self) -> dict[str, Any]:
         doc = {f.name: getattr(self, f.name) for f in fields(self)
-               if f.name not in ("raw", "read", "_contract")}
+               if f.name not in ("raw", "read", "_contract", "reply")}
         doc["contract"] = self.contract
         return doc
+
+    def reply_json(self) -> Any:
+        """The reply, secrets masked: JSON when it parses, else its text (cut or damaged)."""
+        if self.reply is None:
+            return None
+        try:
+            return mask(orjson.loads(self.reply))
+        except orjson.JSONDecodeError:
+            text = self.reply.decode("utf-8", "replace")
+            return _SECRET_VALUE.sub(lambda m: m.group(1) + f'"{MASK}"', text)
 
     def line(self) -> str:
         """One readable line, as failure messages list it."""
@@ -200,15 +226,18 @@ def closest(entries: Iterable[Entry], operation: str | None, path: str | None,
 
 
 def record(controller: "Controller", call: "Call", status: str | None, http_status: int | None,
-           started: float, fault: str | None = None) -> None:
+           started: float, fault: str | None = None, reply: bytes | None = None) -> None:
     """Journal one answered request and log its line: O(size of its body), not of the world."""
     latency = (time.perf_counter() - started) * 1000.0
+    if not isinstance(reply, bytes):
+        reply = None  # a streamed or damaged reply has no body to keep
     user = request_user(call)
     entry = controller.journal.add(
         time=rfc3339(call.now), client=call.peer, path=call.path, operation=call.operation,
         body=mask(call.body), user=user, status=status, http_status=http_status,
         latency_ms=round(latency, 3), fault=fault, raw=call.body,
-        read=frozenset(getattr(call.body, "read", ())))
+        read=frozenset(getattr(call.body, "read", ())),
+        reply=reply if reply is None or len(reply) <= REPLY_KEPT else reply[:REPLY_KEPT])
     if controller.config.strict:
         for finding in entry.contract:
             log.warning("contract: %s %s: %s", call.path, call.operation or "-", finding)

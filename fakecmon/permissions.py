@@ -94,10 +94,10 @@ def check_object(world: World, user: User, obj: Owned, path: str, wanted: str) -
 
 def check_rename_by_name(world: World, user: User, obj: User | Group, path: str,
                          root: Owned) -> None:
-    """``move`` of a user or group to a bare name (``s9s tree --move /kirk Kirk``): CMON
-    takes the bare name's folder to be the root and checks write access there, so a
-    user renames users and groups it cannot write (ft_folders.sh, where a user of
-    ``testgroup`` renames ``/groups/tos`` and ``/kirk``).
+    """Renaming a user or group (``s9s tree --move /kirk Kirk`` sends ``rename``; ``move``
+    to a bare name or a path beside it is the same change): CMON checks write access to
+    the root folder, so a user renames users and groups it cannot write (ft_folders.sh,
+    where a plain member of ``users`` renames ``/groups/tos`` and ``/kirk``).
 
     That shortcut never reaches a superuser or the ``admins`` group: renaming those
     needs write access to the object itself, as any other rename does, so a plain user
@@ -117,11 +117,15 @@ def check_owner(world: World, user: User, obj: Owned, path: str) -> None:
 
 
 def check_named(world: World, user: User, obj: Owned, kind: str, name: str,
-                wanted: str) -> None:
+                wanted: str, *, say_which: bool = False) -> None:
     """Raise AccessDenied as CMON words it for users and groups:
-    ``Access to group 'admins' is denied for user 'student'.``"""
-    if not can(world, user, obj, wanted):
-        raise denied(f"Access to {kind} '{name}' is denied for user '{user.user_name}'.")
+    ``Access to group 'admins' is denied for user 'student'.`` (addToGroup), or with
+    ``say_which`` the kind of access first, as deleteGroup says it:
+    ``Write access to group 'tmpgroup' is denied for user 'student'.``"""
+    for letter in wanted:
+        if not can(world, user, obj, letter):
+            which = f"{_WORDS[letter]} access" if say_which else "Access"
+            raise denied(f"{which} to {kind} '{name}' is denied for user '{user.user_name}'.")
 
 
 def can_read_cluster_id(world: World, user: User, cluster_id: int) -> bool:

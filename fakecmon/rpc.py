@@ -37,17 +37,26 @@ class Operation:
     #: "stateful" (reads and changes the world) or "world-data" (values derived from
     #: the world, e.g. statistics); shown by ``fakecmon operations``.
     kind: str = "stateful"
+    #: True only for handlers that never change the world: every other call makes
+    #: the world's cached views stale (``World.changed``), so a new handler that
+    #: changes something is safe without doing anything.
+    readonly: bool = False
 
 
 #: path -> lower-cased operation name -> Operation
 OPERATIONS: dict[str, dict[str, Operation]] = {}
 
 
-def operation(path: str, name: str, *, login: bool = True,
-              kind: str = "stateful") -> Callable[[Handler], Handler]:
-    """Register a handler for ``name`` on ``path`` (matched case-insensitively)."""
+def operation(path: str, name: str, *, login: bool = True, kind: str = "stateful",
+              readonly: bool = False) -> Callable[[Handler], Handler]:
+    """Register a handler for ``name`` on ``path`` (matched case-insensitively).
+
+    ``readonly=True`` promises that the handler changes nothing a view shows; only
+    plain reads that clients repeat (and the benchmark measures) carry it.
+    """
     def register(fn: Handler) -> Handler:
-        OPERATIONS.setdefault(path, {})[name.lower()] = Operation(path, name, fn, login, kind)
+        OPERATIONS.setdefault(path, {})[name.lower()] = Operation(path, name, fn, login, kind,
+                                                                  readonly)
         return fn
     return register
 
@@ -223,13 +232,18 @@ def authenticate_nested(call: Call) -> None:
 
 #: Areas whose state follows the clock (jobs, maintenance windows, alarms) catch up
 #: here, cheaply: before every handler, and on the server's tick so that event
-#: stream subscribers see changes while no request comes in.
-CATCH_UP: list[Callable[["World", float], None]] = []
+#: stream subscribers see changes while no request comes in. A hook returns False
+#: when it changed nothing; anything else (None too) makes cached views stale.
+CATCH_UP: list[Callable[["World", float], bool | None]] = []
 
 
 def catch_up(world: "World", now: float) -> None:
+    moved = False
     for hook in CATCH_UP:
-        hook(world, now)
+        if hook(world, now) is not False:
+            moved = True
+    if moved:
+        world.changed()
 
 
 async def dispatch(call: Call, parts: list[str]) -> tuple[str, Payload, RpcError | None]:
@@ -239,16 +253,26 @@ async def dispatch(call: Call, parts: list[str]) -> tuple[str, Payload, RpcError
         if op is None:
             raise unknown_operation(call, parts)
         if "authenticate" in call.body:
-            authenticate_nested(call)
+            try:
+                authenticate_nested(call)
+            finally:
+                call.world.changed()   # a login, even a failed one, changes the user
         elif call.session is not None and call.session.user_id is not None:
             call.user = call.world.users.get(call.session.user_id)
         if op.login and call.user is None:
             call.http_status = call.controller.config.auth_required_http_status
             raise RpcError(AUTH_REQUIRED, "Authentication required.")
         catch_up(call.world, call.now)
-        result = op.handler(call)
-        if inspect.isawaitable(result):
-            result = await result
+        writes = not op.readonly
+        if writes:
+            call.world.changed()
+        try:
+            result = op.handler(call)
+            if inspect.isawaitable(result):
+                result = await result
+        finally:
+            if writes:
+                call.world.changed()
         return OK, result or {}, None
     except RpcError as exc:
         return exc.status, {}, exc

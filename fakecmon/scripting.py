@@ -161,8 +161,16 @@ class Parser:
         return stmt
 
     def simple(self) -> tuple:
-        """An assignment, ``x++``/``x--`` or an expression."""
+        """An assignment, ``x++``/``x--``/``++x``/``--x`` or an expression."""
         self.accept("var")
+        pre = self.peek()
+        if pre.text in ("++", "--") and pre.kind == "op":
+            self.take()
+            target = self.postfix(self.primary())
+            if target[0] not in ("name", "index"):
+                raise ScriptError("Only variables and elements can be incremented.", pre.line)
+            return ("assign", pre.line, target, "+=" if pre.text == "++" else "-=",
+                    ("const", pre.line, 1))
         target = self.expression()
         tok = self.peek()
         if tok.text in ("=", "+=", "-=", "*=", "/="):

@@ -72,7 +72,10 @@ def parse_body(raw: bytes) -> dict[str, Any]:
         return {}
     try:
         value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
+    except orjson.JSONDecodeError as first:
+        if str(first).startswith("depth limit"):   # the same limit on every Python
+            raise RpcError(INVALID_REQUEST, "The request is not valid JSON: "
+                           "it is nested too deeply.") from None
         try:
             value = json.loads(raw.decode("utf-8", errors="replace"), strict=False)
         except json.JSONDecodeError as exc:
@@ -143,7 +146,7 @@ async def handle_rpc(request: web.Request) -> web.StreamResponse:
     if fault is not None:
         resp = await damage_reply(fault, request, resp)
     record(controller, call, status, None if fault and fault.kind == "drop" else resp.status,
-           started, fault.kind if fault else None)
+           started, fault.kind if fault else None, reply=getattr(resp, "body", None))
     return resp
 
 

@@ -34,7 +34,7 @@ from fakecmon.controller import DEFAULT_WORLD, Config, Controller
 from fakecmon.faults import Fault
 from fakecmon.journal import Entry, Filter, closest
 from fakecmon.server import CmonServer, server_ssl_context
-from fakecmon.world import accounts
+from fakecmon.world import accounts, export
 from fakecmon.world.yamlfile import Node, parse_yaml, read_yaml
 
 T = TypeVar("T")
@@ -110,6 +110,7 @@ class FakeCmon:
             self._tmp = tempfile.TemporaryDirectory(prefix="fakecmon-certs-")
             self._certs_dir = Path(self._tmp.name)
         self.certs = ensure_certificates(self._certs_dir, [self.bind])
+        self.config.ca_cert = self.certs.ca_cert
         self.controller = Controller(self.config, Clock())
         self._server = CmonServer(self.controller,
                                   server_ssl_context(str(self.certs.cert), str(self.certs.key)),
@@ -261,11 +262,18 @@ class FakeCmon:
         """Run ``fn(controller)`` on the server's loop (state is only touched there)."""
         assert self._loop is not None and self.controller is not None, "start() first"
         controller = self.controller
+
+        def changing() -> T:
+            try:
+                return fn(controller)
+            finally:
+                controller.world.changed()   # fn may change the world: views are stale
+
         if threading.get_ident() == self._loop_thread_id:
-            return fn(controller)
+            return changing()
 
         async def call() -> T:
-            return fn(controller)
+            return changing()
 
         return asyncio.run_coroutine_threadsafe(call(), self._loop).result()
 
@@ -328,6 +336,14 @@ class FakeCmon:
     def password_reset_token(self, user: str) -> str | None:
         """The live token a ``passwordReset`` request made for ``user`` (the "mail" CMON sends)."""
         return self.run(lambda c: accounts.reset_token(c.world, user))
+
+    def export_world(self, format: str = "yaml") -> str:
+        """Everything the world holds as a world file (``load_yaml`` or ``--world`` loads it back);
+        ``format="json"`` for JSON. Passwords are written as hashes, never in plain."""
+        if format not in ("yaml", "json"):
+            raise ValueError(f"Unknown format '{format}' (yaml or json).")
+        doc = self.run(control.export_now)
+        return export.to_yaml(doc) if format == "yaml" else export.to_json(doc).decode()
 
     # ---- the clock
 
@@ -449,7 +465,7 @@ class FakeCmon:
 
     def mark_contract(self) -> None:
         """Start a new strict-mode window (the plugin does this before each test)."""
-        self._contract_mark = self.run(lambda c: c.usage.flagged_total)
+        self._contract_mark = self.run(lambda c: c.usage.total)
 
     def findings_since_mark(self) -> list[Entry]:
         """Requests with findings since ``mark_contract`` (those the journal lost too)."""

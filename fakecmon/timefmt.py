@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -23,7 +24,12 @@ def rfc3339(t: float | None) -> str:
     """Format epoch seconds as ``2021-02-09T09:30:56.594Z``; ``""`` for no time."""
     if t is None:
         return ""
-    ms = int(round(t * 1000))
+    return _rfc3339_ms(int(round(t * 1000)))
+
+
+@lru_cache(maxsize=4096)
+def _rfc3339_ms(ms: int) -> str:
+    """(A request formats its own time twice, world objects the same few times often.)"""
     dt = EPOCH + timedelta(milliseconds=ms)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
 

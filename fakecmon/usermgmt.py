@@ -141,13 +141,18 @@ def apply_request(controller: "Controller", doc: Any) -> tuple[str, str]:
     catch_up(world, call.now)
     existing = world.user_by_name(name)
     if existing is not None:
-        return _grant(call, existing, body)
+        try:
+            return _grant(call, existing, body)
+        finally:
+            world.changed()
     op = find_operation(USERS_PATH, "createUser")
     assert op is not None
     try:
         op.handler(call)
     except RpcError as exc:
         return exc.status, exc.message or exc.status
+    finally:
+        world.changed()
     return "Ok", f"User '{name}' created."
 
 

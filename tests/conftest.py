@@ -4,12 +4,20 @@ pytest plugin, as it does for every user of fakecmon."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+# Every cached view is checked against a freshly built one: a mutation path that
+# leaves a stale view fails the test that takes it (fakecmon/world/views.py).
+os.environ.setdefault("FAKECMON_VERIFY_VIEWS", "1")   # servers run as processes
 
 import pytest
 
 from fakecmon.client import RpcClient
 from fakecmon.testing import FakeCmon
+from fakecmon.world import views
+
+views.VERIFY = os.environ["FAKECMON_VERIFY_VIEWS"] not in ("", "0")   # and in this one
 
 SHARED_CONTRACT = Path(__file__).resolve().parents[2] / "shared" / "contract"
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import orjson
+
 from fakecmon.rpc import Call, dispatch, envelope
 from fakecmon.server import path_parts
 from fakecmon.testing import FakeCmon
@@ -33,7 +35,8 @@ def direct(cmon: FakeCmon, user_name: str, rpc_path: str, operation: str,
         call = Call(controller, rpc_path, {"operation": operation, **fields})
         call.user = controller.world.user_by_name(user_name)
         status, payload, error = await dispatch(call, path_parts(rpc_path))
-        return envelope(call, status, payload, error)
+        # Replies may hold pre-serialised pieces (orjson.Fragment): read them as a client would.
+        return orjson.loads(orjson.dumps(envelope(call, status, payload, error)))
     loop = cmon._loop
     assert loop is not None
     return asyncio.run_coroutine_threadsafe(go(), loop).result(30)

@@ -266,3 +266,21 @@ def test_the_scan_knows_every_field_the_handlers_read_at_run_time(cmon):
             if unknown:
                 missed[f"{entry.path} {entry.operation}"] = sorted(unknown)
     assert len(cmon.requests()) > 60 and missed == {}
+
+
+def test_report_merges_the_xdist_workers(pytester):
+    pytester.makepyfile(STRICT_TESTS)
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2",
+                                           "--fakecmon-report=report.json")
+    result.assert_outcomes(passed=3)
+    doc = json.loads((pytester.path / "report.json").read_text())
+    assert doc["requests"] == 6 and doc["findings"] == 2
+    assert "6 request(s), 3 operation(s), 2 contract finding(s)" in result.stdout.str()
+
+
+def test_the_contract_api_works_as_the_first_import_of_a_process():
+    code = ("from fakecmon.contract import job_commands, request_contracts\n"
+            "assert len(job_commands()) > 50 and len(request_contracts()) > 150\n"
+            "assert 'ssh_user' in job_commands()['success'].keys")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr

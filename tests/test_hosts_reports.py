@@ -54,11 +54,21 @@ def test_register_start_stop_unregister(system):
 
 
 def test_server_permissions(cmon, reader, system):
-    assert reader.call(H, "registerServers", servers=[LXC])["request_status"] == "AccessDenied"
+    # Registering takes write access to '/', which CMON gives everybody: a user whose
+    # '/' is closed is denied; an ordinary user registers and owns the server.
+    chmod = {"operation": "chmod", "path": "/", "acl": "rwxrwxr-x"}
+    assert system.post("/v2/tree", chmod).json["request_status"] == "Ok"
+    denied = reader.call(H, "registerServers", servers=[LXC])
+    assert denied["request_status"] == "AccessDenied"
+    assert denied["error_string"] == "Write access to '/' for user readeruser is denied."
+    assert system.post("/v2/tree", dict(chmod, acl="rwxrwxrwx")).json["request_status"] == "Ok"
+    mine = reader.call(H, "registerServers", servers=[LXC])["servers"][0]
+    assert (mine["owner_user_name"], mine["owner_group_name"]) == ("readeruser", "readers")
     dba = login(cmon, "dba", "dba-pass")
     assert servers(dba) == {}                 # other::--- on the server
-    assert dba.call(H, "unregisterServers", servers=[{"hostname": "lxc-host-1"}])[
-        "request_status"] == "ObjectNotFound"
+    hidden = dba.call(H, "unregisterServers", servers=[{"hostname": "lxc-host-1"}])
+    assert (hidden["request_status"], hidden["error_string"]) == (
+        "AccessDenied", "Server was not found.")          # CMON's words, access first
     acl = system.post(H, {"operation": "getAcl", "path": "/lxc-host-1"}).json
     assert (acl["object_name"], acl["acl"], acl["owner_user_name"]) == (
         "lxc-host-1", "user::rwx,group::rwx,other::---", "system")

@@ -769,6 +769,19 @@ EFFECT_JOBS: dict[str, tuple[int | None, dict[str, Any]]] = {
                            "nodes": [{"hostname": "10.9.0.2"}]}),
     "remove_cluster": (None, {"clusterid": 4}),
     "addnode": (2, {"node": {"hostname": "10.0.2.24"}}),
+    "add_replication_slave": (2, {"master_address": "10.0.2.21", "slave_address": "10.0.2.25"}),
+    "stop_replication_slave": (2, {"replication_slave": {"hostname": "10.0.2.22", "port": 3306}}),
+    "start_replication_slave": (2, {"replication_slave": {"hostname": "10.0.2.22", "port": 3306}}),
+    "stage_replication_slave": (2, {"replication_slave": {"hostname": "10.0.2.22", "port": 3306},
+                                    "replication_master": {"hostname": "10.0.2.21"}}),
+    "promote_replication_slave": (2, {"replication_slave": {"hostname": "10.0.2.23"}}),
+    "delete_database": (1, {"database": "shop"}),
+    "proxysql": (2, {"action": "setupProxySql", "nodes": [{"hostname": "10.0.2.40",
+                                                           "port": 6032}]}),
+    "haproxy": (2, {"action": "setupHaProxy", "nodes": [{"hostname": "10.0.2.41"}]}),
+    "maxscale": (2, {"action": "setupMaxScale", "nodes": [{"hostname": "10.0.2.42"}]}),
+    "pgbouncer": (3, {"action": "setup", "nodes": [{"hostname": "10.0.3.40"}]}),
+    "keepalived": (2, {"action": "setupKeepalived", "nodes": [{"hostname": "10.0.2.43"}]}),
     "removenode": (2, {"nodes": [{"hostname": "10.0.2.23"}]}),
     "stop": (21, {"node": {"hostname": "192.168.20.53"}}),
     "start": (5, {"node": {"hostname": "10.0.5.51"}}),
@@ -780,6 +793,9 @@ EFFECT_JOBS: dict[str, tuple[int | None, dict[str, Any]]] = {
     "backup": (2, {"backup_method": "mysqldump", "hostname": "10.0.2.22"}),
     "restore_backup": (1, {"backupid": 1}),
     "create_maintenance": (1, {"maintenance_minutes": 60, "nodes": [{"hostname": "10.0.1.13"}]}),
+    "delete_container": (0, {"container": {"class_name": "CmonContainer", "alias": "ci-runner-1"}}),
+    "start_container": (0, {"container": {"class_name": "CmonContainer", "alias": "ci-runner-2"}}),
+    "stop_container": (0, {"container": {"class_name": "CmonContainer", "alias": "ci-runner-1"}}),
 }
 
 
@@ -801,12 +817,15 @@ def readme_effect_commands() -> set[str]:
 
 def world_view(client: RpcClient) -> tuple[Any, ...]:
     """What a client sees of the world that jobs may change."""
-    info = client.call(C, "getAllClusterInfo", with_hosts=True)["clusters"]
+    info = client.call(C, "getAllClusterInfo", with_hosts=True, with_databases=True)["clusters"]
     backups = client.call("/v2/backup", "getBackups")["total"]
     periods = client.call("/v2/maintenance", "getMaintenance")["total"]
-    return (sorted((c["cluster_name"], c["state"],
-                    sorted((h["hostname"], h["hoststatus"], h.get("maintenance_mode_active"))
-                           for h in c["hosts"])) for c in info), backups, periods)
+    containers = sorted((c["alias"], c["status"])
+                        for c in client.call("/v2/host", "getContainers")["containers"])
+    return (sorted((c["cluster_name"], c["state"], len(c.get("databases", [])),
+                    sorted((h["hostname"], h["hoststatus"], h.get("maintenance_mode_active"),
+                            h["role"]) for h in c["hosts"])) for c in info), backups, periods,
+            containers)
 
 
 @pytest.mark.parametrize("command", contract_job_commands())

@@ -56,13 +56,14 @@ def test_cluster_maintenance_starts_later_and_covers_every_host(cmon, system):
     assert host_flags(system, 21) == (False, dict.fromkeys(
         ["192.168.20.51", "192.168.20.52", "192.168.20.53"], False))
     nxt = system.call(M, "getNextMaintenance", cluster_id=21)
-    assert nxt["found_maintenance"] is True and nxt["maintenance"]["is_active"] is False
+    assert nxt["found_maintenance"] is True
+    assert nxt["maintenance_period"]["initiate"] == rfc3339(t + 600)
     assert system.call(M, "getCurrentMaintenance", cluster_id=21)["found_maintenance"] is False
     cmon.advance(601)
     assert host_flags(system, 21) == (True, dict.fromkeys(
         ["192.168.20.51", "192.168.20.52", "192.168.20.53"], True))
     current = system.call(M, "getCurrentMaintenance", hostname="192.168.20.52")
-    assert current["found_maintenance"] is True and current["maintenance"]["reason"] == "upgrade"
+    assert current["found_maintenance"] is True and current["maintenance_period"]["reason"] == "upgrade"
     assert isinstance(current["ui_string"], str) and "upgrade" in current["ui_string"]
     cmon.advance(600)
     assert host_flags(system, 21)[0] is False

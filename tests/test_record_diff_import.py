@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from fakecmon.client import RpcClient
 from fakecmon.testing import FakeCmon
@@ -24,7 +26,7 @@ groups: [{group_name: admins, group_id: 1}, {group_name: ops, group_id: 2}]
 users:
   - {user_name: system, user_id: 1, password: secret, groups: [admins]}
   - {user_name: olga, user_id: 2, password: olga-pass, groups: [ops], first_name: Olga,
-     email_address: olga@example.com}
+     email_address: olga@example.com, public_keys: [{name: laptop, key: "%s"}]}
 clusters:
   - cluster_id: 7
     cluster_name: shop-db
@@ -50,6 +52,9 @@ alarms:
 maintenance:
   - {cluster: shop-db, initiate: +1h, deadline: +3h, owner: olga, reason: "Kernel update"}
 """
+KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+UPSTREAM_WORLD %= KEY.public_key().public_bytes(
+    serialization.Encoding.PEM, serialization.PublicFormat.PKCS1).decode().replace("\n", "\\n")
 #: Values that differ between two servers by time alone.
 VOLATILE = {"created", "request_processed", "lastseen", "timestamp", "wallclock", "uptime",
             "wallclocktimestamp", "request_id", "reported", "last_login"}
@@ -298,6 +303,8 @@ def test_import_makes_a_world_that_answers_the_same(upstream, tmp_path):
         assert periods[0]["maintenance_periods"][0]["reason"] == "Kernel update"
         assert imported.client("olga", "fakecmon").call("/v2/users", "whoAmI")[
             "request_status"] == "Ok"
+        keys = ours.call("/v2/users", "getKeys", user={"user_name": "olga"})["public_keys"]
+        assert [k["name"] for k in keys] == ["laptop"]
 
 
 def test_import_bad_input_is_one_line_and_writes_nothing(upstream, tmp_path):

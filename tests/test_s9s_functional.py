@@ -31,8 +31,11 @@ from rawtls import exchange, s9s_request
 #: the test (fakecmon/contract.py, tests/test_contract.py).
 pytestmark = [pytest.mark.cmon_world("../fixtures/fresh.yaml"), pytest.mark.fakecmon_strict]
 
-ME = "pipas"            # $USER of the scripts: the user grant_user() creates
-ME_PASSWORD = "p"
+ME = "pipas"            # $USER of the scripts: S9STEST_USER, made by grant_user()
+ME_PASSWORD = "pwd"     # S9STEST_USER_PASSWORD's default
+ADMIN = f"admin_{ME}"   # S9STEST_ADMIN_USER: the superuser grant_user() makes first
+ADMIN_PASSWORD = "adminpwd"
+EMAIL = f"{ME}@ft-host"  # S9STEST_USER_EMAIL (and the admin's): $USER@$(hostname)
 USERS, TREE, JOBS = "/v2/users/", "/v2/tree/", "/v2/jobs/"
 SET_COOKIE = re.compile(r"Set-Cookie: ([^=]*)=([^,;\r\n]*)", re.IGNORECASE)
 CREATED = "2021-02-08T09:06:49.666Z"
@@ -104,6 +107,12 @@ def system(cmon: FakeCmon) -> S9s:
     return s9s(cmon, "system", "secret")
 
 
+def admin(cmon: FakeCmon) -> S9s:
+    """``--cmon-user=$S9STEST_ADMIN_USER --password=$S9STEST_ADMIN_USER_PASSWORD``: what
+    include.sh's checks (get_user_group, check_group, check_entry...) run as."""
+    return s9s(cmon, ADMIN, ADMIN_PASSWORD)
+
+
 def ok(reply: dict[str, Any]) -> dict[str, Any]:
     assert reply["request_status"] == "Ok", reply
     return reply
@@ -127,12 +136,13 @@ def create_user_request(name: str, group: str = "", key: rsa.RSAPrivateKey | Non
                         new_password: str | None = None, create_group: bool = False,
                         **props: str) -> dict[str, Any]:
     """``user --create [--group=G] [--create-group] --generate-key [--new-password=P] NAME``:
-    s9s always sends ``groups`` (an empty name without ``--group``) and the key it made."""
+    s9s always sends ``groups`` (an empty name without ``--group``), the key it made, the
+    texts it was given and ``force_password_update``."""
     user = user_spec(name, groups=[{"class_name": "CmonGroup", "group_name": group}],
                      public_keys=[{"name": "No Name", "key": pem_pkcs1(key) if key else ""}],
                      **props)
     body: dict[str, Any] = {"operation": "createUser", "user": user,
-                            "create_group": create_group}
+                            "create_group": create_group, "force_password_update": False}
     if new_password is not None:
         body["new_password"] = new_password
     return body
@@ -143,8 +153,10 @@ def create_user(client: S9s, name: str, **kw: Any) -> dict[str, Any]:
     return client.call(USERS, body.pop("operation"), **body)
 
 
-def users(cmon: FakeCmon, by: str = ME, password: str | None = None) -> dict[str, dict]:
-    """``user --list`` / ``user --stat``: getUsers, then s9s picks the user by name."""
+def users(cmon: FakeCmon, by: str = ADMIN, password: str | None = ADMIN_PASSWORD
+          ) -> dict[str, dict]:
+    """``user --list`` / ``user --stat``: getUsers, then s9s picks the user by name
+    (include.sh asks as the admin user, with its password)."""
     reply = ok(s9s(cmon, by, password).call(USERS, "getUsers", class_name="CmonRpcRequest"))
     return {u["user_name"]: u for u in reply["users"]}
 
@@ -152,6 +164,13 @@ def users(cmon: FakeCmon, by: str = ME, password: str | None = None) -> dict[str
 def user_group(cmon: FakeCmon, name: str) -> str:
     """``user --list --user-format=%G NAME`` (get_user_group): the group names, comma separated."""
     return ",".join(g["group_name"] for g in users(cmon)[name]["groups"])
+
+
+def group_owner(cmon: FakeCmon, name: str) -> tuple[str, str]:
+    """check_group: ``user --list-groups --long`` as the admin, the owner and its group."""
+    groups = ok(admin(cmon).call(USERS, "getGroups"))["groups"]
+    group = next(g for g in groups if g["group_name"] == name)
+    return group["owner_user_name"], group["owner_group_name"]
 
 
 def whoami(cmon: FakeCmon, user: str = ME, password: str | None = None, **kw: Any) -> str:
@@ -207,7 +226,7 @@ def in_log(cmon: FakeCmon, text: str) -> bool:
     return any(text in m for m in log_messages(cmon))
 
 
-# ---- include.sh: grant_user, the first user, made through the FIFO
+# ---- include.sh: grant_user, the first users, the admin made through the FIFO
 
 
 def fifo_request(name: str, **kw: Any) -> dict[str, Any]:
@@ -219,19 +238,33 @@ def through_fifo(cmon: FakeCmon, doc: dict[str, Any]) -> tuple[str, str]:
     return cmon.run(lambda c: usermgmt.apply_request(c, doc))
 
 
+NAMES = {"first_name": "Firstname", "last_name": "Lastname"}    # s9s leaves out empty texts
+
+
 def grant_user(cmon: FakeCmon, name: str = ME) -> None:
-    """include.sh grant_user(): FIFO createUser in ``testgroup``, then ACLs, a tag and a key."""
+    """include.sh grant_user() at HEAD: ``admin_pipas`` (admins) through the FIFO, then
+    ``pipas`` (users) by that admin over RPC, the job executor ACLs, a tag and the SSH key
+    of each, and ``system``'s password set to ``secret``."""
     status, text = through_fifo(cmon, fifo_request(
-        name, group="testgroup", create_group=True, key=key_of(name), new_password=ME_PASSWORD,
-        email_address=f"{name}@severalnines.com", first_name="Laszlo", last_name="Pere"))
+        ADMIN, group="admins", key=key_of(ADMIN), new_password=ADMIN_PASSWORD,
+        email_address=EMAIL, **NAMES))
     assert status == "Ok", text
-    assert name in users(cmon, name)                                   # user --stat $USER
-    for path in EXECUTORS:                                             # as system
-        ok(system(cmon).call(TREE, "addAcl", path=path, acl=f"user:{name}:r-x"))
-    ok(s9s(cmon, name).call(TREE, "appendTag", path=f"/{name}", tag="testUser"))
-    assert "testUser" in users(cmon, name)[name]["tags"]
-    ok(s9s(cmon, name, ME_PASSWORD).call(USERS, "addKey", user=user_spec(name), public_key={
-        "name": "The_SSH_key", "key": openssh(key_of("ssh:" + name))}))
+    assert ADMIN in users(cmon)                                        # user --stat admin
+    ssh_key = {"name": "The_SSH_key", "key": openssh(key_of("ssh:" + ME))}
+    ok(admin(cmon).call(USERS, "addKey", user=user_spec(ADMIN), public_key=ssh_key))
+    ok(create_user(admin(cmon), name, group="users", new_password=ME_PASSWORD,
+                   email_address=EMAIL, **NAMES))
+    assert name in users(cmon)                                         # user --stat pipas
+    for path in EXECUTORS:
+        ok(admin(cmon).call(TREE, "addAcl", path=path, acl=f"user:{name}:r-x"))
+    tagged = ok(admin(cmon).call(TREE, "appendTag", path=f"/{name}", tag="testUser"))
+    assert (tagged["tags"], tagged["object_name"], tagged["object_path"]) == (
+        ["testUser"], name, "/")
+    assert "testUser" in users(cmon)[name]["tags"]
+    ok(admin(cmon).call(USERS, "addKey", user=user_spec(name), public_key=ssh_key))
+    ok(admin(cmon).call(USERS, "changePassword", user=user_spec("system"),
+                        new_password="secret"))
+    assert whoami(cmon, "system", "secret") == "system"
 
 
 # ===================================================================== ft_user.sh
@@ -250,9 +283,17 @@ def test_ft_user_testUser(cmon):
     assert {k["name"] for k in keys["public_keys"]} == {"No Name", "The_SSH_key"}
 
 
+def test_ft_user_testUserManager(cmon):
+    """``tree --add-acl --cmon-user=system --password=secret --acl=user:pipas:rwx
+    /.runtime/user_manager``."""
+    grant_user(cmon)
+    ok(system(cmon).call(TREE, "addAcl", path="/.runtime/user_manager", acl=f"user:{ME}:rwx"))
+    assert f"user:{ME}:rwx" in get_acl(cmon, "/.runtime/user_manager")
+
+
 def test_ft_user_testStat(cmon):
     grant_user(cmon)
-    me = users(cmon)[ME]                                               # user --stat pipas
+    me = users(cmon, ME, None)[ME]                                     # user --stat pipas
     assert me["user_name"] == ME and me["class_name"] == "CmonUser"
     assert acl_string(me["acl"]) == "rwxr--r--"
     assert me["cdt_path"] == "/"
@@ -273,10 +314,11 @@ def test_ft_user_testCmonGroup(cmon):
 
 
 def set_user(cmon: FakeCmon) -> None:
-    """testSetUser: ``user --set --email-address=...`` by system on itself, twice."""
+    """testSetUser: ``user --set --email-address=...`` by system on itself, twice; pipas
+    lists it (``user --list --user-format=%M system``)."""
     for address in ("system@mydomain.com", "system@mynewdomain.com"):
         ok(system(cmon).call(USERS, "setUser", user=user_spec("system", email_address=address)))
-        assert users(cmon)["system"]["email_address"] == address
+        assert users(cmon, ME, None)["system"]["email_address"] == address
 
 
 def test_ft_user_testSetUser(cmon):
@@ -287,7 +329,7 @@ def test_ft_user_testSetUser(cmon):
 def set_other_user(cmon: FakeCmon) -> None:
     for address in ("nobody@mydomain.com", "nobody@mynewdomain.com"):
         ok(system(cmon).call(USERS, "setUser", user=user_spec("nobody", email_address=address)))
-        assert users(cmon)["nobody"]["email_address"] == address
+        assert users(cmon, ME, None)["nobody"]["email_address"] == address
     missing = system(cmon).call(USERS, "setUser", user=user_spec(
         "nonexistinguser", email_address="nobody@mynewdomain.com"))
     fails(missing)
@@ -324,10 +366,11 @@ def test_ft_user_testSystemUsers(cmon):
 
 
 def fail_no_group(cmon: FakeCmon) -> None:
-    """testFailNoGroup: no user without its group; ``--create-group`` without a group: users."""
-    through_default = create_user(s9s(cmon), "kirk", group="nosuchgroup", title="Captain")
-    fails(through_default)
-    assert "kirk" not in users(cmon)
+    """testFailNoGroup, as system: no user without its group (CMON's words, sic); then
+    ``--create-group`` without a group puts kirk in ``users``."""
+    missing = fails(create_user(system(cmon), "kirk", group="nosuchgroup", title="Captain"))
+    assert missing["error_string"] == "Group 'nosuchgroup' does not exists."
+    assert "kirk" not in users(cmon, ME, None)                         # user --list kirk
     ok(create_user(system(cmon), "kirk", title="Captain", create_group=True, first_name="James",
                    last_name="Kirk", email_address="kirk@enterprise.com", new_password="secret"))
     assert user_group(cmon, "kirk") == "users"
@@ -341,15 +384,21 @@ def test_ft_user_testFailNoGroup(cmon):
 
 
 def test_ft_user_testFailWrongPassword(cmon):
+    """A wrong password and a wrong name: exit 3 and the same text; the failure shows in
+    ``user --stat system`` (Failure: a time, not "-") and in the log."""
     grant_user(cmon)
     wrong = s9s(cmon, "system", "wrongone")
     assert exit_code(wrong.login["request_status"]) == 3
-    assert "error_string" not in wrong.login                           # s9s prints "Access denied."
-    assert users(cmon)["system"]["last_failed_login"] not in (None, "", "-")
+    assert wrong.login["error_string"] == "Username or password is incorrect."
+    system_user = users(cmon, ME, None)["system"]
+    assert system_user["last_failed_login"] not in ("", "-")
+    assert system_user["n_failed_logins"] == 1
     assert in_log(cmon, "failed to log in with password")
     wrong_name = s9s(cmon, "sys", "secret")
     assert exit_code(wrong_name.login["request_status"]) == 3
-    assert wrong_name.login["error_string"] == "User 'sys' is not found."
+    assert wrong_name.login["error_string"] == "Username or password is incorrect."
+    assert whoami(cmon, "system", "secret") == "system"               # a good login resets
+    assert users(cmon, ME, None)["system"]["n_failed_logins"] == 0
 
 
 DS9 = [("sisko", "Captain", "Benjamin", "Sisko", "sisko@ds9.com", "secret"),
@@ -362,17 +411,20 @@ DS9 = [("sisko", "Captain", "Benjamin", "Sisko", "sisko@ds9.com", "secret"),
 
 
 def create_users(cmon: FakeCmon) -> None:
-    """testCreateUsers: the ds9 crew, group ds9 made by the first one (as system)."""
+    """testCreateUsers: the ds9 crew, group ds9 made by the first one (as system); worf
+    first by pipas, who may not add users to ds9, then by system."""
     for name, title, first, last, email, password in DS9:
         props = {k: v for k, v in (("title", title), ("first_name", first),
                                    ("last_name", last), ("email_address", email)) if v}
         kw: dict[str, Any] = {"new_password": password} if password else {}
+        if name == "worf":
+            denied = create_user(s9s(cmon), name, group="ds9", create_group=True, **props)
+            assert exit_code(denied["request_status"]) != 0, denied
         ok(create_user(system(cmon), name, group="ds9", create_group=True, **kw, **props))
-        assert in_log(cmon, f"Creating new cmon user '{name}'")
+        if name != "worf":
+            assert in_log(cmon, f"Creating new cmon user '{name}'")
         if name == "sisko":
-            groups = ok(s9s(cmon).call(USERS, "getGroups"))["groups"]
-            ds9 = next(g for g in groups if g["group_name"] == "ds9")
-            assert (ds9["owner_user_name"], ds9["owner_group_name"]) == ("system", "admins")
+            assert group_owner(cmon, "ds9") == ("system", "admins")
         if password:
             assert user_group(cmon, name) == "ds9"
             assert whoami(cmon, name, password) == name
@@ -497,9 +549,7 @@ def user_self_admin(cmon: FakeCmon) -> None:
                    email_address="test@severalnines.com", first_name="QA", last_name="s9s"))
     ok(create_user(s9s(cmon, "test"), "student", group="students", new_password="student",
                    create_group=True))
-    students = next(g for g in ok(s9s(cmon).call(USERS, "getGroups"))["groups"]
-                    if g["group_name"] == "students")
-    assert (students["owner_user_name"], students["owner_group_name"]) == ("test", "admins")
+    assert group_owner(cmon, "students") == ("test", "admins")
     for replace in (True, False):                                      # --set-group, --add-to-group
         fails(s9s(cmon, "student").call(USERS, "addToGroup", user=user_spec("student"),
                                         group_name="admins", replace_primary_group=replace))
@@ -518,9 +568,7 @@ def weird_char(cmon: FakeCmon) -> None:
     assert user_group(cmon, "User#1") == "Group#1"
     assert whoami(cmon, "User#1", "User#1") == "User#1"
     assert whoami(cmon, "User#1") == "User#1"
-    group = next(g for g in ok(s9s(cmon).call(USERS, "getGroups"))["groups"]
-                 if g["group_name"] == "Group#1")
-    assert (group["owner_user_name"], group["owner_group_name"]) == ("system", "admins")
+    assert group_owner(cmon, "Group#1") == ("system", "admins")
 
 
 def test_ft_user_testWeirdChar(cmon):
@@ -542,21 +590,22 @@ def test_ft_user_testDeleteGroup(cmon):
     assert member["error_string"] == "Group 'Group#1' can not be deleted for it has 1 member(s)."
     ok(s9s(cmon).call(USERS, "createGroup", group={"class_name": "CmonGroup",
                                                    "group_name": "tmpgroup"}))
-    tmp = next(g for g in ok(s9s(cmon).call(USERS, "getGroups"))["groups"]
-               if g["group_name"] == "tmpgroup")
-    assert (tmp["owner_user_name"], tmp["owner_group_name"]) == (ME, "admins")
+    assert group_owner(cmon, "tmpgroup") == (ME, "admins")
     assert in_log(cmon, "Creating new cmon group 'tmpgroup'")
-    fails(delete_group(s9s(cmon, "student", "student"), "tmpgroup"))
+    denied = fails(delete_group(s9s(cmon, "student", "student"), "tmpgroup"), 3)
+    assert denied["error_string"] == "Write access to group 'tmpgroup' is denied for user 'student'."
     ok(delete_group(s9s(cmon), "tmpgroup"))
     names = [g["group_name"] for g in ok(s9s(cmon).call(USERS, "getGroups"))["groups"]]
     assert "tmpgroup" not in names
 
 
 def test_ft_user_checkPasswordReset(cmon, tmp_path):
-    """The mail is read from the spool (``--password-reset-mail-dir /tmp/cmon/emails/outgoing``)."""
+    """The mail is read from ``/var/mail/$USER`` (``--mail-spool``): an mbox message whose
+    ``To:`` is pipas's address and whose ``--token=`` line holds the token; the JSON spool
+    (``--password-reset-mail-dir``) gets it too."""
     grant_user(cmon)
-    set_user(cmon)
     port = urlsplit(cmon.url).port
+    spool, outgoing = tmp_path / "mail", tmp_path / "outgoing"
 
     def reset(**fields: Any) -> dict[str, Any]:         # user --password-reset: no login
         body = {"operation": "passwordReset", "request_created": CREATED, "request_id": 1,
@@ -564,22 +613,29 @@ def test_ft_user_checkPasswordReset(cmon, tmp_path):
         raw = exchange(port, s9s_request("/v2/auth/", body))
         return orjson.loads(raw.partition(b"\r\n\r\n")[2])
 
-    def spool(directory: Any) -> None:
-        cmon.run(lambda c: setattr(c.config, "password_reset_mail_dir", directory))
+    def mail_to(mbox: Any, outgoing_dir: Any) -> None:
+        cmon.run(lambda c: (setattr(c.config, "mail_spool", mbox),
+                            setattr(c.config, "password_reset_mail_dir", outgoing_dir)))
 
-    fails(reset(user_name="admin"))                                    # no email address
-    spool(tmp_path)
+    mail_to(spool, outgoing)
     try:
-        ok(reset(user_name="system"))
+        fails(reset(user_name="admin"))                                # no email address
+        assert not (spool / "admin").exists()
+        ok(reset(user_name=ME))
     finally:
-        spool(None)
-    mail = orjson.loads((tmp_path / "system@mynewdomain.com" / "email_0000.json").read_bytes())
-    values = mail["elements"][0]["values"]
-    token = values["@PASSWORD_RESET_TOKEN@"]
-    assert token and values["@RECIPIENT@"] == "system@mynewdomain.com"
-    ok(reset(user_name="system", password_reset_token=token, new_password="newpassword"))
-    assert whoami(cmon, "system", "newpassword") == "system"
-    messages = ok(s9s(cmon, "system", "newpassword").call(
+        mail_to(None, None)
+    mailbox = (spool / ME).read_text()                                 # /var/mail/pipas
+    assert mailbox.startswith("From ")
+    token_lines = [ln for ln in mailbox.splitlines() if "--token" in ln]
+    assert len(token_lines) == 1
+    token = token_lines[0].split()[0].split("=")[1].replace('"', "")   # awk, cut, tr
+    recipients = [ln.split(" ")[1] for ln in mailbox.splitlines() if ln.startswith("To: ")]
+    assert recipients == [EMAIL]
+    spooled = orjson.loads((outgoing / EMAIL / "email_0000.json").read_bytes())
+    assert spooled["elements"][0]["values"]["@PASSWORD_RESET_TOKEN@"] == token
+    ok(reset(user_name=ME, password_reset_token=token, new_password="newpassword"))
+    assert whoami(cmon, ME, "newpassword") == ME
+    messages = ok(s9s(cmon, ME, "newpassword").call(
         "/v2/log/", "getLogEntries", class_name="CmonRpcRequest", cluster_id=0))["log_entries"]
     texts = [m["log_specifics"]["message_text"] for m in messages]
     assert any("Created password reset token" in t for t in texts)
@@ -590,35 +646,31 @@ def test_ft_user_checkPasswordReset(cmon, tmp_path):
 
 
 def acl_create_users(cmon: FakeCmon) -> None:
-    """testCreateUsers: pipas (users) and the superuser supervisor, as system; the first
-    ``user --create`` writes ``cmon_user = pipas`` into s9s.conf, so pipas is the default."""
-    ok(create_user(system(cmon), ME, group="users", create_group=True, new_password=ME,
-                   email_address="laszlo@severalnines.com", first_name="Laszlo",
-                   last_name="Pere"))
+    """testCreateUser (grant_user: pipas in users) and testCreateSupervisorUser: the
+    superuser supervisor, made by system."""
+    grant_user(cmon)
     ok(create_user(system(cmon), "supervisor", group="admins", new_password="supervisor",
-                   email_address="laszlo@severalnines.com", first_name="Cmon",
-                   last_name="Administrator"))
+                   email_address=EMAIL, first_name="Cmon", last_name="Administrator"))
 
 
-def test_ft_acl_testCreateUsers(cmon):
+def test_ft_acl_testCreateSupervisorUser(cmon):
     acl_create_users(cmon)
     assert user_group(cmon, ME) == "users" and user_group(cmon, "supervisor") == "admins"
 
 
 def test_ft_acl_checkTree01(cmon):
+    """``tree --cmon-user=supervisor --list --long --directory /`` and ``--list --long``
+    (supervisor has no key: s9s logs it in with the key it made, ~/.s9s/supervisor.key)."""
     acl_create_users(cmon)
     root = ok(s9s(cmon, "supervisor").call("/v2/tree", "getTree", path="/"))["cdt"]
     assert root["item_path"] == "/" and root["item_name"] in ("", "/")
     assert (acl_string(root["item_acl"], root["item_type"]), root["owner_user_name"],
             root["owner_group_name"]) == ("drwxrwxrwx", "system", "admins")
-    for group, member in (("admins", "supervisor"), ("users", ME)):
-        link = listing(cmon, f"groups/{group}", "supervisor")[member]
-        assert (acl_string(link["item_acl"], link["item_type"]), link["owner_user_name"],
-                link["owner_group_name"], link["link_target"]) == (
-            "urwxr--r--", member, "admins", f"/{member}")
-    me = listing(cmon, None, "supervisor")[ME]
+    top = listing(cmon, None, "supervisor")
+    assert ME in top
+    me = top["supervisor"]
     assert (acl_string(me["item_acl"], me["item_type"]), me["owner_user_name"],
-            me["owner_group_name"]) == ("urwxr--r--", ME, "admins")
+            me["owner_group_name"]) == ("urwxr--r--", "supervisor", "admins")
 
 
 def test_ft_acl_checkTree02(cmon):
@@ -644,7 +696,7 @@ def get_acl(cmon: FakeCmon, path: str) -> list[str]:
     return ok(s9s(cmon).call(TREE, "getAcl", path=path))["acl"].split(",")
 
 
-def test_ft_acl_testAcl(cmon):
+def test_ft_acl_testAcl_testAddAcl_testRetrictiveAcl(cmon):
     acl_create_users(cmon)
     acl_mkdir(cmon)
     assert {"user::rwx", "group::rwx", "other::rwx"} <= set(get_acl(cmon, "/home"))
@@ -665,11 +717,9 @@ def test_ft_acl_testRmdir(cmon):
 
 
 def entry(cmon: FakeCmon, path: str) -> tuple[str, str, str, Any]:
-    """check_entry (``tree --list --long --directory PATH``): ACL, owner, group and size
-    of one CDT entry, as the listing of its folder shows it (like ``ls -ld``, this needs
-    no access to the entry itself: pipas checks ``/groups/TOS``, which it cannot read)."""
-    folder, _, name = path.rpartition("/")
-    item = listing(cmon, folder or "/")[name]
+    """check_entry (``tree --list --long --directory ... PATH`` as the admin: getTree of
+    the path, the entry itself printed): ACL, owner, group and size of one CDT entry."""
+    item = ok(admin(cmon).call("/v2/tree", "getTree", path=path))["cdt"]
     assert item["item_path"].rstrip("/") + "/" + item["item_name"] == path
     return (acl_string(item["item_acl"], item["item_type"]), item["owner_user_name"],
             item["owner_group_name"], item.get("size"))
@@ -691,7 +741,7 @@ def test_ft_folders_testMkdir1(cmon):
     grant_user(cmon)
     ok(s9s(cmon).call(TREE, "mkdir", path=f"/home/{ME}/.config"))     # folders made on the way
     for path in ("/home", f"/home/{ME}"):
-        assert entry(cmon, path)[:3] == ("drwxrwxrwx", ME, "testgroup")
+        assert entry(cmon, path)[:3] == ("drwxrwxrwx", ME, "users")
     assert f"/home/{ME}" in all_paths(cmon)
     ok(s9s(cmon).call(TREE, "rmdir", path=f"/home/{ME}/.config"))
 
@@ -699,7 +749,7 @@ def test_ft_folders_testMkdir1(cmon):
 def test_ft_folders_testMkdir2(cmon):
     grant_user(cmon)
     ok(s9s(cmon).call(TREE, "mkdir", path="/testMkdir2"))
-    assert entry(cmon, "/testMkdir2")[:3] == ("drwxrwxrwx", ME, "testgroup")
+    assert entry(cmon, "/testMkdir2")[:3] == ("drwxrwxrwx", ME, "users")
     fails(s9s(cmon).call(TREE, "mkdir", path="/testMkdir2"))
     ok(s9s(cmon).call(TREE, "rmdir", path="/testMkdir2"))
 
@@ -708,13 +758,13 @@ def folders_touch(cmon: FakeCmon) -> None:
     path, new_path = f"/home/{ME}/test.text", f"/home/{ME}/testfile.txt"
     ok(s9s(cmon).call(TREE, "mkdir", path=f"/home/{ME}"))
     ok(s9s(cmon).call(TREE, "mkfile", path=path))                      # tree --touch
-    assert entry(cmon, path) == ("-rwxrwxrwx", ME, "testgroup", 0)
+    assert entry(cmon, path) == ("-rwxrwxrwx", ME, "users", 0)
     ok(s9s(cmon).call(TREE, "setcontent", path=path,                   # tree --save
                       content="File content...\nSecond line.\n"))
     assert ok(s9s(cmon).call(TREE, "cat", path=path))["file_content"] == (
         "File content...\nSecond line.\n")
-    ok(s9s(cmon).call(TREE, "move", source_path=path, target_path="testfile.txt"))
-    assert entry(cmon, new_path) == ("-rwxrwxrwx", ME, "testgroup", 29)
+    ok(s9s(cmon).call(TREE, "rename", source_path=path, target_name="testfile.txt"))
+    assert entry(cmon, new_path) == ("-rwxrwxrwx", ME, "users", 29)
     fails(s9s(cmon).call(TREE, "mkfile", path="/.runtime/ak.txt"))
     fails(s9s(cmon).call(TREE, "mkfile", path="/no_such_folder/ak.txt"))
 
@@ -743,7 +793,9 @@ def test_ft_folders_testCreateUser(cmon):
 
 
 def rename_group(cmon: FakeCmon) -> None:
-    ok(s9s(cmon).call(TREE, "move", source_path="/groups/tos", target_path="TOS"))
+    """``tree --move /groups/tos TOS``: s9s sends ``rename`` for a bare target; pipas (in
+    users) may rename a group it cannot write, as it may through ``move``."""
+    ok(s9s(cmon).call(TREE, "rename", source_path="/groups/tos", target_name="TOS"))
     assert entry(cmon, "/groups/TOS")[:3] == ("grwxrwx---", "system", "admins")
     assert entry(cmon, "/home/kirk")[:3] == ("drwxrwxrwx", "kirk", "TOS")
 
@@ -758,7 +810,7 @@ def test_ft_folders_testRenameUser(cmon):
     grant_user(cmon)
     folders_create_user(cmon)
     rename_group(cmon)
-    ok(s9s(cmon).call(TREE, "move", source_path="/kirk", target_path="Kirk"))
+    ok(s9s(cmon).call(TREE, "rename", source_path="/kirk", target_name="Kirk"))
     _KEYS["Kirk"] = key_of("kirk")                                     # mv kirk.key Kirk.key
     assert user_group(cmon, "Kirk") == "TOS"
     assert users(cmon)["Kirk"]["email_address"] == "kirk@enterprise.com"
@@ -783,22 +835,20 @@ def test_ft_folders_moves_need_write_access(cmon):
 
 
 def test_ft_cdt_testCreateUser(cmon):
-    ok(create_user(system(cmon), ME, group="admins", new_password=ME,
-                   email_address="laszlo@severalnines.com", first_name="Laszlo",
-                   last_name="Pere"))
-    ok(s9s(cmon).call(USERS, "addKey", user=user_spec(ME), public_key={
-        "name": "The SSH key", "key": openssh(key_of("ssh:" + ME))}))
+    """testCreateUser is grant_user (pipas in users, its key registered)."""
+    grant_user(cmon)
+    assert whoami(cmon) == ME and user_group(cmon, ME) == "users"
 
 
 def test_ft_cdt_testRootFolder(cmon):
-    test_ft_cdt_testCreateUser(cmon)
+    grant_user(cmon)
     root = tree_entry(cmon, "/")
     assert (acl_string(root["item_acl"], root["item_type"]), root["owner_user_name"],
             root["owner_group_name"], root["item_path"]) == ("drwxrwxrwx", "system", "admins", "/")
 
 
 def test_ft_cdt_testGroupsFolder(cmon):
-    test_ft_cdt_testCreateUser(cmon)
+    grant_user(cmon)
     groups = tree_entry(cmon, "/groups")
     assert (groups["item_name"], groups["owner_user_name"], groups["owner_group_name"]) == (
         "groups", "system", "admins")
@@ -811,10 +861,12 @@ def test_ft_cdt_testGroupsFolder(cmon):
 
 def create_job(cmon: FakeCmon, command: str, tags: list[str] | None = None,
                **job_data: Any) -> int:
-    """``job --success|--fail [--job-tags=A,B] [--timeout=N]``: the job id s9s prints."""
+    """``job --success|--fail [--job-tags=A,B] [--timeout=N]``: the job id s9s prints
+    (s9s puts the user's SSH key file and name into every job's data)."""
     titles = {"success": "Simulated Success", "fail": "Simulated Failure"}
+    data = {"ssh_keyfile": f"/home/{ME}/.ssh/id_rsa", "ssh_user": ME, **job_data}
     job: dict[str, Any] = {"class_name": "CmonJobInstance", "title": titles[command],
-                           "job_spec": {"command": command, "job_data": job_data}}
+                           "job_spec": {"command": command, "job_data": data}}
     if tags:
         job["tags"] = tags
     reply = ok(s9s(cmon).call(JOBS, "createJobInstance", class_name="CmonRpcRequest", job=job))
@@ -840,13 +892,14 @@ def job_lines(cmon: FakeCmon, **filters: Any) -> int:
 
 
 def simple_jobs(cmon: FakeCmon) -> None:
-    assert wait(cmon, create_job(cmon, "success", ["success", "test"])) == 0
-    assert wait(cmon, create_job(cmon, "fail", ["fail", "test"])) == 1
+    assert wait(cmon, create_job(cmon, "success", ["success", "test", "one"])) == 0
+    assert wait(cmon, create_job(cmon, "fail", ["fail", "test", "two"])) == 1
     assert job_lines(cmon, show_failed=True) == 1
     assert job_lines(cmon, show_finished=True) == 1
     assert job_lines(cmon, tags=["test"]) == 2
     assert job_lines(cmon, tags=["success"]) == 1
     assert job_lines(cmon) == 2
+    assert job_lines(cmon, tags=["one", "two"]) == 2                   # one || two
 
 
 def test_ft_jobs_testSimpleJobs(cmon):
@@ -857,7 +910,9 @@ def test_ft_jobs_testSimpleJobs(cmon):
 def abort(cmon: FakeCmon, command: str, job_id: int) -> None:
     assert create_job(cmon, command, timeout=120) == job_id
     cmon.advance(5)                                                    # sleep 5
-    ok(s9s(cmon).call(JOBS, "killJobInstance", job_id=job_id, signal=15))
+    assert job_lines(cmon) >= 3                                        # job --list
+    killed = ok(s9s(cmon).call(JOBS, "killJobInstance", job_id=job_id, signal=15))
+    assert "job" not in killed                                         # CMON's bare reply
     cmon.advance(3)                                                    # sleep 3
     job = ok(s9s(cmon).call(JOBS, "getJobInstance", job_id=job_id))["job"]
     assert job["status"] == "ABORTED"                                  # job --list --job-id
@@ -879,35 +934,38 @@ def test_ft_jobs_testAbortFail(cmon):
 # ===================================================================== ft_superuser.sh, ft_adminuser.sh
 
 
-def test_ft_superuser_bootstrap(cmon):
-    """``user --create --generate-key --group=admins --new-password=admin admin`` without
-    credentials: through the FIFO; admin exists on a fresh controller, so it is granted."""
-    status, text = through_fifo(cmon, fifo_request("admin", group="admins", key=key_of("admin"),
-                                                   new_password="admin",
-                                                   email_address="laszlo@severalnines.com"))
+def test_ft_superuser_testBoostrap_testPrint_testAuth(cmon):
+    """``user --create --generate-key --group=admins --new-password=admin superuser``
+    without credentials goes through the FIFO; then ``user --list --long`` by the key s9s
+    made (s9s.conf now names superuser) and by password."""
+    status, text = through_fifo(cmon, fifo_request("superuser", group="admins",
+                                                   key=key_of("superuser"), new_password="admin",
+                                                   email_address=EMAIL, **NAMES))
     assert status == "Ok", text
-    assert whoami(cmon, "admin", "admin") == "admin"
-    assert whoami(cmon, "admin") == "admin"                            # the key it registered
-    listed = users(cmon, "admin", "admin")                             # user --list --long
+    by_key = users(cmon, "superuser", None)
+    assert [g["group_name"] for g in by_key["superuser"]["groups"]] == ["admins"]
+    client = s9s(cmon, "superuser", "admin")
+    assert client.login["is_superuser"] is True
+    assert "superuser" in users(cmon, "superuser", "admin")
+
+
+def test_ft_superuser_bootstrap_of_an_existing_user_grants_it(cmon):
+    """The FIFO request for a user that exists (``admin`` on a fresh controller) grants it:
+    its key is registered and its password set."""
+    status, text = through_fifo(cmon, fifo_request("admin", group="admins", key=key_of("admin"),
+                                                   new_password="admin", email_address=EMAIL))
+    assert status == "Ok", text
+    assert whoami(cmon, "admin", "admin") == whoami(cmon, "admin") == "admin"
+    listed = users(cmon, "admin", "admin")
     assert [g["group_name"] for g in listed["admin"]["groups"]] == ["admins"]
 
 
-def test_ft_superuser_bootstrap_of_a_new_superuser(cmon):
-    status, text = through_fifo(cmon, fifo_request("superuser", group="admins",
-                                                   key=key_of("superuser"), new_password="admin"))
-    assert status == "Ok", text
-    client = s9s(cmon, "superuser", "admin")
-    assert client.login["is_superuser"] is True
-    assert ok(client.call(USERS, "whoAmI"))["user"]["user_name"] == "superuser"
-    assert whoami(cmon, "superuser") == "superuser"
-
-
-def test_ft_adminuser_testUser(cmon):
-    """/etc/s9s.conf names ``cmon_user = admin`` and its key (the installer grants it)."""
-    status, _ = through_fifo(cmon, fifo_request("admin", group="admins", key=key_of("admin")))
-    assert status == "Ok"
-    assert whoami(cmon, "admin") == "admin"
-    assert "admin" in users(cmon, "admin")
+def test_ft_adminuser_testCreateUser_testUser(cmon):
+    """ft_adminuser: testCreateUser is grant_user; then ``user --whoami`` (s9s.conf names
+    pipas, /etc/s9s.conf the controller) and ``user --list --long``."""
+    grant_user(cmon)
+    assert whoami(cmon) == ME
+    assert {"system", "nobody", "admin", ADMIN, ME} <= set(users(cmon, ME, None))
 
 
 # ===================================================================== ft_metatype.sh

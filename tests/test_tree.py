@@ -347,7 +347,7 @@ def test_refused_moves_change_nothing(cmon, system):
         ("move", {"source_path": "/a", "target_path": "/a/b"}),            # into itself
         ("move", {"source_path": "/a", "target_path": "/a/b/c/d"}),
         ("move", {"source_path": "/a/f", "target_path": "/a/b/../f"}),     # '..'
-        ("move", {"source_path": "/dba", "target_path": "/a"}),            # users stay at /
+        ("move", {"source_path": "/groups/users", "target_path": "/a"}),   # groups stay
         ("move", {"source_path": "/groups", "target_path": "/a"}),         # CMON's own
         ("move", {"source_path": "/a/f", "target_path": "/galera-prod"}),  # taken
         ("rename", {"source_path": "/a/f", "target_name": "x/y"}),

@@ -141,7 +141,7 @@ def test_serve_creates_the_first_user_from_the_fifo(tmp_path):
             pipe.flush()
             pipe.write(data[40:])
         line = served.wait_for("usermgmt.fifo:")
-        assert "createUser ObjectNotFound: Group 'nosuchgroup' is not found." in line
+        assert "createUser ObjectNotFound: Group 'nosuchgroup' does not exists." in line
         assert served.client().login("kirk", "pw-kirk")["request_status"] == "AccessDenied"
 
         # garbage is reported and skipped; the FIFO keeps working

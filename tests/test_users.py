@@ -229,7 +229,7 @@ def test_groups(cmon, system, reader):
     assert [g["group_name"] for g in listed["groups"]][-1] == "ds9"
     assert op(reader, U, "createGroup", group={"group_name": "mine"})["request_status"] == "AccessDenied"
     denied = op(reader, U, "deleteGroup", group={"group_name": "ds9"})
-    assert denied["error_string"] == "Access to group 'ds9' is denied for user 'readeruser'."
+    assert denied["error_string"] == "Write access to group 'ds9' is denied for user 'readeruser'."
     busy = op(system, U, "deleteGroup", group={"group_name": "users"})
     assert busy["error_string"] == "Group 'users' can not be deleted for it has 1 member(s)."
     assert op(system, U, "deleteGroup", group={"group_name": "ds9"})["request_status"] == "Ok"
@@ -293,7 +293,7 @@ def test_refused_create_user_changes_nothing(cmon, system, reader):
     before = op(system, U, "getGroups")["total"]
     no_group = create(system, "rom", groups=["nosuchgroup"])
     assert (no_group["request_status"], no_group["error_string"]) == (
-        "ObjectNotFound", "Group 'nosuchgroup' is not found.")
+        "ObjectNotFound", "Group 'nosuchgroup' does not exists.")   # sic
     # dba (in users) may add to users but not to admins: the new group is not made either
     dba = login(cmon, "dba", "dba-pass")
     mixed = create(dba, "leeta", groups=["newgroup", "admins"], create_group=True)

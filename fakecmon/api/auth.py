@@ -10,6 +10,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from fakecmon.api.users import WRONG_LOGIN
 from fakecmon.errors import ACCESS_DENIED, RpcError, denied
 from fakecmon.rpc import Call, Payload, operation
 from fakecmon.world import config
@@ -38,11 +39,13 @@ def authenticate_with_password(call: Call) -> Payload:
     user = call.controller.check_password(name, password)
     if user is None:
         ldap = config.book(call.world).ldap.get("enabled")
-        if name and call.world.user_by_name(name) is None and not ldap:
-            # s9s prints this (ft_user.sh testFailWrongPassword); with LDAP on, the name
-            # goes to the LDAP server, whose refusal is the bare AccessDenied as well.
-            raise denied(f"User '{name}' is not found.")
-        raise RpcError(ACCESS_DENIED)  # a wrong password: CMON gives no error_string
+        if ldap and call.world.user_by_name(name) is None:
+            # The name went to the LDAP server, whose refusal is a bare AccessDenied
+            # (contract/captures: AccessDenied-authenticateWithPassword, ft_ldap.sh).
+            raise RpcError(ACCESS_DENIED)
+        # A wrong password and an unknown name read the same (ft_user.sh
+        # testFailWrongPassword): the reply never tells which names exist.
+        raise denied(WRONG_LOGIN)
     return logged_in(call, user)
 
 

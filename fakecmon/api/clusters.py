@@ -7,11 +7,11 @@ from typing import Any
 from fakecmon import PACKAGE_BUGREPORT, permissions
 from fakecmon.errors import invalid
 from fakecmon.rpc import Call, Payload, operation
-from fakecmon.world import infocache
+from fakecmon.world import infocache, views
 from fakecmon.world.acl import show_perm
 from fakecmon.world.config import license_docs
 from fakecmon.world.models import Cluster
-from fakecmon.world.views import cluster_json
+from fakecmon.world.views import cluster_json, cluster_list_view, cluster_view
 
 from fakecmon.api._common import checked_cluster  # isort: skip
 
@@ -31,15 +31,45 @@ def _tags(call: Call, name: str) -> set[str]:
     raise invalid(f"The '{name}' field must be a list of strings.")
 
 
-def _cluster_doc(call: Call, cluster: Cluster) -> dict[str, Any]:
-    user = call.login_user()
-    infocache.cache_of(call.world).lookup(cluster, call.now)
-    doc = cluster_json(call.world, cluster, call.now,
-                       privileges=show_perm(permissions.privileges(call.world, user, cluster)),
-                       with_hosts=call.arg("with_hosts", bool, True))
-    if call.arg("with_databases", bool, False):
-        doc["databases"] = list(call.world.extensions.get("databases", {}).get(cluster.cluster_id, []))
+def _readable(call: Call) -> list[tuple[Cluster, str]]:
+    """The clusters the caller may read, in id order, with its privileges on each: kept
+    in the world's views, so until the world changes (ACLs, groups...)."""
+    user, world = call.login_user(), call.world
+    key = ("readable clusters", user.user_id)
+    found = world.views.get(key)
+    if found is None or views.VERIFY:
+        fresh = [(world.clusters[cid],
+                  show_perm(permissions.privileges(world, user, world.clusters[cid])))
+                 for cid in sorted(world.clusters)
+                 if permissions.can(world, user, world.clusters[cid], permissions.READ)]
+        if found is not None and found != fresh:
+            raise views.StaleView(f"cached readable clusters of {user.user_name} are stale")
+        found = world.views[key] = fresh
+    return found
+
+
+def _cluster_doc(call: Call, cluster: Cluster, shape: tuple[bool, bool] | None = None,
+                 privileges: str | None = None, count: bool = True) -> Any:
+    """The cluster's view: a pre-serialised fragment unless databases are asked for.
+    ``shape`` is ``(with_hosts, with_databases)`` and ``privileges`` the caller's, when
+    already known."""
+    now = call.now
+    if count:   # the cluster info cache statistics count every lookup
+        infocache.cache_of(call.world).lookup(cluster, now)
+    if privileges is None:
+        privileges = show_perm(permissions.privileges(call.world, call.login_user(), cluster))
+    with_hosts, with_databases = shape or _shape(call)
+    if not with_databases:
+        return cluster_view(call.world, cluster, now, privileges=privileges,
+                            with_hosts=with_hosts)
+    doc = cluster_json(call.world, cluster, call.now, privileges=privileges,
+                       with_hosts=with_hosts)
+    doc["databases"] = list(call.world.extensions.get("databases", {}).get(cluster.cluster_id, []))
     return doc
+
+
+def _shape(call: Call) -> tuple[bool, bool]:
+    return call.arg("with_hosts", bool, True), call.arg("with_databases", bool, False)
 
 
 def _license(call: Call) -> dict[str, Any]:
@@ -47,31 +77,37 @@ def _license(call: Call) -> dict[str, Any]:
     return license_docs(call.world, call.now)
 
 
-@operation(PATH, "getAllClusterInfo")
+@operation(PATH, "getAllClusterInfo", readonly=True)
 def get_all_cluster_info(call: Call) -> Payload:
     """Every cluster the caller may read, in id order; ``with_tags``/``without_tags`` filter."""
-    user = call.login_user()
     call.takes("with_sheet_info", kind=bool)
     with_tags, without_tags = _tags(call, "with_tags"), _tags(call, "without_tags")
-    clusters = []
-    for cid in sorted(call.world.clusters):
-        cluster = call.world.clusters[cid]
-        if not permissions.can(call.world, user, cluster, permissions.READ):
-            continue
-        if with_tags and not with_tags & set(cluster.tags):
-            continue
-        if without_tags and without_tags & set(cluster.tags):
-            continue
-        clusters.append(_cluster_doc(call, cluster))
-    payload: Payload = {"total": len(clusters)}
-    if clusters:  # CMON leaves the field out when the caller sees no cluster (the capture)
+    shape = _shape(call)
+    selected = [(cluster, privileges) for cluster, privileges in _readable(call)
+                if not (with_tags and not with_tags & set(cluster.tags))
+                and not (without_tags and without_tags & set(cluster.tags))]
+    clusters: Any = None
+    if selected and not shape[1]:    # the whole list as one pre-serialised piece
+        now, cache = call.now, infocache.cache_of(call.world)
+        for cluster, _ in selected:
+            cache.lookup(cluster, now)
+        clusters = cluster_list_view(
+            call.world, selected, now, with_hosts=shape[0],
+            key=("cluster list", call.login_user().user_id, shape[0], frozenset(with_tags),
+                 frozenset(without_tags)))
+    if clusters is None:
+        counted = bool(selected) and not shape[1]
+        clusters = [_cluster_doc(call, cluster, shape, privileges, count=not counted)
+                    for cluster, privileges in selected]
+    payload: Payload = {"total": len(selected)}
+    if selected:  # CMON leaves the field out when the caller sees no cluster (the capture)
         payload["clusters"] = clusters
     if call.arg("with_license_check", bool, False):
         payload.update(_license(call))
     return payload
 
 
-@operation(PATH, "getClusterInfo")
+@operation(PATH, "getClusterInfo", readonly=True)
 def get_cluster_info(call: Call) -> Payload:
     call.takes("with_sheet_info", kind=bool)
     call.takes("limit", "offset", kind=int)     # s9s pages every request it composes

@@ -169,9 +169,11 @@ def _file_json(cluster: Cluster, host: Host, f: ConfigFile) -> dict[str, Any]:
 def get_config(call: Call) -> Payload:
     cluster, host = _node(call, permissions.READ)
     f = config.book(call.world).node_file(cluster, host)
+    files = [_file_json(cluster, host, f)]
+    # s9s lists ``config.files`` and saves the top-level ``files`` (node --pull-config).
     return {"config": {"class_name": "CmonClusterConfig", "cluster_id": cluster.cluster_id,
-                       "hostname": host.hostname, "port": host.port,
-                       "files": [_file_json(cluster, host, f)]}}
+                       "hostname": host.hostname, "port": host.port, "files": files},
+            "files": files}
 
 
 def _entries(call: Call, need_value: bool) -> list[tuple[str, str, str | None]]:
@@ -199,12 +201,24 @@ def _section(f: ConfigFile, group: str | None) -> str:
     return "mysqld" if f.section("mysqld") is not None else f.default_section()
 
 
+#: Server variables whose value is a plain number: the controller refuses anything else
+#: (ft_postgresql testConfigFail: ``max_connections`` set to a word fails).
+INTEGER_VARIABLES = frozenset((
+    "max_connections", "port", "max_wal_senders", "max_replication_slots",
+    "max_worker_processes", "server_id", "server-id", "auto_increment_increment",
+    "auto_increment_offset", "max_connect_errors", "thread_cache_size",
+))
+
+
 @operation(PATH, "setConfig")
 def set_config(call: Call) -> Payload:
     cluster, host = _node(call, permissions.WRITE)
     entries = _entries(call, True)
     f = config.book(call.world).node_file(cluster, host)
     messages = []
+    for name, value, _ in entries:
+        if name.lower() in INTEGER_VARIABLES and not value.strip().lstrip("-").isdigit():
+            raise invalid(f"The value of '{name}' must be an integer, not '{value}'.")
     for name, value, group in entries:
         lines = f.section(_section(f, group), create=True)
         assert lines is not None
@@ -277,10 +291,56 @@ LDAP_STRINGS = ("ldapAdminPassword", "ldapAdminUser", "ldapGroupSearchRoot", "ld
                 "ldapUserSearchRoot")
 
 
+#: Every key of CMON's LDAP configuration (its camelCase names), unset: what
+#: getLdapConfig shows for what was never set.
+LDAP_UNSET: dict[str, Any] = {
+    "enabled": False, **dict.fromkeys(LDAP_STRINGS), "groupMappings": [],
+    "ldapSettings": dict.fromkeys((
+        "ldapEmailAttributes", "ldapGroupClassName", "ldapGroupIdAttributes",
+        "ldapGroupNameAttribute", "ldapMemberAttributes", "ldapNetworkTimeout",
+        "ldapProtocolVersion", "ldapQueryTimeLimit", "ldapRealnameAttributes",
+        "ldapUserClassName", "ldapUsernameAttributes")),
+    "security": dict.fromkeys(("caCertFile", "certFile", "keyFile")),
+}
+#: The example values CMON shows beside the configuration (``defaults``).
+LDAP_DEFAULTS: dict[str, Any] = {
+    "enabled": False, "ldapAdminPassword": "",
+    "ldapAdminUser": "CN=Administrator,CN=Users,DC=ldap,DC=mydomain,DC=com",
+    "ldapGroupSearchRoot": "CN=Groups,OU=IT,DC=ldap,DC=mydomain,DC=com",
+    "ldapServerUri": "ldaps://ldap.mydomain.com:686",
+    "ldapUserSearchRoot": "CN=Users,DC=ldap,DC=mydomain,DC=com",
+    "groupMappings": [],
+    "ldapSettings": {
+        "ldapEmailAttributes": "mail,userPrincipalName", "ldapGroupClassName": "",
+        "ldapGroupIdAttributes": "dn,uid", "ldapGroupNameAttribute": "cn",
+        "ldapMemberAttributes": "member,memberUid", "ldapNetworkTimeout": 5,
+        "ldapProtocolVersion": 3, "ldapQueryTimeLimit": 5,
+        "ldapRealnameAttributes": "cn,displayName", "ldapUserClassName": "objectclass=*",
+        "ldapUsernameAttributes": "uid,sAMAccountName"},
+    "security": {"caCertFile": "/etc/ssl/certs/ldap-ca.crt",
+                 "certFile": "/etc/ssl/certs/ldap.crt", "keyFile": "/etc/ssl/certs/ldap.pem"},
+}
+
+
+def _ldap_view(stored: dict[str, Any]) -> dict[str, Any]:
+    """The stored settings over every key unset (sections merged key by key)."""
+    doc = copy.deepcopy(LDAP_UNSET)
+    for key, value in copy.deepcopy(stored).items():
+        if isinstance(value, dict) and isinstance(doc.get(key), dict):
+            doc[key].update(value)
+        else:
+            doc[key] = value
+    doc["defaults"] = copy.deepcopy(LDAP_DEFAULTS)
+    return doc
+
+
 @operation(PATH, "getLdapConfig")
 def get_ldap_config(call: Call) -> Payload:
-    permissions.require_superuser(call.world, call.login_user(), "read the LDAP configuration")
-    return {"ldap_configuration": copy.deepcopy(config.book(call.world).ldap)}
+    user = call.login_user()
+    permissions.require_superuser(call.world, user, "read the LDAP configuration")
+    mine = permissions.privileges(call.world, user, permissions.controller_object(call.world))
+    return {"ldap_configuration": _ldap_view(config.book(call.world).ldap),
+            "effective_privileges": mine}
 
 
 @operation(PATH, "setLdapConfig")
@@ -319,10 +379,9 @@ def set_license(call: Call) -> Payload:
     permissions.require_superuser(call.world, call.login_user(), "change the license")
     data = call.arg("licensedata", str)
     try:
-        lic = config.parse_license(data)
+        lic = config.install_license(call.world, data)
     except ValueError as exc:
         raise invalid(f"The license data is invalid: {exc}.") from None
-    call.world.extensions[config.LICENSE] = lic
     announce(call, "config.license_changed", 0,
              f"License of {lic.company} installed (expires {config.rfc3339(lic.expiration)}).")
     return config.license_docs(call.world, call.now)

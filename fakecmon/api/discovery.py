@@ -113,15 +113,22 @@ def check_cluster_name(call: Call) -> Payload:
 
 @operation(PATH, "getSupportedClusterTypes", kind="world-data")
 def get_supported_cluster_types(call: Call) -> Payload:
+    """CMON lists the types by its own names, and ``cluster_type_properties`` is an object
+    keyed by those names (``s9s cluster --list-types --long`` looks each row up there)."""
     call.login_user()
+    types = dbtypes.CLUSTER_TYPES
     return {
-        "cluster_type_names": [t.name for t in dbtypes.CLUSTER_TYPES],
-        "cluster_type_properties": [
-            {"name": t.name, "long_name": t.long_name,
-             "vendors": [{"name": vendor, "versions": list(majors)}
-                         for vendor, majors in t.vendors.items()]}
-            for t in dbtypes.CLUSTER_TYPES],
+        "total": len(types),
+        "cluster_type_names": [t.type_name for t in types],
+        "cluster_type_properties": {t.type_name: _type_properties(t) for t in types},
     }
+
+
+def _type_properties(t: dbtypes.ClusterType) -> dict[str, Any]:
+    return {"long_name": t.long_name, "short_name": t.short_name or t.long_name,
+            "type_name": t.type_name,
+            "vendors": [{"name": vendor, "versions": list(majors)}
+                        for vendor, majors in t.vendors.items()]}
 
 
 @operation(PATH, "getSshCredentials", kind="world-data")

@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 from fakecmon import permissions
-from fakecmon.errors import OBJECT_NOT_FOUND, RpcError, invalid
+from fakecmon.errors import ACCESS_DENIED, OBJECT_NOT_FOUND, RpcError, invalid
 from fakecmon.rpc import Call, Payload, operation
-from fakecmon.world import loader, servers
-from fakecmon.world.cdt import cdt_of, split_path
+from fakecmon.world import accounts, loader, servers
+from fakecmon.world.cdt import CONTAINER, SERVER, cdt_of
 from fakecmon.world.servers import Container, Server
 from fakecmon.world.state import World
 from fakecmon.world.yamlfile import Node
@@ -25,7 +25,8 @@ from fakecmon.api._common import announce, readable_host  # isort: skip
 PATH = "/v2/host"
 
 
-def _server_specs(call: Call, required: bool = True) -> list[dict[str, Any]]:
+def _server_specs(call: Call, required: bool = True,
+                  empty_host: bool = False) -> list[dict[str, Any]]:
     value = call.body.get("servers")
     if value in (None, []) and not required:
         return []
@@ -33,7 +34,7 @@ def _server_specs(call: Call, required: bool = True) -> list[dict[str, Any]]:
         raise invalid("The 'servers' field must be a non-empty list of servers.")
     for spec in value:
         if not isinstance(spec, dict) or not isinstance(spec.get("hostname"), str) \
-                or not spec["hostname"]:
+                or not (spec["hostname"] or empty_host):
             raise invalid("Each server needs a 'hostname' string.")
     return value
 
@@ -69,27 +70,36 @@ def get_servers(call: Call) -> Payload:
 
 @operation(PATH, "registerServers")
 def register_servers(call: Call) -> Payload:
+    """A server lands at ``/<hostname>``, so registering takes write access to ``/`` (every
+    user has it in CMON); the caller and its primary group own the server. A server
+    without a host name (``s9s server --register --servers=lxc://``) is the controller's
+    own machine."""
     user = call.login_user()
     world = call.world
-    permissions.check_object(world, user, permissions.controller_object(world), "/",
-                             permissions.WRITE)
-    specs = _server_specs(call)
+    tree = cdt_of(world)
+    permissions.check_object(world, user, tree.root, "/", permissions.WRITE)
+    specs = [dict(s, hostname=s.get("hostname") or world.hostname)
+             for s in _server_specs(call, empty_host=True)]
     book = servers.book(world)
     names = [s["hostname"] for s in specs]
     for spec in specs:
         name = spec["hostname"]
         if name in book.servers or names.count(name) > 1:
             raise invalid(f"Server '{name}' is already registered.")
+        if tree.root.children.get(name) is not None or world.user_by_name(name) is not None \
+                or world.cluster_by_name(name) is not None:
+            raise invalid(f"The '/{name}' already exists.")
         cls = spec.get("class_name", "CmonLxcServer")
         if cls not in servers.SERVER_CLASSES:
             raise invalid(f"Unknown server class '{cls}' "
                           f"(known: {', '.join(servers.SERVER_CLASSES)}).")
-    gid = user.group_ids[0] if user.group_ids else 0
+    gid = accounts.primary_group_id(world, user)
     added = []
     for spec in specs:
         server = book.add(servers.new_server(spec["hostname"],
                                              spec.get("class_name", "CmonLxcServer"),
                                              user.user_id, gid, call.now))
+        tree.place(server, tree.home_of(user))
         added.append(servers.server_json(world, server, call.now))
         announce(call, "server.registered", 0, f"Registered server '{server.hostname}'.",
                  hostname=server.hostname)
@@ -98,6 +108,16 @@ def register_servers(call: Call) -> Payload:
 
 @operation(PATH, "unregisterServers")
 def unregister_servers(call: Call) -> Payload:
+    """Access is checked before existence: a user who may not remove a server (or one
+    that is not there) hears CMON's AccessDenied "Server was not found."; only a
+    superuser learns that a server is not registered."""
+    world, user = call.world, call.login_user()
+    if not world.is_superuser(user):
+        book = servers.book(world)
+        for spec in _server_specs(call):
+            server = book.servers.get(spec["hostname"])
+            if server is None or not permissions.can(world, user, server, permissions.WRITE):
+                raise RpcError(ACCESS_DENIED, "Server was not found.")
     found = _existing(call, permissions.WRITE)
     book = servers.book(call.world)
     messages = []
@@ -137,28 +157,26 @@ def shutdown_servers(call: Call) -> Payload:
 
 @operation(PATH, "start")
 def start(call: Call) -> Payload:
-    """Start what a path names (``s9s server --start PATH``): a server at ``/<hostname>``
-    or one of its containers at ``/<hostname>/containers/<alias>``; execute access to
-    the server is needed, as for startServers."""
+    """Start what a path names (``s9s server --start PATH``): a server (``/<hostname>``,
+    or wherever it was moved) or one of its containers (``.../containers/<alias>``);
+    execute access to the server is needed, as for startServers. A server the caller
+    may not read is not found."""
     path = call.arg("path", str)
-    names = split_path(path)
-    book = servers.book(call.world)
-    server = book.servers.get(names[0]) if names else None
-    if server is not None and not _readable(call, server):
-        server = None
-    container = None
-    if server is not None and len(names) == 3 and names[1] == "containers":
-        container = next((c for c in server.containers if c.alias == names[2]), None)
-    if server is None or (len(names) > 1 and container is None):
-        if cdt_of(call.world).resolve(path) is not None:
-            raise invalid(f"'{path}' can not be started: only servers and containers can.")
+    node = cdt_of(call.world).resolve(path)
+    server = node.obj if node is not None and node.kind == SERVER else (
+        node.holder if node is not None and node.kind == CONTAINER else None)
+    if node is not None and server is None:
+        raise invalid(f"'{path}' can not be started: only servers and containers can.")
+    if not isinstance(server, Server) or not _readable(call, server):
         raise RpcError(OBJECT_NOT_FOUND, f"CDT path '{path}' is not found.")
-    permissions.check_object(call.world, call.login_user(), server, f"/{server.hostname}",
+    assert node is not None
+    permissions.check_object(call.world, call.login_user(), server, node.path,
                              permissions.EXECUTE)
-    if container is None:
+    if node.kind == SERVER:
         if server.online:
             return {"messages": [f"Server '{server.hostname}' is already running."]}
         return {"messages": [_set_power(call, server, "CmonHostOnline", "started")]}
+    container = next(c for c in server.containers if c.alias == node.name)
     where = f"Container '{container.alias}' on server '{server.hostname}'"
     if not server.online:
         raise invalid(f"{where} can not be started: the server is not running.")

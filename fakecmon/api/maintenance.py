@@ -180,7 +180,7 @@ def _periods_for(call: Call) -> list[MaintenancePeriod]:
 def _found(call: Call, period: MaintenancePeriod | None, none_text: str) -> Payload:
     if period is None:
         return {"found_maintenance": False, "ui_string": none_text}
-    return {"found_maintenance": True, "maintenance": period.to_json(call.now),
+    return {"found_maintenance": True, "maintenance_period": period.date_json(call.world),
             "ui_string": period.ui_string(call.now)}
 
 
@@ -267,7 +267,8 @@ def _world_hook(controller: "Controller", world: World) -> None:
     system = world.user_by_name("system")
     for cluster in world.clusters.values():
         for host in cluster.hosts:
-            if host.maintenance_mode_active and not maintenance.book(world).of_host(host.hostname):
+            if host.maintenance_mode_active and not maintenance.book(world).of_host(
+                    host.hostname) and not maintenance.book(world).of_cluster(cluster.cluster_id):
                 maintenance.add_period(
                     world, world.created, initiate=world.created - 3600,
                     deadline=world.created + 365 * 86400, reason="Set in the world file.",

@@ -17,6 +17,7 @@ from fakecmon.errors import invalid
 from fakecmon.rpc import Call, Payload, operation
 from fakecmon.timefmt import parse_time
 from fakecmon.world import telemetry
+from fakecmon.world.views import host_json
 from fakecmon.world.models import Cluster, Host
 
 from fakecmon.api._common import checked_cluster  # isort: skip
@@ -88,7 +89,7 @@ def stat_by_name(call: Call) -> Payload:
         data = [_per_second(d) for d in data]
     payload: Payload = {"total": len(data), "data": data}
     if call.arg("with_hosts", bool, False):
-        payload["hosts"] = [h.to_json(cluster, call.now) for h in cluster.hosts]
+        payload["hosts"] = [host_json(call.world, cluster, h, call.now) for h in cluster.hosts]
     return payload
 
 

@@ -19,7 +19,7 @@ from fakecmon.rpc import Call, Payload, operation
 from fakecmon.world import accounts, loader
 from fakecmon.world.acl import Acl, parse_perm, show_perm
 from fakecmon.world.cdt import (
-    CLUSTER, FILE, FOLDER, GROUP, USER, Cdt, Entry, Node, cdt_of, check_name,
+    CLUSTER, FILE, FOLDER, GROUP, SERVER, USER, Cdt, Entry, Node, cdt_of, check_name,
     check_principal_name, parent_of, split_path,
 )
 from fakecmon.world.models import Cluster, Group, User
@@ -96,7 +96,7 @@ def item_json(call: Call, node: Node, depth: int | None, *,
         doc["major_device_number"], doc["minor_devide_number"] = entry.device  # sic, CMON's
     elif entry is not None and entry.kind == FILE:
         doc["size"] = len(entry.text(world, call.now).encode())
-    listed = node.kind == FOLDER or (node.kind == GROUP and expand)
+    listed = node.kind in (FOLDER, SERVER, CLUSTER) or (node.kind == GROUP and expand)
     if listed and (depth is None or depth > 0) and permissions.can(world, user, obj,
                                                                     permissions.READ):
         below = None if depth is None else depth - 1
@@ -106,8 +106,9 @@ def item_json(call: Call, node: Node, depth: int | None, *,
 
 
 def _visible(call: Call, node: Node) -> bool:
-    """Clusters show only to who may read them (as in getAllClusterInfo); the rest always."""
-    if node.kind != CLUSTER:
+    """Clusters and servers show only to who may read them (as in getAllClusterInfo and
+    getServers); the rest always."""
+    if node.kind not in (CLUSTER, SERVER):
         return True
     return permissions.can(call.world, call.login_user(), node.obj, permissions.READ)
 
@@ -289,7 +290,13 @@ def set_content(call: Call) -> Payload:
         if not node.entry.writable:
             raise invalid(f"Error while saving: '{node.path}' is read-only.")
         entry = node.entry
-    entry.content = content
+    if entry.writer is not None:
+        try:
+            entry.writer(call.world, content)
+        except ValueError as exc:
+            raise invalid(f"Error while saving: {exc}.") from None
+    else:
+        entry.content = content
     _changed(call, "Saved file", _tree(call).entry_node(entry))
     return {}
 
@@ -308,7 +315,7 @@ def _remove_entry(call: Call, node: Node) -> None:
     _refuse_system(node, "removed")
     entry = node.entry
     assert entry is not None and entry.parent is not None
-    if entry.children:
+    if _tree(call).has_content(entry):
         raise invalid(f"The folder '{node.path}' is not empty.")
     tree = _tree(call)
     parent = tree.entry_node(entry.parent)
@@ -322,6 +329,9 @@ def _remove_entry(call: Call, node: Node) -> None:
 def delete(call: Call) -> Payload:
     """Remove any object: a file, an empty folder, a user or a group."""
     node = _node(call)
+    if node.kind in (FILE, FOLDER) and node.entry is None:
+        raise invalid(f"'{node.path}' is part of its server or cluster and can not be "
+                      "removed.")
     if node.kind in (FILE, FOLDER):
         _remove_entry(call, node)
     elif node.kind == USER and node.link_target is None:
@@ -332,8 +342,11 @@ def delete(call: Call) -> Payload:
         remove_group(call, node.obj)
     elif node.kind == USER:
         raise invalid(f"'{node.path}' is a group membership: use removeFromGroup.")
-    else:
+    elif node.kind == CLUSTER:
         raise invalid(f"The cluster '{node.name}' is removed by a remove_cluster job.")
+    else:
+        raise invalid(f"'{node.path}' is removed through its server or cluster "
+                      "(unregisterServers, a delete_container job, a delete_database job).")
     return {}
 
 
@@ -344,16 +357,14 @@ def delete(call: Call) -> Payload:
 def move(call: Call) -> Payload:
     """Move ``source_path`` into the folder ``target_path``, or to the new path ``target_path``.
 
-    A bare name (no ``/``) renames in place: ``s9s tree --move /home/kirk/a.txt b.txt``
-    leaves ``/home/kirk/b.txt`` (ft_folders.sh), ``--move /groups/tos TOS`` renames the group.
+    A bare name (no ``/``) renames in place, exactly as ``rename`` does: s9s itself sends
+    ``rename`` for ``s9s tree --move /groups/tos TOS`` (older s9s sent ``move``).
     """
     node = _node(call, "source_path")
     target = call.arg("target_path", str)
     tree = _tree(call)
     if "/" not in target and target.strip():
-        folder = tree.resolve(node.folder)
-        assert folder is not None
-        _relocate(call, node, folder, check_name(target, "target name"), by_name=True)
+        _rename(call, node, target)
         return {}
     names = split_path(target, "'target_path'")
     there = tree.resolve(target)
@@ -370,20 +381,26 @@ def move(call: Call) -> Payload:
 @operation(PATH, "rename")
 def rename(call: Call) -> Payload:
     """Rename in place; renaming ``/kirk`` renames the user, ``/groups/tos`` the group."""
-    node = _node(call, "source_path")
-    name = check_name(call.arg("target_name", str), "target name")
+    _rename(call, _node(call, "source_path"), call.arg("target_name", str))
+    return {}
+
+
+def _rename(call: Call, node: Node, name: str) -> None:
+    """The one rename of ``rename`` and of ``move`` to a bare name."""
+    name = check_name(name, "target name")
     if not node.name:
         raise invalid("The root folder can not be renamed.")
     folder = _tree(call).resolve(node.folder)
     assert folder is not None
     _relocate(call, node, folder, name)
-    return {}
 
 
-def _relocate(call: Call, node: Node, folder: Node, name: str, by_name: bool = False) -> None:
+def _relocate(call: Call, node: Node, folder: Node, name: str) -> None:
     """Move or rename one object after every check, so nothing is left half-done.
 
-    ``by_name``: a ``move`` to a bare name, which CMON checks against the root folder.
+    A user or a group renamed in place (by ``rename``, or ``move`` to a bare name or to
+    a path beside it: one change, one rule) is checked as CMON checks it: write access
+    to the root folder (``permissions.check_rename_by_name``).
     """
     world, user = call.world, call.login_user()
     tree = _tree(call)
@@ -391,23 +408,30 @@ def _relocate(call: Call, node: Node, folder: Node, name: str, by_name: bool = F
     if not node.name:
         raise invalid("The root folder can not be moved.")
     _refuse_system(node, "moved or renamed")
+    if node.kind == FOLDER and node.entry is None or node.holder is not None:
+        raise invalid(f"'{node.path}' is part of its {node.folder.rsplit('/', 1)[-1] or 'server'} "
+                      "and can not be moved.")
+    if node.kind == SERVER and name != node.name:
+        raise invalid(f"The server '{node.name}' can not be renamed: its name is its host name.")
     if node.link_target is not None:
         raise invalid(f"'{node.path}' is a group membership, not an object.")
     if tree.child(folder, name) is not None:
         raise invalid(f"The '{folder.path.rstrip('/')}/{name}' already exists.")
     source = tree.resolve(node.folder)
     assert source is not None and folder.entry is not None
-    if node.entry is None:  # a user, group or cluster: it stays where CMON keeps it
-        if folder.entry is not source.entry:
-            raise invalid(f"A {node.kind.lower()} stays in '{node.folder}'; it can only be "
-                          "renamed.")
-        _check_world_name(call, node, name)
+    if node.entry is None:  # a user, group, cluster or server: moved in the tree, renamed
+        if node.kind == GROUP and folder.entry is not source.entry:
+            raise invalid(f"A group stays in '{node.folder}'; it can only be renamed.")
+        if folder.entry is tree.groups and node.kind != GROUP:
+            raise invalid("Only groups are in '/groups'.")
+        if name != node.name:
+            _check_world_name(call, node, name)
     else:
         if folder.entry.is_within(node.entry):
             raise invalid(f"'{node.path}' can not be moved into itself.")
         if folder.entry is tree.groups:
             raise invalid("Only groups are in '/groups'.")
-    if by_name and isinstance(node.obj, (User, Group)):
+    if isinstance(node.obj, (User, Group)) and folder.entry is source.entry:
         permissions.check_rename_by_name(world, user, node.obj, node.path, tree.root)
     else:
         permissions.check_object(world, user, source.obj, source.path, permissions.WRITE)
@@ -416,22 +440,29 @@ def _relocate(call: Call, node: Node, folder: Node, name: str, by_name: bool = F
         if node.entry is None:
             permissions.check_object(world, user, node.obj, node.path, permissions.WRITE)
     old_path = node.path
-    if isinstance(node.obj, User):
-        tree.rename_in_acls("user", node.obj.user_name, name)
-        world.rename_user(node.obj, name)
-    elif isinstance(node.obj, Group):
-        tree.rename_in_acls("group", node.obj.group_name, name)
-        world.rename_group(node.obj, name)
-    elif isinstance(node.obj, Cluster):
-        world.remove_cluster(node.obj)
-        node.obj.cluster_name = name
-        world.add_cluster(node.obj)
-    else:
-        assert node.entry is not None
+    if node.entry is not None:
         tree.move(node.entry, folder.entry, name)
+    elif name != node.name:
+        _rename_object(tree, world, node.obj, name)
+    if node.entry is None and node.kind != GROUP:
+        tree.place(node.obj, folder.entry)
     emit(world, Event("cdt.changed", call.now, user_name=user.user_name,
                       message=f"Moved '{old_path}' to '{folder.path.rstrip('/')}/{name}'.",
                       data={"path": old_path}))
+
+
+def _rename_object(tree: Cdt, world: World, obj: object, name: str) -> None:
+    """A user, group or cluster takes the new name everywhere (ACL entries too)."""
+    if isinstance(obj, User):
+        tree.rename_in_acls("user", obj.user_name, name)
+        world.rename_user(obj, name)
+    elif isinstance(obj, Group):
+        tree.rename_in_acls("group", obj.group_name, name)
+        world.rename_group(obj, name)
+    elif isinstance(obj, Cluster):
+        world.remove_cluster(obj)
+        obj.cluster_name = name
+        world.add_cluster(obj)
 
 
 def _check_world_name(call: Call, node: Node, name: str) -> None:
@@ -624,6 +655,11 @@ def _tagged(call: Call) -> tuple[Node, list[str], str]:
     return node, node.obj.tags, tag.strip()
 
 
+def _tags_reply(node: Node, tags: list[str]) -> Payload:
+    """What CMON answers to a tag change: the object's tags and where it is."""
+    return {"tags": list(tags), "object_name": node.name, "object_path": node.folder}
+
+
 @operation(PATH, "appendTag")
 def append_tag(call: Call) -> Payload:
     node, tags, tag = _tagged(call)
@@ -631,7 +667,7 @@ def append_tag(call: Call) -> Payload:
         raise invalid(f"'{node.path}' already has the tag '{tag}'.")
     tags.append(tag)
     _changed(call, f"Tagged '{tag}'", node)
-    return {}
+    return _tags_reply(node, tags)
 
 
 @operation(PATH, "removeTag")
@@ -641,7 +677,7 @@ def remove_tag(call: Call) -> Payload:
         raise not_found(f"'{node.path}' has no tag '{tag}'.")
     tags.remove(tag)
     _changed(call, f"Untagged '{tag}'", node)
-    return {}
+    return _tags_reply(node, tags)
 
 
 # ---- the "tree:" section of world files

@@ -13,11 +13,11 @@ from typing import Any
 
 import orjson
 
-from fakecmon import permissions
-from fakecmon.errors import RpcError, invalid, not_found
+from fakecmon import mail, permissions
+from fakecmon.errors import UNKNOWN_ERROR, RpcError, invalid, not_found
 from fakecmon.events import Event, emit
 from fakecmon.rpc import Call, Payload, coerce, operation
-from fakecmon.world import accounts
+from fakecmon.world import accounts, passwords
 from fakecmon.world.acl import Acl
 from fakecmon.world.cdt import cdt_of, check_principal_name
 from fakecmon.world.models import GROUP_ACL, USER_ACL, Group, Owned, PublicKey, User
@@ -25,6 +25,7 @@ from fakecmon.world.state import ADMINS
 from fakecmon.world.views import group_json, user_json
 
 PATH = "/v2/users"
+#: CMON's text for a failed login (a wrong password and an unknown name alike).
 WRONG_LOGIN = "Username or password is incorrect."
 #: Texts of a user CMON lets a client set.
 USER_TEXTS = ("first_name", "last_name", "email_address", "title")
@@ -236,6 +237,7 @@ def create_user(call: Call) -> Payload:
     tree = cdt_of(world)
     permissions.check_object(world, me, tree.root, "/", permissions.WRITE)
     create_group = call.arg("create_group", bool, False)
+    call.takes("force_password_update", kind=bool)   # s9s always sends it
     wanted = _group_names(spec.get("groups")) or ["users"]
     groups: list[Group | str] = []
     for gname in wanted:
@@ -247,7 +249,7 @@ def create_user(call: Call) -> Payload:
             permissions.check_object(world, me, tree.groups, "/groups", permissions.WRITE)
             groups.append(gname)
         else:
-            raise not_found(f"Group '{gname}' is not found.")
+            raise not_found(f"Group '{gname}' does not exists.")   # sic, CMON's words
     password = call.arg("new_password", str, None)
     if password is None:
         password = _text(spec, "password", "user") or _text(spec, "new_password", "user")
@@ -313,6 +315,7 @@ def remove_user(call: Call, user: User) -> None:
     permissions.check_object(world, me, cdt_of(world).root, "/", permissions.WRITE)
     world.remove_user(user)
     cdt_of(world).rename_in_acls("user", user.user_name, None)
+    cdt_of(world).hand_over(user.user_id)
     call.controller.sessions.drop_user(user.user_id)
     _event(call, "user.deleted", f"Deleted cmon user '{user.user_name}'.", user=user.user_name)
 
@@ -323,6 +326,7 @@ def change_password(call: Call) -> Payload:
     sets its password, whatever ``old_password`` says (s9s sends the caller's own)."""
     me = call.login_user()
     user = _named_user(call, default_self=True, missing=WRONG_LOGIN)
+    call.takes("force_password_update", kind=bool)   # s9s always sends it
     new = call.arg("new_password", str, None)
     if new is None and isinstance(call.body.get("user"), dict):
         new = _text(call.body["user"], "new_password", "user")
@@ -332,7 +336,7 @@ def change_password(call: Call) -> Payload:
     if old is None and isinstance(call.body.get("user"), dict):
         old = _text(call.body["user"], "old_password", "user")
     if user.user_id == me.user_id:
-        if old is None or user.password is None or old != user.password:
+        if old is None or not passwords.check(call.world, user, old):
             raise not_found(WRONG_LOGIN)
     else:
         _check_user(call, user)
@@ -398,7 +402,7 @@ def get_keys(call: Call) -> Payload:
     user = _named_user(call, default_self=True)
     _check_user(call, user, permissions.READ)
     keys = [k.to_json() for k in user.public_keys]
-    return {"total": len(keys), "public_keys": keys}
+    return {"total": len(keys), "public_keys": keys, "user": user_json(call.world, user)}
 
 
 @operation(PATH, "deleteKey")
@@ -536,7 +540,8 @@ def remove_group(call: Call, group: Group) -> None:
                       f"{members} member(s).")
     if group.group_name == ADMINS:
         raise invalid(f"The '{ADMINS}' group can not be deleted.")
-    _check_group(call, group)
+    permissions.check_named(world, call.login_user(), group, "group", group.group_name,
+                            permissions.WRITE, say_which=True)
     world.remove_group(group)
     cdt_of(world).rename_in_acls("group", group.group_name, None)
     _event(call, "group.deleted", f"Deleted cmon group '{group.group_name}'.",
@@ -604,13 +609,26 @@ def password_reset(call: Call) -> Payload:
             raise not_found(f"User '{name}' has no registered email address while requesting "
                             "password reset.")
         token = accounts.issue_reset_token(world, user, call.now)
-        directory = call.controller.config.password_reset_mail_dir
-        if directory is not None:
-            accounts.mail_reset_token(directory, user, token)
+        _mail_reset_token(call, user, token)
         _event(call, "user.password_reset",
                f"Created password reset token for user '{name}'.", user=name)
         return {}
     return _use_reset_token(call, user, token)
+
+
+def _mail_reset_token(call: Call, user: User, token: str) -> None:
+    """Spool the mail (JSON, as CMON spools it) and deliver it to the recipient's mbox,
+    where the controller is set up for either; a spool that cannot be written is a
+    failed request, not a token nobody can read."""
+    config = call.controller.config
+    try:
+        if config.password_reset_mail_dir is not None:
+            accounts.mail_reset_token(config.password_reset_mail_dir, user, token)
+        if config.mail_spool is not None:
+            mail.mail_reset_token(config.mail_spool, user, token, call.now)
+    except OSError as exc:
+        raise RpcError(UNKNOWN_ERROR, f"The password reset mail to "
+                       f"'{user.email_address}' could not be sent: {exc.strerror}.") from None
 
 
 @operation("/v2/auth", "newpassword", login=False)

@@ -25,7 +25,7 @@ def show_perm(granted: str) -> str:
     return "".join(c if c in granted else "-" for c in PRIVILEGES)
 
 
-@dataclass
+@dataclass(slots=True)
 class Acl:
     """Owner, owning group and other permissions plus named user and group entries."""
 

@@ -84,7 +84,7 @@ HOST_STATUS_ALARMS = {
 CLUSTER_STATE_ALARMS = {"FAILURE": "ClusterFailure", "DEGRADED": "ClusterDegraded"}
 
 
-@dataclass
+@dataclass(slots=True)
 class Alarm:
     alarm_id: int
     cluster_id: int

@@ -65,7 +65,7 @@ def _file_name(method: str, created: float) -> tuple[str, str]:
     return f"{method}_{stamp}.tar.gz", "full"
 
 
-@dataclass
+@dataclass(slots=True)
 class BackupRecord:
     backup_id: int
     cluster_id: int
@@ -316,7 +316,7 @@ BINLOG_ROTATION = 3600.0
 MAX_BINLOGS_PER_BACKUP = 24
 
 
-@dataclass
+@dataclass(slots=True)
 class BinlogBackup:
     """One binary log file saved after a full backup, for point-in-time recovery."""
 

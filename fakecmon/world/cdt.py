@@ -18,11 +18,15 @@ from dataclasses import dataclass, field
 
 from fakecmon.errors import invalid
 from fakecmon.timefmt import rfc3339
+from fakecmon.world import config, servers
 from fakecmon.world.acl import Acl
 from fakecmon.world.models import Cluster, Group, Owned, User
 from fakecmon.world.state import ADMINS, World
 
 FOLDER, FILE, USER, GROUP, CLUSTER = "Folder", "File", "User", "Group", "Cluster"
+SERVER, CONTAINER, DATABASE = "Server", "Container", "Database"
+#: The folders CMON shows inside a server (its containers) and a cluster (its databases).
+CONTAINERS, DATABASES, RUNTIME = "containers", "databases", ".runtime"
 
 MAX_NAME = 255
 MAX_PATH = 4096
@@ -40,8 +44,13 @@ JOB_EXECUTOR_ACL = "user::rwx,group::r-x,other::r--"
 
 #: Makes a file's content when it is read (status files of the controller).
 Generator = Callable[[World, float], str]
+#: Takes what is saved into a file CMON interprets (``/.runtime/cmon_license``);
+#: raises ValueError, saying why, for content it refuses.
+Writer = Callable[[World, str], object]
 
 CDT_KEY = "cdt"
+#: Where the databases of each cluster are kept (``fakecmon.world.dbaccounts``).
+DATABASES_KEY = "databases"
 
 
 @dataclass(eq=False)
@@ -55,6 +64,7 @@ class Entry(Owned):
     content: str = ""
     device: tuple[int, int] | None = None
     generator: Generator | None = field(default=None, repr=False)
+    writer: Writer | None = field(default=None, repr=False)
     #: Part of CMON's own layout: never moved, renamed or removed.
     system: bool = False
     created: float = 0.0
@@ -68,8 +78,9 @@ class Entry(Owned):
 
     @property
     def writable(self) -> bool:
-        """Generated status files are read-only whatever their ACL says."""
-        return self.kind == FILE and self.generator is None
+        """Generated status files are read-only whatever their ACL says, except the ones
+        the controller reads back (a ``writer`` takes what is saved)."""
+        return self.kind == FILE and (self.generator is None or self.writer is not None)
 
     def path(self) -> str:
         names: list[str] = []
@@ -99,6 +110,8 @@ class Node:
     obj: Owned                   # whose owner, group and ACL are this node's
     entry: Entry | None = None   # for folders and files
     link_target: str | None = None
+    #: The server or cluster a ``containers``/``databases`` folder (or its item) is of.
+    holder: object = None
 
     @property
     def path(self) -> str:
@@ -195,6 +208,9 @@ class Cdt:
                     content=DELETE_OLD_JOBS)
         for entry in self.walk_entries(self.root):
             entry.system = True
+        #: Users, clusters and servers moved out of ``/`` (CMON's "chroot": whatever a
+        #: user creates goes where its own user object is): (kind, key) -> folder.
+        self.placed: dict[tuple[str, object], Entry] = {}
 
     def _entry(self, parent: Entry | None, name: str, kind: str, acl: str, *,
                group: int | None = None, content: str = "", device: tuple[int, int] | None = None,
@@ -214,8 +230,9 @@ class Cdt:
         for folder, name, acl, device, generator in RUNTIME_FILES:
             parent = folders[folder] if folder else runtime
             content = "false\n" if name == "enabled" else ""
-            self._entry(parent, name, FILE, acl, device=device, generator=generator,
-                        content=content)
+            entry = self._entry(parent, name, FILE, acl, device=device, generator=generator,
+                                content=content)
+            entry.writer = RUNTIME_WRITERS.get(name)
 
     # ---- nodes
 
@@ -227,15 +244,103 @@ class Cdt:
             return self.root_node()
         return Node(entry.kind, entry.name, entry.parent.path(), entry, entry)
 
-    def user_node(self, user: User, folder: str = "/") -> Node:
-        link = join("/", user.user_name) if folder != "/" else None
-        return Node(USER, user.user_name, folder, user, link_target=link)
+    def user_node(self, user: User, group_path: str | None = None) -> Node:
+        """A user where it is, or (``group_path``) as a member link inside its group."""
+        if group_path is not None:
+            return Node(USER, user.user_name, group_path, user,
+                        link_target=join(self.folder_of(user).path(), user.user_name))
+        return Node(USER, user.user_name, self.folder_of(user).path(), user)
 
     def group_node(self, group: Group) -> Node:
         return Node(GROUP, group.group_name, "/groups", group)
 
     def cluster_node(self, cluster: Cluster) -> Node:
-        return Node(CLUSTER, cluster.cluster_name, "/", cluster)
+        return Node(CLUSTER, cluster.cluster_name, self.folder_of(cluster).path(), cluster)
+
+    def server_node(self, server: servers.Server) -> Node:
+        return Node(SERVER, server.hostname, self.folder_of(server).path(), server)
+
+    # ---- where users, clusters and servers are
+
+    @staticmethod
+    def _key(obj: Owned) -> tuple[str, object]:
+        if isinstance(obj, User):
+            return USER, obj.user_id
+        if isinstance(obj, Cluster):
+            return CLUSTER, obj.cluster_id
+        if isinstance(obj, servers.Server):
+            return SERVER, obj.hostname
+        raise TypeError(f"{type(obj).__name__} has no place of its own in the tree")
+
+    def folder_of(self, obj: Owned) -> Entry:
+        """The folder a user, cluster or server is in (``/`` unless it was moved); a folder
+        that was removed meanwhile puts it back at ``/``."""
+        folder = self.placed.get(self._key(obj))
+        if folder is None or not folder.is_within(self.root):
+            return self.root
+        return folder
+
+    def place(self, obj: Owned, folder: Entry) -> None:
+        if folder is self.root:
+            self.placed.pop(self._key(obj), None)
+        else:
+            self.placed[self._key(obj)] = folder
+
+    def home_of(self, user: User | None) -> Entry:
+        """Where what ``user`` creates (clusters, servers) goes: the folder of its user
+        object, so a user moved into ``/home/kirk`` keeps its clusters there."""
+        return self.root if user is None else self.folder_of(user)
+
+    def _placed_in(self, folder: Entry) -> list[Node]:
+        """The users, clusters and servers in ``folder`` (only the moved ones are looked
+        at for a folder other than ``/``)."""
+        world = self.world
+        if folder is self.root:
+            users = list(world.users.values())
+            clusters = list(world.clusters.values())
+            hosts = list(servers.book(world).servers.values())
+        else:
+            keys = [k for k, f in self.placed.items() if f is folder]
+            users = [world.users[i] for kind, i in keys if kind == USER and i in world.users]
+            clusters = [world.clusters[i] for kind, i in keys
+                        if kind == CLUSTER and i in world.clusters]
+            book = servers.book(world).servers
+            hosts = [book[n] for kind, n in keys if kind == SERVER and n in book]
+        return ([self.user_node(u) for u in users if self.folder_of(u) is folder]
+                + [self.cluster_node(c) for c in clusters if self.folder_of(c) is folder]
+                + [self.server_node(h) for h in hosts if self.folder_of(h) is folder])
+
+    def has_content(self, entry: Entry) -> bool:
+        return bool(entry.children) or bool(self._placed_in(entry))
+
+    def _held(self, node: Node) -> list[Node]:
+        """What CMON shows inside a server (``containers``) and a cluster (``databases``),
+        and in those folders: the server's containers, the cluster's databases."""
+        if node.kind == SERVER and isinstance(node.obj, servers.Server):
+            server = node.obj
+            folder = Owned(owner_user_id=server.owner_user_id,
+                           owner_group_id=server.owner_group_id,
+                           acl=Acl.parse(servers.CONTAINERS_FOLDER_ACL))
+            return [Node(FOLDER, RUNTIME, node.path, folder, holder=server),
+                    Node(FOLDER, CONTAINERS, node.path, folder, holder=server)]
+        if node.name == RUNTIME and isinstance(node.holder, servers.Server):
+            server = node.holder
+            return [_state_file(node, server, lambda world, now: servers.state_text(server))]
+        if node.kind == CLUSTER:
+            return [Node(FOLDER, RUNTIME, node.path, node.obj, holder=node.obj),
+                    Node(FOLDER, DATABASES, node.path, node.obj, holder=node.obj)]
+        if node.name == RUNTIME and isinstance(node.holder, Cluster):
+            cluster = node.holder
+            return [_state_file(node, cluster, lambda world, now: _cluster_state(cluster))]
+        holder = node.holder
+        if isinstance(holder, servers.Server):
+            return [Node(CONTAINER, c.alias, node.path, servers.container_owner(holder, c),
+                         holder=holder) for c in holder.containers]
+        if isinstance(holder, Cluster):
+            names = [str(d.get("database_name", "")) for d in
+                     self.world.extensions.get(DATABASES_KEY, {}).get(holder.cluster_id, [])]
+            return [Node(DATABASE, name, node.path, holder, holder=holder) for name in names]
+        return []
 
     def child(self, node: Node, name: str) -> Node | None:
         """The object called ``name`` in ``node`` (a folder, or a group for its members)."""
@@ -246,19 +351,26 @@ class Cdt:
             if isinstance(group, Group) and user is not None and group.group_id in user.group_ids:
                 return self.user_node(user, node.path)
             return None
+        if node.kind in (SERVER, CLUSTER) or (node.kind == FOLDER and node.holder is not None):
+            return next((n for n in self._held(node) if n.name == name), None)
         if node.entry is None or node.kind != FOLDER:
             return None
         entry = node.entry.children.get(name)
         if entry is not None:
             return self.entry_node(entry)
-        if node.entry is self.root:
-            user = world.user_by_name(name)
-            if user is not None:
-                return self.user_node(user)
-            cluster = world.cluster_by_name(name)
-            if cluster is not None:
-                return self.cluster_node(cluster)
-        elif node.entry is self.groups:
+        found: Owned | None = world.user_by_name(name)
+        if found is None:
+            found = world.cluster_by_name(name)
+        if found is None:
+            found = servers.book(world).servers.get(name)
+        if found is not None and self.folder_of(found) is node.entry:
+            if isinstance(found, User):
+                return self.user_node(found)
+            if isinstance(found, Cluster):
+                return self.cluster_node(found)
+            assert isinstance(found, servers.Server)
+            return self.server_node(found)
+        if node.entry is self.groups:
             group = world.group_by_name(name)
             if group is not None:
                 return self.group_node(group)
@@ -272,12 +384,12 @@ class Cdt:
             gid = node.obj.group_id if isinstance(node.obj, Group) else -1
             found = [self.user_node(u, node.path) for u in world.users.values()
                      if gid in u.group_ids]
+        elif node.kind in (SERVER, CLUSTER) or (node.kind == FOLDER and node.holder is not None):
+            found = self._held(node)
         elif node.kind == FOLDER and node.entry is not None:
             found = [self.entry_node(e) for e in node.entry.children.values()]
-            if node.entry is self.root:
-                found += [self.user_node(u) for u in world.users.values()]
-                found += [self.cluster_node(c) for c in world.clusters.values()]
-            elif node.entry is self.groups:
+            found += self._placed_in(node.entry)
+            if node.entry is self.groups:
                 found += [self.group_node(g) for g in world.groups.values()]
         found.sort(key=lambda n: (n.kind != FOLDER, n.name))
         return found
@@ -311,6 +423,15 @@ class Cdt:
         yield from self.world.groups.values()
         yield from self.world.clusters.values()
 
+    def hand_over(self, user_id: int) -> None:
+        """What a deleted user owned now belongs to ``system``, as in CMON (s9s then shows
+        ``system`` as the owner of the cluster, its nodes and the controller, never a
+        bare id or nothing); the owner group stays."""
+        owned = list(self.all_owned()) + list(servers.book(self.world).servers.values())
+        for obj in owned:
+            if obj.owner_user_id == user_id:
+                obj.owner_user_id = self.system_uid
+
     def rename_in_acls(self, kind: str, old: str, new: str | None) -> None:
         """Named ``user:``/``group:`` ACL entries follow a renamed user or group, and go
         with a deleted one (a later namesake must not inherit its rights)."""
@@ -342,6 +463,14 @@ class Cdt:
         folder.children[name] = entry
 
 
+def _state_file(folder: Node, holder: Owned, generator: Generator) -> Node:
+    """``.runtime/state`` of a server or cluster: read-only, its holder's owner."""
+    state = Entry(owner_user_id=holder.owner_user_id, owner_group_id=holder.owner_group_id,
+                  acl=Acl.parse(RUNTIME_RO_ACL), name="state", kind=FILE, system=True,
+                  generator=generator)
+    return Node(FILE, "state", folder.path, state, entry=state, holder=holder)
+
+
 def cdt_of(world: World) -> Cdt:
     """The tree of ``world``, made on first use (a reset makes a new World, so a new tree).
 
@@ -367,6 +496,14 @@ def _cluster_manager(world: World, now: float) -> str:
     rows = [(str(c.cluster_id), f"{c.cluster_name} {c.cluster_type} {c.state}")
             for c in sorted(world.clusters.values(), key=lambda c: c.cluster_id)]
     return _lines([("number_of_clusters", len(rows))] + rows)
+
+
+def _cluster_state(cluster: Cluster) -> str:
+    """``/<cluster>/.runtime/state``: the cluster object's own status lines."""
+    return _lines([("s9scluster_instance", f"0x{servers.seed(cluster.cluster_name):08x}"),
+                   ("cluster_id", cluster.cluster_id), ("cluster_name", cluster.cluster_name),
+                   ("cluster_type", cluster.cluster_type), ("cluster_state", cluster.state),
+                   ("number_of_hosts", len(cluster.hosts))])
 
 
 def _user_manager(world: World, now: float) -> str:
@@ -404,7 +541,7 @@ RUNTIME_FILES: list[tuple[str, str, str, tuple[int, int] | None, Generator | Non
     ("rpc", "rpcv2_service", RUNTIME_RO_ACL, (90, 1), _device("rpcv2_service")),
     ("rpc", "sessions", RUNTIME_RO_ACL, (92, 1), _device("sessions")),
     ("", "cluster_manager", RUNTIME_RO_ACL, (10, 1), _cluster_manager),
-    ("", "cmon_license", RUNTIME_RW_ACL, (111, 2), None),
+    ("", "cmon_license", RUNTIME_RW_ACL, (111, 2), config.license_text),
     ("", "config_manager", RUNTIME_RO_ACL, (121, 1), _device("config_manager")),
     ("", "controller", RUNTIME_RO_ACL, (99, 1), _controller),
     ("", "controller_clock", RUNTIME_RO_ACL, None, lambda w, now: rfc3339(now)),
@@ -413,10 +550,13 @@ RUNTIME_FILES: list[tuple[str, str, str, tuple[int, int] | None, Generator | Non
     ("", "host_manager", RUNTIME_RO_ACL, (20, 1), _host_manager),
     ("", "mutexes", RUNTIME_RO_ACL, (50, 1), _device("mutexes")),
     ("", "process_manager", RUNTIME_RO_ACL, (41, 1), _device("process_manager")),
-    ("", "server_manager", RUNTIME_RO_ACL, (4, 1), _device("server_manager")),
+    ("", "server_manager", RUNTIME_RO_ACL, (4, 1), lambda w, now: servers.manager_text(w)),
     ("", "threads", RUNTIME_RO_ACL, (60, 1), _device("threads")),
     ("", "user_manager", RUNTIME_RO_ACL, (30, 1), _user_manager),
 ]
+
+#: Files whose saved content the controller takes in (and may refuse).
+RUNTIME_WRITERS: dict[str, Writer] = {"cmon_license": config.install_license}
 
 DELETE_OLD_JOBS = """\
 /*

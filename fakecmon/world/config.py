@@ -251,8 +251,11 @@ class ConfigFile:
         return self.path.rsplit("/", 1)[-1]
 
     def section(self, name: str, create: bool = False) -> list[list[str]] | None:
+        """An INI group is found whatever the case of its name (``--opt-group=MYSQLD``
+        changes ``[mysqld]``: MySQL reads group names case-insensitively)."""
+        folded = name.lower() if self.syntax == "ini" else name
         for sname, lines in self.sections:
-            if sname == name:
+            if (sname.lower() if self.syntax == "ini" else sname) == folded:
                 return lines
         if create:
             self.sections.append((name, []))
@@ -356,6 +359,12 @@ def default_file(cluster: Cluster, host: Host) -> ConfigFile:
     return _generic_file(cluster, host)
 
 
+def config_path(world: World, cluster: Cluster, host: Host) -> str:
+    """The node's config file (``configfile`` of the host, s9s's ``%C``)."""
+    stored = book(world).files.get((cluster.cluster_id, host.hostname, host.port))
+    return stored.path if stored is not None else default_file(cluster, host).path
+
+
 class ConfigBook:
     """Overridden cluster settings, node config files and the LDAP settings of one world."""
 
@@ -402,15 +411,29 @@ class License:
     type: str = "Enterprise"
 
 
+#: What separates the license JSON from its signature in a signed key (s9s-tools'
+#: ft_tree uploads such keys with ``s9s tree --save /.runtime/cmon_license``).
+SIGNATURE_SEPARATOR = b"{s9s-signature-separator}"
+
+
 def parse_license(data: str) -> License:
     """A license key: JSON ``{company, email_address, expiration_date, licensed_nodes, type}``,
-    plain or base64-encoded. ValueError says what is wrong."""
-    text = data.strip()
-    if not text.startswith("{"):
+    plain or base64-encoded, or a signed key: base64 of that JSON, then
+    ``{s9s-signature-separator}``, then the signature. ValueError says what is wrong."""
+    raw = data.strip().encode()
+    if not raw.startswith(b"{"):
         try:
-            text = base64.b64decode(text, validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError, ValueError):
+            raw = base64.b64decode(b"".join(raw.split()), validate=True)
+        except (binascii.Error, ValueError):
             raise ValueError("the license data is neither JSON nor base64-encoded JSON") from None
+    if SIGNATURE_SEPARATOR in raw:
+        raw, signature = raw.split(SIGNATURE_SEPARATOR, 1)
+        if not signature.strip():
+            raise ValueError("the license has an empty signature")
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        raise ValueError("the license data is neither JSON nor base64-encoded JSON") from None
     try:
         doc = json.loads(text)
     except ValueError:
@@ -433,14 +456,34 @@ def parse_license(data: str) -> License:
     return License(doc["company"], doc["email_address"], expiration, nodes, kind)
 
 
+def current_license(world: World, now: float) -> License:
+    """The installed license; without a ``setLicense`` a year-long one that never runs out."""
+    lic = world.extensions.get(LICENSE)
+    return lic if lic is not None else License("fakecmon", "license@fakecmon.invalid",
+                                               now + 365 * 86400)
+
+
+def license_text(world: World, now: float) -> str:
+    """``/.runtime/cmon_license`` as ``s9s tree --cat`` shows it: the license's JSON."""
+    lic = current_license(world, now)
+    return json.dumps({"company": lic.company, "email_address": lic.email_address,
+                       "expiration_date": rfc3339(lic.expiration),
+                       "licensed_nodes": lic.licensed_nodes, "type": lic.type}, indent=4) + "\n"
+
+
+def install_license(world: World, data: str) -> License:
+    """Check and install a key (setLicense, or saving ``/.runtime/cmon_license``)."""
+    lic = parse_license(data)
+    world.extensions[LICENSE] = lic
+    return lic
+
+
 def license_docs(world: World, now: float) -> dict[str, Any]:
     """``license`` and ``license_check`` as getAllClusterInfo and getLicense report them.
 
     Without a ``setLicense`` the controller has a year-long license that never runs out.
     """
-    lic = world.extensions.get(LICENSE)
-    if lic is None:
-        lic = License("fakecmon", "license@fakecmon.invalid", now + 365 * 86400)
+    lic = current_license(world, now)
     days_left = max(math.ceil((lic.expiration - now) / 86400), 0)
     valid = lic.expiration > now
     used = sum(len(c.hosts) for c in world.clusters.values())

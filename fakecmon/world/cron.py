@@ -1,14 +1,18 @@
-"""Five-field cron expressions, in UTC: when a recurring job (``recurrence``) fires next.
+"""Five-field cron expressions: when a recurring job (``recurrence``) fires next.
 
 ``minute hour day-of-month month day-of-week`` with ``*``, lists, ranges, steps
 and three-letter month/day names, plus ``@hourly``, ``@daily``, ``@weekly``,
 ``@monthly`` and ``@yearly``. As in cron, when both day fields are restricted a
-day matches if either does.
+day matches if either does. The times are UTC unless the expression starts with
+``TZ=<zone>`` (or ``CRON_TZ=<zone>``), as CMON takes it and the Terraform provider
+writes it (``TZ=UTC 0 0 * * *``, ``TZ=Europe/Berlin 30 2 * * 1``): then they are that
+zone's wall-clock times.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _FIELDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 _MONTHS = {m: i + 1 for i, m in enumerate(
@@ -26,7 +30,8 @@ class Cron:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        spec = _MACROS.get(text.strip().lower(), text)
+        self.zone, rest = _zone(text)
+        spec = _MACROS.get(rest.strip().lower(), rest)
         parts = spec.split()
         if len(parts) != 5:
             raise ValueError(f"Invalid recurrence '{text}': expected 5 fields "
@@ -49,7 +54,7 @@ class Cron:
 
     def next_after(self, t: float) -> float:
         """The first firing time strictly after epoch second ``t``."""
-        start = datetime.fromtimestamp(t, tz=timezone.utc).replace(second=0, microsecond=0)
+        start = datetime.fromtimestamp(t, tz=self.zone).replace(second=0, microsecond=0)
         start += timedelta(minutes=1)
         day = start.replace(hour=0, minute=0)
         hours, minutes = sorted(self.hours), sorted(self.minutes)
@@ -62,6 +67,20 @@ class Cron:
                             return when.timestamp()
             day += timedelta(days=1)
         raise ValueError(f"The recurrence '{self.text}' never fires.")
+
+
+def _zone(text: str) -> tuple[tzinfo, str]:
+    """The time zone a ``TZ=<zone>`` prefix names (UTC without one), and the rest."""
+    head, _, rest = text.strip().partition(" ")
+    key, eq, name = head.partition("=")
+    if not eq or key.upper() not in ("TZ", "CRON_TZ"):
+        return timezone.utc, text
+    if name.upper() in ("UTC", "GMT", "Z"):
+        return timezone.utc, rest
+    try:
+        return ZoneInfo(name), rest
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"Invalid recurrence '{text}': unknown time zone '{name}'.") from None
 
 
 def _parse_field(text: str, lo: int, hi: int, names: dict[str, int], whole: str) -> set[int]:

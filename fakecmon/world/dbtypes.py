@@ -15,6 +15,14 @@ class ClusterType:
     name: str                       # as clients send it in job_data.cluster_type
     long_name: str
     vendors: dict[str, dict[str, tuple[str, ...]]]   # vendor -> major -> patch versions
+    #: The name getSupportedClusterTypes lists it by, where CMON's differs (sic: CMON
+    #: spells the NDB one "myqlcluster"), and its short name there.
+    cmon_name: str = ""
+    short_name: str = ""
+
+    @property
+    def type_name(self) -> str:
+        return self.cmon_name or self.name
 
 
 _MYSQL = {
@@ -27,23 +35,26 @@ _MYSQL = {
 
 CLUSTER_TYPES: tuple[ClusterType, ...] = (
     ClusterType("mysql_single", "MySQL / MariaDB standalone", _MYSQL),
-    ClusterType("replication", "MySQL / MariaDB replication", _MYSQL),
-    ClusterType("galera", "MySQL / MariaDB Galera cluster",
+    ClusterType("replication", "MySQL Replication", _MYSQL, short_name="Replication"),
+    ClusterType("galera", "Galera Cluster for MySQL",
                 {"percona": {"8.0": ("8.0.39-30.1", "8.0.40-31.1")},
-                 "mariadb": _MYSQL["mariadb"]}),
-    ClusterType("group_replication", "MySQL group replication",
-                {"oracle": _MYSQL["oracle"], "percona": _MYSQL["percona"]}),
-    ClusterType("mysqlcluster", "MySQL NDB cluster",
-                {"oracle": {"8.0": ("8.0.39", "8.0.40"), "8.4": ("8.4.2", "8.4.3")}}),
-    ClusterType("postgresql_single", "PostgreSQL",
+                 "mariadb": _MYSQL["mariadb"]}, short_name="Galera"),
+    ClusterType("group_replication", "MySQL Group Replication",
+                {"oracle": _MYSQL["oracle"], "percona": _MYSQL["percona"]},
+                cmon_name="groupreplication", short_name="Group Replication"),
+    ClusterType("mysqlcluster", "MySQL NDB Cluster",
+                {"oracle": {"8.0": ("8.0.39", "8.0.40"), "8.4": ("8.4.2", "8.4.3")}},
+                cmon_name="myqlcluster", short_name="NDB Cluster"),
+    ClusterType("postgresql_single", "PostgreSQL Cluster",
                 {"default": {"13": ("13.16", "13.18"), "14": ("14.13", "14.15"),
                              "15": ("15.8", "15.10"), "16": ("16.4", "16.6"),
                              "17": ("17.0", "17.2")},
-                 "enterprisedb": {"15": ("15.8",), "16": ("16.4",)}}),
-    ClusterType("mongodb", "MongoDB replica set / sharded cluster",
+                 "enterprisedb": {"15": ("15.8",), "16": ("16.4",)}},
+                cmon_name="postgresql", short_name="PostgreSQL"),
+    ClusterType("mongodb", "MongoDB Cluster",
                 {"percona": {"6.0": ("6.0.18-15",), "7.0": ("7.0.14-8", "7.0.15-9")},
                  "10gen": {"6.0": ("6.0.18",), "7.0": ("7.0.14", "7.0.15"),
-                           "8.0": ("8.0.3", "8.0.4")}}),
+                           "8.0": ("8.0.3", "8.0.4")}}, short_name="MongoDB"),
     ClusterType("redis", "Redis with Sentinel",
                 {"redis": {"6": ("6.2.16",), "7": ("7.2.6", "7.4.1")}}),
     ClusterType("valkey", "Valkey with Sentinel",
@@ -60,7 +71,7 @@ CLUSTER_TYPES: tuple[ClusterType, ...] = (
                 {"clickhouse": {"24.8": ("24.8.6.70",), "24.10": ("24.10.2.80",)}}),
 )
 
-BY_NAME = {t.name: t for t in CLUSTER_TYPES}
+BY_NAME = {n: t for t in CLUSTER_TYPES for n in {t.name, t.type_name}}
 
 
 def cluster_type(name: str) -> ClusterType | None:

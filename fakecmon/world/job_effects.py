@@ -18,9 +18,10 @@ from __future__ import annotations
 from typing import Any
 
 from fakecmon.timefmt import check_epoch, parse_time, rfc3339
-from fakecmon.world import maintenance
+from fakecmon.world import container_jobs, maintenance
 from fakecmon.world.acl import Acl
 from fakecmon.world.backups import backups_of, default_method, make_record
+from fakecmon.world.cdt import cdt_of
 from fakecmon.world.jobs import (
     AUX_NODETYPES, JOB_SUCCESS, PLANS, JobContext, Step, data_hosts, reconcile,
     set_cluster_state,
@@ -199,9 +200,10 @@ def finish_cluster(ctx: JobContext, cluster_id: int, text: str) -> None:
 # ---- test commands and the commands without world effects
 
 #: ``job_data`` settings CMON takes that the simulation does not act on (fakecmon has
-#: no SSH, packages or firewalls): each plan logs them (``JobContext.settings``).
-NODE_SETUP = ("ssh_user", "ssh_port", "ssh_keyfile", "sudo_password", "disable_firewall",
-              "disable_selinux", "enable_uninstall", "use_internal_repos", "deploy_agents")
+#: no packages or firewalls): each plan logs them (``JobContext.settings``; the SSH
+#: settings every job takes are logged by ``jobs.run_plan``).
+NODE_SETUP = ("disable_firewall", "disable_selinux", "enable_uninstall", "use_internal_repos",
+              "deploy_agents")
 
 
 def plan_success(ctx: JobContext) -> list[Step]:
@@ -304,7 +306,10 @@ def plan_create_cluster(ctx: JobContext) -> list[Step]:
             "tags": tags, "nodes": nodes}
     ctx.log(f"Cluster type: {ctype.lower()}, vendor: {vendor}, version: {version}, "
             f"{len(nodes)} node(s).")
-    steps = [note(1, f"{n['hostname']}: Checking SSH access.") for n in nodes]
+    steps = []
+    if not importing and data.get("containers"):   # --containers: nodes in new containers
+        steps += container_jobs.container_steps(ctx, data["containers"])
+    steps += [note(1, f"{n['hostname']}: Checking SSH access.") for n in nodes]
     install = not importing and data.get("install_software", True) is not False
     for n in nodes:
         where = f"{n['hostname']}:{n['port']}"
@@ -348,14 +353,19 @@ def register_cluster(ctx: JobContext, spec: dict[str, Any]) -> None:
     name = spec["name"] or f"cluster_{cid}"
     if world.cluster_by_name(name) is not None:
         ctx.fail(f"A cluster with the name '{name}' already exists.")
+    for node in spec["nodes"]:      # a node named by its new container: its address
+        address = container_jobs.container_address(world, node["hostname"])
+        if address is not None:
+            node["container_id"], node["hostname"] = node["hostname"], address
     for node in spec["nodes"]:
         owner = _host_owner(world, node["hostname"])
         if owner is not None:
             ctx.fail(f"Host {node['hostname']} is already in cluster {owner.cluster_id}.")
-    _, _, _, datadir = HOST_CLASSES[spec["type"]]
+    datadir = _datadir(spec["type"], spec["version"])
     hosts = [Host(host_id=world.next_host_id(), hostname=n["hostname"], port=n["port"],
                   class_name=n["class_name"], nodetype=n["nodetype"], role=n["role"],
-                  version=spec["version"], datadir=datadir, started_at=ctx.now)
+                  version=spec["version"], datadir=datadir, started_at=ctx.now,
+                  extra={"container_id": n["container_id"]} if "container_id" in n else {})
              for n in spec["nodes"]]
     group = job.group_id if job.group_id in world.groups else 1
     cluster = Cluster(cluster_id=cid, cluster_name=name, cluster_type=spec["type"],
@@ -364,6 +374,8 @@ def register_cluster(ctx: JobContext, spec: dict[str, Any]) -> None:
                       hosts=hosts, owner_user_id=job.user_id, owner_group_id=group,
                       acl=Acl.parse(CLUSTER_ACL), created=ctx.now)
     world.add_cluster(cluster)
+    tree = cdt_of(world)   # next to its creator's user object (CMON's chroot), else at '/'
+    tree.place(cluster, tree.home_of(world.users.get(job.user_id)))
     ctx.emit("cluster.created", f"Cluster {cid} '{name}' is created.", cid,
              cluster_name=name, cluster_type=spec["type"])
     verb = "registered" if job.command == "add_cluster" else "created"
@@ -407,16 +419,63 @@ def plan_addnode(ctx: JobContext) -> list[Step]:
     if cluster.state in ("STOPPED", "FAILURE", "SHUTTING_DOWN"):
         ctx.fail(f"The cluster is in state {cluster.state}: nodes can only be added to a "
                  "running cluster.")
+    return _join_steps(ctx, cluster, specs)
+
+
+def plan_add_replication_slave(ctx: JobContext) -> list[Step]:
+    """``cluster --add-node --nodes="MASTER?master;SLAVE?slave"`` of a replication
+    cluster (PostgreSQL, MySQL): ``job_data.slave_address`` joins as a slave of
+    ``master_address``, which must be a node of the cluster."""
+    cluster = ctx.cluster()
+    master = ctx.data.get("master_address")
+    slave = ctx.data.get("slave_address")
+    if not isinstance(slave, str) or not slave.strip():
+        ctx.fail("The 'job_data.slave_address' field must name the new slave.")
+    if master not in (None, ""):
+        host, port, _ = parse_node(ctx, master, "job_data.master_address")
+        find_host(ctx, cluster, host, port)
+    if cluster.state in ("STOPPED", "FAILURE", "SHUTTING_DOWN"):
+        ctx.fail(f"The cluster is in state {cluster.state}: nodes can only be added to a "
+                 "running cluster.")
+    return _join_steps(ctx, cluster, [parse_node(ctx, slave, "job_data.slave_address")])
+
+
+#: Load balancers and helpers an ``s9s cluster --add-node --nodes=proxySql://HOST`` adds
+#: (the job command names the kind): node type and default port.
+BALANCERS = {"proxysql": ("proxysql", 6032), "haproxy": ("haproxy", 9600),
+             "maxscale": ("maxscale", 4008), "pgbouncer": ("pgbouncer", 6432),
+             "keepalived": ("keepalived", 112), "garbd": ("garbd", 4567)}
+
+
+def plan_balancer(ctx: JobContext) -> list[Step]:
+    """proxysql, haproxy, maxscale, pgbouncer, keepalived, garbd jobs: each node of
+    ``job_data.nodes`` joins the cluster as a node of that kind (``setup...`` actions;
+    other actions change nothing)."""
+    cluster = ctx.cluster()
+    action = ctx.data.get("action", "")
+    nodetype, port = BALANCERS[ctx.job.command]
+    if isinstance(action, str) and action and not action.lower().startswith(("setup", "add")):
+        return plan_generic(ctx)
+    specs = job_nodes(ctx)
+    if not specs:
+        ctx.fail(f"No {nodetype} node is given: set 'job_data.nodes'.")
+    return _join_steps(ctx, cluster, specs, nodetype, port)
+
+
+def _join_steps(ctx: JobContext, cluster: Cluster, specs: list[NodeSpec],
+                kind: str = "", kind_port: int = 0) -> list[Step]:
+    """The steps that install and add each node (default port and role of the type, or
+    of ``kind``, a load balancer)."""
     default_class, default_type, default_port, _ = HOST_CLASSES.get(
         cluster.cluster_type, ("CmonHost", "", 0, ""))
     role = ROLES.get(cluster.cluster_type, ("", ""))[1]
     steps: list[Step] = []
     for hostname, port, extra in specs:
-        nodetype = extra.get("nodetype") or extra.get("node_type") or ctx.data.get(
+        nodetype = kind or extra.get("nodetype") or extra.get("node_type") or ctx.data.get(
             "node_type") or default_type
         if not isinstance(nodetype, str):
             ctx.fail(f"Invalid node type for {hostname}.")
-        port = port or default_port
+        port = port or kind_port or default_port
         if cluster.host(hostname, port) is not None:
             ctx.fail(f"Host {hostname}:{port} is already in the cluster.")
         owner = _host_owner(ctx.world, hostname)
@@ -436,11 +495,19 @@ def plan_addnode(ctx: JobContext) -> list[Step]:
     return steps
 
 
+def _datadir(cluster_type: str, version: str) -> str:
+    """The data directory of a node of this type (PostgreSQL's names its major version)."""
+    datadir = HOST_CLASSES.get(cluster_type, ("", "", 0, ""))[3]
+    if cluster_type == "POSTGRESQL_SINGLE" and version:
+        datadir = f"/var/lib/postgresql/{version.split('.')[0]}/main"
+    return datadir
+
+
 def add_host(ctx: JobContext, cluster_id: int, node: dict[str, Any]) -> None:
     cluster = ctx.cluster(cluster_id)
     if cluster.host(node["hostname"], node["port"]) is not None:
         ctx.fail(f"Host {node['hostname']}:{node['port']} is already in the cluster.")
-    datadir = HOST_CLASSES.get(cluster.cluster_type, ("", "", 0, ""))[3]
+    datadir = _datadir(cluster.cluster_type, cluster.version)
     host = Host(host_id=ctx.world.next_host_id(), hostname=node["hostname"], port=node["port"],
                 class_name=node["class_name"], nodetype=node["nodetype"], role=node["role"],
                 version=cluster.version, datadir=datadir if node["nodetype"] not in
@@ -789,29 +856,29 @@ def register_maintenance(ctx: JobContext, cluster_id: int, hostnames: list[str],
 #: Commands fakecmon knows without simulating their effects (job-commands.tsv and
 #: the commands the OpenAPI spec and the Terraform provider send).
 GENERIC_COMMANDS = (
-    "addController", "add_replication_slave", "calculate_db_growth", "check_pkg_upgrades",
+    "addController", "calculate_db_growth", "check_pkg_upgrades",
     "cmon_ha_create_snapshot", "collect_logs", "create_container_server",
-    "create_local_repository", "delete_all_backups", "delete_container", "delete_database",
+    "create_local_repository", "delete_all_backups",
     "delete_old_backups", "demote_node", "deploy_agents", "deploy_cmonagents",
     "disable_cluster_readonly", "disable_recovery", "enable_binary_logging",
     "enable_cluster_readonly", "enable_log_archiving", "enable_recovery", "error_report",
-    "execute", "failover_replication_slave", "haproxy", "import_config", "inspect_host",
-    "keepalived", "maxscale", "nfsclient", "nfsserver", "pbmagent", "pgbackrest", "pgbouncer",
-    "promote_replication_slave", "proxysql", "removeController", "renew_mssql_certificate",
+    "execute", "failover_replication_slave", "import_config", "inspect_host",
+    "nfsclient", "nfsserver", "pbmagent", "pgbackrest",
+    "removeController", "renew_mssql_certificate",
     "reset_replication_slave", "restore_cluster", "restore_controller", "save_cluster",
     "save_controller", "setup_audit_logging", "setup_logrotate", "setup_ssl",
-    "stage_replication_slave", "start_container", "start_replication_slave", "stop_container",
-    "stop_replication_slave", "sync_clusters", "toggle_replication_sync",
+    "sync_clusters", "toggle_replication_sync",
     "uninstall_cmonagents", "updateCmonVersion", "upgrade_cluster", "verify_backup",
     "enable_db_readonly", "enable_node_recovery", "disable_node_recovery", "registernode",
-    "add_shard", "garbd",
+    "add_shard",
 )
 
 EFFECTS = {
     "success": plan_success, "fail": plan_fail,
     "create_cluster": plan_create_cluster, "add_cluster": plan_create_cluster,
     "remove_cluster": plan_remove_cluster, "addnode": plan_addnode,
-    "removenode": plan_removenode, "stop": plan_stop, "start": plan_start,
+    "removenode": plan_removenode, "add_replication_slave": plan_add_replication_slave,
+    "stop": plan_stop, "start": plan_start,
     "restart": plan_restart, "reboot": plan_restart, "stop_cluster": plan_stop_cluster,
     "start_cluster": plan_start_cluster, "rolling_restart": plan_rolling_restart,
     "backup": plan_backup, "restore_backup": plan_restore_backup,
@@ -820,3 +887,6 @@ EFFECTS = {
 
 PLANS.update(dict.fromkeys(GENERIC_COMMANDS, plan_generic))
 PLANS.update(EFFECTS)
+PLANS.update(dict.fromkeys(BALANCERS, plan_balancer))
+
+from fakecmon.world import db_jobs, replication  # noqa: E402,F401  (more commands)

@@ -19,7 +19,9 @@ counts jobs by state for ``job_statistics``. World files hold past jobs in a
 
 from __future__ import annotations
 
+import functools
 import heapq
+import sys
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -61,7 +63,7 @@ DEFAULT_DURATIONS: dict[str, float] = {
 }
 DEFAULT_DURATION = 1.0
 #: Ended jobs a world keeps unless the server says otherwise (``--max-jobs``).
-MAX_ENDED_JOBS = 10_000
+MAX_ENDED_JOBS = 200_000
 
 
 class JobFailed(Exception):
@@ -85,7 +87,7 @@ class JobSettings:
         return self.durations.get(job.command, self.default_duration)
 
 
-@dataclass
+@dataclass(slots=True)
 class JobMessage:
     message_id: int
     job_id: int
@@ -102,7 +104,7 @@ class JobMessage:
                 "message_status": self.status, "message_text": self.text}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Step:
     """One thing a job does: ``action(ctx, *args)`` after ``weight`` parts of its duration."""
 
@@ -111,7 +113,7 @@ class Step:
     args: tuple[Any, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Planned:
     at: float
     progress: int
@@ -119,7 +121,7 @@ class _Planned:
     args: tuple[Any, ...]
 
 
-@dataclass
+@dataclass(slots=True)
 class Job:
     job_id: int
     cluster_id: int
@@ -144,11 +146,28 @@ class Job:
     ip_address: str = "127.0.0.1"
     rpc_version: str = "2.0"
     messages: list[JobMessage] = field(default_factory=list)
+    #: A loaded past job without a ``messages`` list has a two-line log made up from
+    #: its fields, numbered from this message id (0: none); ``log()`` writes it out.
+    #: Kept as one number, a hundred thousand such jobs take no room for their logs.
+    made_up_log: int = 0
     # the engine's bookkeeping
-    plan: list[_Planned] = field(default_factory=list)
+    # (empty tuples until the job runs: a hundred thousand loaded jobs share them)
+    plan: list[_Planned] | tuple[()] = ()
     step: int = 0
     version: int = 0
-    touched: set[int] = field(default_factory=set)
+    touched: frozenset[int] | set[int] = frozenset()
+
+    def log(self) -> list[JobMessage]:
+        """The job's messages, oldest first."""
+        if not self.made_up_log:
+            return self.messages
+        first = self.made_up_log
+        when = self.ended if self.ended is not None else self.created
+        final = JOB_SUCCESS if self.status == FINISHED else JOB_FAILED
+        return [JobMessage(first, self.job_id, self.started or self.created, JOB_SUCCESS,
+                           f"Running '{self.title}' ({self.command}).", line_number=120),
+                JobMessage(first + 1, self.job_id, when, final, self.status_text,
+                           line_number=131), *self.messages]
 
     def to_json(self) -> dict[str, Any]:
         """The ``CmonJobInstance`` object, with the fields CMON sends in each state."""
@@ -245,14 +264,35 @@ class JobContext:
 
     def touch(self, cluster: Cluster) -> None:
         """Remember that the cluster's state must follow its hosts when the job ends."""
-        self.job.touched.add(cluster.cluster_id)
+        self.job.touched = {*self.job.touched, cluster.cluster_id}
 
 
 Plan = Callable[[JobContext], list[Step]]
 
+#: ``job_data`` CMON takes for any job, as the job reaches hosts over SSH (s9s sends
+#: them with every job); fakecmon has no SSH: ``run_plan`` logs them.
+SSH_ACCESS = ("ssh_user", "ssh_keyfile", "ssh_port", "sudo_password")
+
+
+def run_plan(plan: "Plan", ctx: JobContext) -> list[Step]:
+    """Start a job's plan, its SSH settings logged first (every command takes them; the
+    request contract of a command is what this reads: fakecmon/contract.py)."""
+    ctx.settings(*SSH_ACCESS)
+    return plan(ctx)
+
+
 #: command -> what the job does; filled by ``fakecmon.world.job_effects``. A command
 #: missing here is unknown: its jobs fail, as CMON fails a job it cannot run.
 PLANS: dict[str, Plan] = {}
+
+
+class Archive(dict):  # type: ignore[type-arg]
+    """Jobs that had ended when the world was loaded: job id -> Job, never changed.
+
+    A world restored from its pristine copy shares them instead of copying a hundred
+    thousand past jobs (``fakecmon.controller`` pickles an Archive by reference); a
+    deep copy (snapshots) copies them like anything else.
+    """
 
 
 class JobEngine:
@@ -262,15 +302,70 @@ class JobEngine:
         self.world = world
         self.settings = JobSettings()
         self.jobs: dict[int, Job] = {}          # ascending ids: reversed() lists newest first
+        self.archive = Archive()
         self.next_job_id = 1
         self.next_message_id = 1
         self._queue: list[tuple[float, int, int, int, str]] = []   # (at, order, job_id, version, what)
         self._order = 0
         self._counts: dict[int, dict[str, int]] = {}
+        self._ids: list[int] | None = None                # ascending ids, made on demand
+        self._ids_of: dict[int, list[int]] | None = None  # cluster id -> ascending ids
         #: Retention, like CMON's purge of old jobs: at most ``max_ended`` ended jobs
         #: (with their messages) are kept, the oldest ended falling out first.
         self.max_ended = MAX_ENDED_JOBS
         self._ended: dict[int, None] = {}     # ended job ids, in the order they ended
+
+    # ---- copies: the archive is shared, not pickled job by job
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        archive = self.archive
+        state["jobs"] = {i: j for i, j in self.jobs.items() if archive.get(i) is not j}
+        state["_gone"] = [i for i in archive if i not in self.jobs]
+        state["_ids"] = state["_ids_of"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        own, gone = state.pop("jobs"), state.pop("_gone")
+        self.__dict__.update(state)
+        jobs = dict(self.archive)
+        for i in gone:
+            del jobs[i]
+        in_order = not own or not jobs or min(own) > max(jobs)
+        jobs.update(own)
+        self.jobs = jobs if in_order else dict(sorted(jobs.items()))
+
+    def archive_ended(self) -> None:
+        """Put every job that has ended into the archive (once the world is loaded)."""
+        self.archive = Archive((i, j) for i, j in self.jobs.items() if j.status in ENDED)
+
+    # ---- listing in O(page): ids in order, per cluster
+
+    def _changed_list(self) -> None:
+        self._ids = self._ids_of = None
+
+    def ids(self, cluster_id: int | None = None) -> list[int]:
+        """Job ids in ascending order (of one cluster when given)."""
+        if self._ids is None:
+            self._ids = list(self.jobs)
+        if cluster_id is None:
+            return self._ids
+        if self._ids_of is None:
+            by: dict[int, list[int]] = {}
+            for i in self._ids:
+                by.setdefault(self.jobs[i].cluster_id, []).append(i)
+            self._ids_of = by
+        return self._ids_of.get(cluster_id, [])
+
+    def cluster_ids(self) -> list[int]:
+        """Every cluster id some job has (or had)."""
+        return list(self._counts)
+
+    def newest_page(self, ids: list[int], offset: int, limit: int | None) -> list[Job]:
+        """``ids[::-1][offset:offset + limit]`` as jobs, without reversing ``ids``."""
+        end = len(ids) - offset
+        start = 0 if limit is None else max(0, end - limit)
+        return [self.jobs[i] for i in reversed(ids[start:max(end, 0)])]
 
     # ---- counting (job_statistics.by_state)
 
@@ -309,6 +404,7 @@ class JobEngine:
             job.job_id = self.next_job_id
         self.next_job_id = max(self.next_job_id, job.job_id + 1)
         self.jobs[job.job_id] = job
+        self._changed_list()
         self._count(job, +1)
         if job.status in ENDED:
             self.purge()
@@ -320,6 +416,7 @@ class JobEngine:
     def sort(self) -> None:
         """Keep ``jobs`` in ascending id order (world files may give ids out of order)."""
         self.jobs = dict(sorted(self.jobs.items()))
+        self._changed_list()
 
     def _push(self, at: float, job: Job, what: str) -> None:
         self._order += 1
@@ -344,9 +441,12 @@ class JobEngine:
 
     # ---- running
 
-    def sync(self, now: float) -> None:
-        """Apply every job change due by ``now``, in time order (cheap when nothing is due)."""
+    def sync(self, now: float) -> bool:
+        """Apply every job change due by ``now``, in time order (cheap when nothing is due).
+        True when something was due (the world's views are then stale)."""
         queue = self._queue
+        if not queue or queue[0][0] > now:
+            return False
         while queue and queue[0][0] <= now:
             at, _, job_id, version, what = heapq.heappop(queue)
             job = self.jobs.get(job_id)
@@ -358,6 +458,7 @@ class JobEngine:
                 self._step(job, at)
             elif what == "fire":
                 self._fire(job, at, now)
+        return True
 
     def next_due(self) -> float | None:
         """When the next job change is due (None when nothing is queued)."""
@@ -373,7 +474,7 @@ class JobEngine:
         try:
             if plan is None:
                 ctx.fail(f"Unknown job command '{job.command}'.")
-            steps = plan(ctx)
+            steps = run_plan(plan, ctx)
         except JobFailed as exc:
             self._end(job, t, FAILED, str(exc))
             return
@@ -458,7 +559,10 @@ class JobEngine:
                                      "status": job.status, "job": job.to_json()}))
 
     def add_message(self, job: Job, t: float, text: str, status: str = JOB_SUCCESS) -> None:
-        job.messages.append(JobMessage(self.next_message_id, job.job_id, t, status, text,
+        if job.messages.__class__ is not list:   # a loaded job's shared empty log
+            job.messages = list(job.messages)
+        job.messages.append(JobMessage(self.next_message_id, job.job_id, t, status,
+                                       sys.intern(text),
                                        line_number=120 + 11 * len(job.messages)))
         self.next_message_id += 1
 
@@ -469,9 +573,11 @@ class JobEngine:
         self._end(job, now, ABORTED, by=by)
 
     def delete(self, job: Job) -> None:
-        job.version += 1
+        if job.status not in ENDED:   # an ended job has nothing queued (and may be archived)
+            job.version += 1
         self._count(job, -1)
         del self.jobs[job.job_id]
+        self._changed_list()
 
     def set_enabled(self, job: Job, enabled: bool, now: float) -> None:
         """``updateJobInstance`` status SCHEDULED (enable) or PAUSED (disable)."""
@@ -489,7 +595,8 @@ class JobEngine:
 
 
 def messages_for(job: Job, *, ascending: bool, level: str | None) -> list[JobMessage]:
-    msgs: Iterable[JobMessage] = job.messages if ascending else reversed(job.messages)
+    log = job.log()
+    msgs: Iterable[JobMessage] = log if ascending else reversed(log)
     if level is not None:
         floor = _LEVELS.get(level, 0)
         msgs = (m for m in msgs if _LEVELS.get(m.status, 1) >= floor)
@@ -603,6 +710,7 @@ def load_jobs(r: Reader, data: "Node", world: World) -> None:
     (strings, or ``{text, status}``); a short log is made up when it is missing.
     """
     engine = jobs_of(world)
+    owners: dict[str, tuple[Any, Any]] = {}   # user name -> (user, first group)
     for i, m in r.items(data, "jobs"):
         place = f"jobs[{i}]"
         r.only(m, place, _JOB_FIELDS)
@@ -617,10 +725,14 @@ def load_jobs(r: Reader, data: "Node", world: World) -> None:
         if ref != 0 and cluster is None:
             raise r.fail(m, "cluster", f"{place}.cluster", f"unknown cluster {ref!r}")
         user_name = r.get(m, place, "user", str, "system")
-        user = world.user_by_name(user_name)
-        if user is None:
-            raise r.fail(m, "user", f"{place}.user", f"unknown user '{user_name}'")
-        group = world.groups.get(user.group_ids[0]) if user.group_ids else None
+        found = owners.get(user_name)
+        if found is None:
+            user = world.user_by_name(user_name)
+            if user is None:
+                raise r.fail(m, "user", f"{place}.user", f"unknown user '{user_name}'")
+            found = owners[user_name] = (
+                user, world.groups.get(user.group_ids[0]) if user.group_ids else None)
+        user, group = found
         job_id = r.get(m, place, "job_id", int, 0)
         if job_id < 0 or job_id in engine.jobs:
             raise r.fail(m, "job_id", f"{place}.job_id",
@@ -638,38 +750,45 @@ def load_jobs(r: Reader, data: "Node", world: World) -> None:
             command, engine.settings.default_duration))
         if ago < 0 or duration < 0:
             raise r.fail(m, "ago", place, "'ago' and 'duration' must not be negative")
-        job_data = plain(r.get(m, place, "job_data", dict, {}))
+        job_data = plain(r.get(m, place, "job_data", dict, {})) if "job_data" in m else {}
         created = world.created - ago
+        # Texts repeat across thousands of jobs: one string each (interned), and the
+        # parsed file's own strings are not kept alive by the world.
         job = Job(job_id=job_id, cluster_id=cluster.cluster_id if cluster else 0,
-                  command=command, job_data=job_data,
-                  title=r.get(m, place, "title", str, default_title(command)),
+                  command=sys.intern(command), job_data=job_data,
+                  title=sys.intern(r.get(m, place, "title", str, default_title(command))),
                   user_id=user.user_id, user_name=user.user_name,
                   group_id=group.group_id if group else 0,
                   group_name=group.group_name if group else "",
-                  created=created, status=status, tags=r.strings(m, place, "tags"),
-                  recurrence=recurrence)
+                  created=created, status=sys.intern(status),
+                  tags=r.strings(m, place, "tags") or _NO_TAGS, recurrence=recurrence,
+                  messages=[] if "messages" in m or status not in ENDED else _NO_MESSAGES)
         if status in ENDED:
             job.started = created
             job.ended = min(created + duration, world.created)
             job.progress_percent = 100 if status == FINISHED else 50
             job.exit_code = 1 if status == FAILED else 0
-        job.status_text = r.get(m, place, "status_text", str, STATUS_TEXTS[status])
+        job.status_text = sys.intern(r.get(m, place, "status_text", str, STATUS_TEXTS[status]))
         engine.add(job, world.created, queue=False)
         _load_messages(r, m, place, engine, job)
         if recurrence:
             engine.arm(job, world.created)
     engine.sort()
+    engine.archive_ended()
+
+
+#: Shared by loaded past jobs without tags or messages (``add_message`` makes a list).
+_NO_TAGS: Any = ()
+_NO_MESSAGES: Any = ()
 
 
 def _load_messages(r: Reader, m: "Node", place: str, engine: JobEngine, job: Job) -> None:
     raw = r.get(m, place, "messages", list, None)
     when = job.ended if job.ended is not None else job.created
     if raw is None:
-        if job.status in ENDED:
-            engine.add_message(job, job.started or job.created,
-                               f"Running '{job.title}' ({job.command}).")
-            final = JOB_SUCCESS if job.status == FINISHED else JOB_FAILED
-            engine.add_message(job, when, job.status_text, final)
+        if job.status in ENDED:   # the made-up log: written out when it is read
+            job.made_up_log = engine.next_message_id
+            engine.next_message_id += 2
         return
     for k, item in enumerate(raw):
         kplace = f"{place}.messages[{k}]"
@@ -699,6 +818,7 @@ TITLES = {
 }
 
 
+@functools.lru_cache(maxsize=512)
 def default_title(command: str) -> str:
     return TITLES.get(command, command.replace("_", " ").strip().title() or "Job")
 

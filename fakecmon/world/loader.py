@@ -20,7 +20,7 @@ from fakecmon.world.models import (
     Cluster, Group, Host, PublicKey, User,
 )
 from fakecmon.world.state import World
-from fakecmon.world.yamlfile import Node, WorldError, line_of, read_yaml
+from fakecmon.world.yamlfile import Node, WorldError, line_of, read_yaml, reparse_with_lines, no_gc, materialize
 
 REQUIRED = object()
 
@@ -31,6 +31,7 @@ class Reader:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._seen: dict[tuple[str, str], tuple[int, int]] = {}
+        self._acls: dict[str, Acl] = {}   # the same few ACL texts, parsed once
 
     def once(self, kind: str, name: str, m: Node, key: str, place: str) -> None:
         """One entry per name and kind in a file: a repeat is a mistake, not an override
@@ -61,6 +62,9 @@ class Reader:
 
     def get(self, m: Node, place: str, key: str, kind: type | tuple[type, ...],
             default: Any = REQUIRED) -> Any:
+        value = m.get(key)
+        if value.__class__ is kind:
+            return value      # the common case, checked first: big worlds read millions
         if key not in m or m[key] is None:
             if default is REQUIRED:
                 raise self.fail(m, key, place, f"missing required field '{key}'")
@@ -76,6 +80,8 @@ class Reader:
         return value
 
     def strings(self, m: Node, place: str, key: str) -> list[str]:
+        if m.get(key) is None:
+            return []
         value = self.get(m, place, key, (list, str), [])
         if isinstance(value, str):
             return [value]
@@ -85,7 +91,13 @@ class Reader:
         return list(value)
 
     def only(self, m: Node, place: str, allowed: Iterable[str]) -> None:
-        known = set(allowed)
+        known = _KNOWN.get(allowed) if isinstance(allowed, tuple) else None
+        if known is None:
+            known = set(allowed)
+            if isinstance(allowed, tuple):
+                _KNOWN[allowed] = known
+        if known.issuperset(m):
+            return
         for key in m:
             if key not in known:
                 raise self.fail(m, key, f"{place}.{key}",
@@ -93,10 +105,17 @@ class Reader:
 
     def acl(self, m: Node, place: str, default: str) -> Acl:
         text = self.get(m, place, "acl", str, default)
-        try:
-            return Acl.parse(text)
-        except ValueError as exc:
-            raise self.fail(m, "acl", f"{place}.acl", str(exc)) from None
+        parsed = self._acls.get(text)
+        if parsed is None:
+            try:
+                parsed = self._acls[text] = Acl.parse(text)
+            except ValueError as exc:
+                raise self.fail(m, "acl", f"{place}.acl", str(exc)) from None
+        return parsed.copy()
+
+
+#: ``only``'s field tuples as sets, made once.
+_KNOWN: dict[tuple[str, ...], set[str]] = {}
 
 
 def _kind(value: Any) -> str:
@@ -148,8 +167,9 @@ def _identity(r: Reader, m: Node, place: str, kind: str, find: Callable[[str], A
         raise r.fail(m, f"{kind}_name", f"{place}.{kind}_name", f"invalid {kind} name '{name}'")
     r.once(kind, name, m, f"{kind}_name", place)
     old = find(name)
-    oid = r.get(m, place, f"{kind}_id", int,
-                getattr(old, f"{kind}_id") if old is not None else next_id())
+    oid = r.get(m, place, f"{kind}_id", int, None)
+    if oid is None:   # (next_id walks every id: only when needed)
+        oid = getattr(old, f"{kind}_id") if old is not None else next_id()
     other_name = getattr(by_id[oid], f"{kind}_name") if oid in by_id else name
     if other_name != name:
         raise r.fail(m, f"{kind}_id", f"{place}.{kind}_id",
@@ -276,7 +296,9 @@ def load_clusters(r: Reader, data: Node, world: World) -> None:
             raise r.fail(m, "cluster_type", f"{place}.cluster_type",
                          f"unknown cluster type '{ctype}' (known: {', '.join(HOST_CLASSES)})")
         old = world.cluster_by_name(name)
-        cid = r.get(m, place, "cluster_id", int, old.cluster_id if old else world.next_cluster_id())
+        cid = r.get(m, place, "cluster_id", int, None)
+        if cid is None:
+            cid = old.cluster_id if old else world.next_cluster_id()
         if cid <= 0:
             raise r.fail(m, "cluster_id", f"{place}.cluster_id", "cluster ids start at 1")
         other = world.clusters.get(cid)
@@ -331,7 +353,25 @@ def load_world(paths: list[Path], *, created: float, controller_id: str | None =
 
 def build_world(files: list[tuple[Path, Node]], *, created: float,
                 controller_id: str | None = None) -> World:
-    """Apply already parsed world files to a fresh World (also how a reset works)."""
+    """Apply already parsed world files to a fresh World.
+
+    Fast-parsed files carry no lines: when they fail, they are parsed again with
+    lines and applied again, so the error names the line as it always did.
+    """
+    files = [(p, materialize(p, data)) for p, data in files]
+    try:
+        with no_gc():
+            return _build_world(files, created=created, controller_id=controller_id)
+    except WorldError:
+        located = reparse_with_lines(files)
+        if located is None:
+            raise
+        _build_world(located, created=created, controller_id=controller_id)
+        raise   # the located files built: keep the first error (should not happen)
+
+
+def _build_world(files: list[tuple[Path, Node]], *, created: float,
+                 controller_id: str | None) -> World:
     world = World(created=created)
     world.controller_id = controller_id or _stable_id(files)
     for path, data in files:

@@ -46,7 +46,7 @@ def severity_name(text: str) -> str | None:
     return _SHORT.get(t.lower())
 
 
-@dataclass
+@dataclass(slots=True)
 class LogEntry:
     log_id: int
     created: float
@@ -91,7 +91,7 @@ class LogEntry:
         return doc
 
 
-@dataclass
+@dataclass(slots=True)
 class AuditEntry:
     audit_id: int
     report_ts: float
@@ -112,6 +112,9 @@ class AuditEntry:
 
 class LogBook:
     """The two ring buffers of one world, and the counters ``getLogStatistics`` shows."""
+
+    #: Set again by the controller for every world it builds: not saved by an export.
+    __transient__ = ("sink",)
 
     def __init__(self, started: float) -> None:
         self.entries: deque[LogEntry] = deque(maxlen=LOG_LIMIT)

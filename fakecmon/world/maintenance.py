@@ -56,12 +56,29 @@ class MaintenancePeriod:
             "username": self.user_name,
         }
 
+    def date_json(self, world: World) -> dict[str, Any]:
+        """The period as getCurrentMaintenance/getNextMaintenance give it
+        (``maintenance_period``: CMON's ``CmonMaintenanceDate``, with the owner's ids)."""
+        user = world.user_by_name(self.user_name)
+        group = world.group_by_name(self.group_name)
+        return {
+            "class_name": "CmonMaintenanceDate",
+            "UUID": self.uuid,
+            "deadline": rfc3339(self.deadline),
+            "groupid": group.group_id if group is not None else 0,
+            "groupname": self.group_name,
+            "initiate": rfc3339(self.initiate),
+            "reason": self.reason,
+            "userid": user.user_id if user is not None else 0,
+            "username": self.user_name,
+        }
+
     def ui_string(self, now: float) -> str:
-        """The one-line summary s9s prints for getCurrentMaintenance/getNextMaintenance."""
+        """The one-line summary s9s prints for getCurrentMaintenance/getNextMaintenance
+        (an active one as CMON says it: ``Cluster 1 is under maintenance: REASON``)."""
         what = f"host {self.hostname}" if self.is_host else f"cluster {self.cluster_id}"
         if self.active(now):
-            return (f"Maintenance of {what} is active until {rfc3339(self.deadline)}"
-                    f" ({self.user_name}: {self.reason}).")
+            return f"{what[0].upper()}{what[1:]} is under maintenance: {self.reason}"
         return (f"Maintenance of {what} is scheduled from {rfc3339(self.initiate)} to "
                 f"{rfc3339(self.deadline)} ({self.user_name}: {self.reason}).")
 
@@ -132,7 +149,7 @@ def find_host(world: World, hostname: str, cluster_id: int = 0) -> tuple[Cluster
     return None
 
 
-def refresh(world: World, now: float) -> None:
+def refresh(world: World, now: float) -> bool:
     """Set ``maintenance_mode_active`` of every host and cluster from the periods.
 
     O(1) unless something changed: periods were added or removed, hosts or
@@ -140,7 +157,7 @@ def refresh(world: World, now: float) -> None:
     """
     mb = book(world)
     if not mb.dirty and now < mb.next_change:
-        return
+        return False
     mb.purge_expired(now)
     hosts: set[str] = set()
     clusters: set[int] = set()
@@ -158,6 +175,7 @@ def refresh(world: World, now: float) -> None:
                                             or host.hostname in hosts)
     mb.dirty = False
     mb.next_change = next_change
+    return True
 
 
 def touch(world: World) -> None:

@@ -25,7 +25,7 @@ TIMEZONE = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class Owned:
     """Anything with a CDT entry: an owner user, an owner group and an ACL."""
 
@@ -34,7 +34,7 @@ class Owned:
     acl: Acl = field(default_factory=lambda: Acl.parse(USER_ACL))
 
 
-@dataclass
+@dataclass(slots=True)
 class PublicKey:
     name: str
     key: str
@@ -45,14 +45,14 @@ class PublicKey:
                 "created": rfc3339(self.created)}
 
 
-@dataclass
+@dataclass(slots=True)
 class Group(Owned):
     group_id: int = 0
     group_name: str = ""
     created: float = 0.0
 
 
-@dataclass
+@dataclass(slots=True)
 class User(Owned):
     user_id: int = 0
     user_name: str = ""
@@ -112,7 +112,7 @@ HOST_MESSAGES = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class Host:
     host_id: int
     hostname: str
@@ -175,7 +175,7 @@ class Host:
         return doc
 
 
-@dataclass
+@dataclass(slots=True)
 class Cluster(Owned):
     cluster_id: int = 0
     cluster_name: str = ""

@@ -35,6 +35,11 @@ def address_of(hostname: str) -> str:
     return f"192.168.{s % 200 + 1}.{s // 200 % 250 + 2}"
 
 
+CONTAINER_ACL = "user::rwx,group::rwx,other::---"
+#: ``/<server>/containers``: the folder CMON lists a server's containers in.
+CONTAINERS_FOLDER_ACL = "user::rwx,group::r--,other::r--"
+
+
 @dataclass
 class Container:
     alias: str
@@ -45,6 +50,9 @@ class Container:
     memory_limit: int = 4 * 1024 ** 3
     autostart: bool = True
     os: tuple[str, str, str, str] = ("ubuntu", "jammy", "22.04", "debian")
+    #: Who made it (a create_containers job); None: the server's owner, group and ACL.
+    owned: Owned | None = None
+    template: str = ""
 
 
 @dataclass
@@ -71,6 +79,21 @@ class ServerBook:
     def __init__(self) -> None:
         self.servers: dict[str, Server] = {}
         self.next_id = 1
+        self.next_address = 1
+
+    def new_address(self) -> str:
+        """An address for a container a job creates: loopback (127.0.200.x and up), so
+        that whatever a client sends to it never leaves the machine."""
+        n = self.next_address
+        self.next_address += 1
+        return f"127.0.{200 + n // 250}.{n % 250 + 1}"
+
+    def container(self, alias: str) -> tuple[Server, Container] | None:
+        for server in self.servers.values():
+            for c in server.containers:
+                if c.alias == alias:
+                    return server, c
+        return None
 
     def add(self, server: Server) -> Server:
         server.host_id = self.next_id
@@ -111,9 +134,13 @@ def _subnet(server: Server) -> dict[str, Any]:
             "vpc_id": "vpc-region1"}
 
 
+def container_owner(server: Server, c: Container) -> Owned:
+    return c.owned if c.owned is not None else server
+
+
 def container_json(world: World, server: Server, c: Container) -> dict[str, Any]:
     doc: dict[str, Any] = {"class_name": "CmonContainer"}
-    doc.update(_owner(world, server, f"/{server.hostname}/containers"))
+    doc.update(_owner(world, container_owner(server, c), f"/{server.hostname}/containers"))
     name, codename, release, family = c.os
     doc.update({
         "alias": c.alias, "architecture": "x86_64", "autostart": c.autostart, "cluster_id": 0,
@@ -128,6 +155,8 @@ def container_json(world: World, server: Server, c: Container) -> dict[str, Any]
                        "release": release, "type": family},
         "subnet": _subnet(server),
     })
+    if c.template:
+        doc["template"] = c.template
     return doc
 
 
@@ -205,3 +234,36 @@ def server_json(world: World, server: Server, now: float) -> dict[str, Any]:
                       for n in ("ubuntu", "debian12")],
     })
     return doc
+
+
+# ---- status files (``/.runtime/server_manager``, ``/<server>/.runtime/state``)
+
+def _capacity(server: Server) -> tuple[int, int, int]:
+    """(processors, CPU threads, memory in GiB) as the hardware of the server says."""
+    hw = _hardware(server)
+    threads = sum(p["siblings"] for p in hw["processors"])
+    return len(hw["processors"]), threads, hw["memory"]["memory_total_mb"] // 1024
+
+
+def _lines(pairs: list[tuple[str, object]]) -> str:
+    width = max(len(k) for k, _ in pairs)
+    return "".join(f"{k.rjust(width)} : {v}\n" for k, v in pairs)
+
+
+def state_text(server: Server) -> str:
+    """What ``s9s tree --cat /<server>/.runtime/state`` shows."""
+    processors, threads, memory = _capacity(server)
+    return _lines([("container_server_instance", f"0x{seed(server.hostname):08x}"),
+                   ("container_server_class", server.class_name),
+                   ("server_name", server.hostname), ("number_of_processors", processors),
+                   ("number_of_cpu_threads", threads), ("total_memory_gbyte", memory)])
+
+
+def manager_text(world: World) -> str:
+    """``/.runtime/server_manager``: the registered servers and their capacity."""
+    found = [_capacity(s) for s in book(world).servers.values()]
+    return _lines([("server_manager_instance", f"0x{seed(world.controller_id):08x}"),
+                   ("number_of_servers", len(found)),
+                   ("number_of_processors", sum(c[0] for c in found)),
+                   ("number_of_processor_threads", sum(c[1] for c in found)),
+                   ("total_memory_gbyte", sum(c[2] for c in found))])

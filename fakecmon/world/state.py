@@ -34,6 +34,28 @@ class World:
         self._host_seq = 0
         self._top_cluster_id = 0      # ids only grow: a dropped cluster's id is not reused
         self.extensions: dict[str, Any] = {}
+        #: Bumped by everything that may change what a view shows (see ``changed``).
+        self.generation = 0
+        #: Pre-serialised views (``fakecmon.world.views``), valid for one generation.
+        self.views: dict[Any, Any] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies (snapshots, the pristine world) start without cached views."""
+        state = self.__dict__.copy()
+        state["views"] = {}
+        return state
+
+    def changed(self) -> None:
+        """Say that the world may have changed: every cached view is stale.
+
+        Called for the handlers: by the RPC dispatcher around every operation that is
+        not marked read-only, by the clock catch-up when an area moved, by the control
+        API, the test API and the usermgmt FIFO. Model code never has to call it, so a
+        new mutation path cannot forget it.
+        """
+        self.generation += 1
+        if self.views:
+            self.views = {}
 
     # ---- users and groups
 
