@@ -160,6 +160,7 @@ class Call:
         return None
 
 
+INT64_MIN, INT64_MAX = -2**63, 2**63 - 1
 _INT_STRING = re.compile(r"-?[0-9]{1,20}")  # ASCII digits only: int() rejects "²", huge strings
 
 
@@ -173,12 +174,17 @@ def coerce(value: Any, kind: type[T], name: str) -> T:
         if isinstance(value, int) and value in (0, 1):
             return bool(value)  # type: ignore[return-value]
     elif kind is int:
+        number: int | None = None
         if isinstance(value, int) and not isinstance(value, bool):
-            return value  # type: ignore[return-value]
-        if isinstance(value, float) and value.is_integer():
-            return int(value)  # type: ignore[return-value]
-        if isinstance(value, str) and _INT_STRING.fullmatch(value.strip()):
-            return int(value)  # type: ignore[return-value]
+            number = value
+        elif isinstance(value, float) and value.is_integer():
+            number = int(value)
+        elif isinstance(value, str) and _INT_STRING.fullmatch(value.strip()):
+            number = int(value)
+        if number is not None:
+            if not INT64_MIN <= number <= INT64_MAX:   # CMON's integers are 64-bit
+                raise invalid(f"The '{name}' field is out of range ({INT64_MIN} to {INT64_MAX}).")
+            return number  # type: ignore[return-value]
     elif kind is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)  # type: ignore[return-value]

@@ -50,11 +50,20 @@ def session_id(request: web.Request) -> str | None:
 def reply(controller: Controller, doc: dict[str, Any], status: int = 200,
           sid: str | None = None) -> web.Response:
     """Raw UTF-8 JSON with a Content-Length, ``Server: cmon/<version>`` and at most one cookie."""
-    resp = web.Response(body=orjson.dumps(doc), status=status, content_type="application/json")
+    resp = web.Response(body=dumps(doc), status=status, content_type="application/json")
     resp.headers["Server"] = f"cmon/{controller.world.version}"
     if sid is not None:
         resp.headers["Set-Cookie"] = f"{COOKIE}={sid}; Path=/; HttpOnly; Secure"
     return resp
+
+
+def dumps(doc: dict[str, Any]) -> bytes:
+    """orjson, and the standard library for what orjson refuses (an integer past 64
+    bits that a lenient handler kept): a reply is never lost to its serialiser."""
+    try:
+        return orjson.dumps(doc)
+    except TypeError:
+        return json.dumps(doc, ensure_ascii=False, default=str).encode()
 
 
 def parse_body(raw: bytes) -> dict[str, Any]:

@@ -9,6 +9,7 @@ operation's requests the server still answers and the world's invariants hold.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -24,7 +25,7 @@ from tests.fuzzgen import (OpSpec, Pools, Wire, budget, check_reply, fuzz_seed,
 from tests.invariants import Checker
 
 SPECS = operation_specs()
-PER_OPERATION = max(5, budget() // len(SPECS))
+PER_OPERATION = max(5, -(-budget() // len(SPECS)))     # at least the budget in all
 COUNTS: dict[str, Any] = {"requests": 0, "operations": 0, "invariant_checks": 0,
                           "statuses": {}, "ok_operations": 0}
 
@@ -76,6 +77,8 @@ def test_generated_requests(cmon: FakeCmon, spec: OpSpec) -> None:
         doc = check_reply(status, ctype, raw, body, auth_status)
         statuses[doc["request_status"]] = statuses.get(doc["request_status"], 0) + 1
 
+    checker = Checker(cmon)
+    checker.ids_only_grow()
     try:
         one()
     finally:
@@ -86,7 +89,7 @@ def test_generated_requests(cmon: FakeCmon, spec: OpSpec) -> None:
     for name, n in statuses.items():
         COUNTS["statuses"][name] = COUNTS["statuses"].get(name, 0) + n
     assert cmon.client().call("/v2/info", "ping")["request_status"] == "Ok"
-    checker = Checker(cmon)
+    checker.ids_only_grow()
     checker.no_orphans()
     checker.visibility_agrees()
     COUNTS["invariant_checks"] += checker.checks
@@ -113,3 +116,22 @@ def test_the_oracle_rejects_what_it_must(status: int, ctype: str, raw: bytes, wh
     ok = b'{"request_status": "Ok", "controller_id": "x", "request_processed": "t",' \
          b' "request_id": 1}'
     assert check_reply(200, "application/json", ok, {"request_id": 1})["request_status"] == "Ok"
+
+
+def test_regression_an_integer_past_64_bits_is_refused_and_never_poisons_replies(
+        cmon: FakeCmon) -> None:
+    """Shrunk by the long fuzz: setmaxclusterscapacity kept max_clusters = 2**64, and
+    every later reply showing it failed to serialise (HTTP 500)."""
+    admin = cmon.client("admin", "admin")
+    for value in (2**64, 10**30, "18446744073709551616", "-9223372036854775809", 1e300):
+        reply = admin.post("/v2/poolcontrollers", json.dumps({
+            "operation": "setmaxclusterscapacity", "max_clusters": value}).encode()).json
+        assert reply["request_status"] == "InvalidRequest", reply
+        assert "out of range" in reply["error_string"]
+    listed = admin.call("/v2/poolcontrollers", "listControllers")
+    assert listed["request_status"] in ("Ok", "AccessDenied")
+
+
+def test_a_reply_with_a_huge_integer_still_serialises() -> None:
+    from fakecmon.server import dumps
+    assert dumps({"n": 2**70}) == b'{"n": 1180591620717411303424}'
