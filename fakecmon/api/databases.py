@@ -209,6 +209,7 @@ def create_database(call: Call) -> Payload:
     cluster = _writable(call)
     spec = obj(call, "database")
     name = field(spec, "database_name", str, where="database")
+    owner = field(spec, "database_owner", str, "", where="database")   # s9s --db-owner
     if not name or len(name) > 64 or any(c in name for c in "/\\.`'\" "):
         raise invalid(f"Invalid database name '{name}'.")
     dbs = dbaccounts.databases_of(call.world, cluster.cluster_id)
@@ -220,7 +221,7 @@ def create_database(call: Call) -> Payload:
                                         dbaccounts.next_database_id(call.world),
                                         tables=0, size=0))
     announce(call, "database.created", cluster.cluster_id, f"Database '{name}' created.",
-             database_name=name)
+             database_name=name, **({"database_owner": owner} if owner else {}))
     return {"database": {"class_name": "CmonDataBase", "owner_user_id": user.user_id,
                          "owner_group_id": gid, "database_name": name},
             "messages": [f"Database '{name}' created."]}

@@ -273,6 +273,7 @@ def _host_owner(world: Any, hostname: str) -> Cluster | None:
 def plan_create_cluster(ctx: JobContext) -> list[Step]:
     """create_cluster installs a new cluster, add_cluster registers a running one."""
     ctx.settings(*NODE_SETUP, "topology", "db_user", "db_password", "mysql_user", "mysql_password",
+                 "postgre_user", "postgre_password",
                  "replication_user", "replication_password", "enable_ssl", "mysql_semi_sync",
                  "percona_client_id", "percona_pro_token", "remote_cluster_id", "backup_id")
     data, importing = ctx.data, ctx.job.command == "add_cluster"
@@ -394,16 +395,20 @@ def _free_name(world: Any, name: str) -> str:
     return f"{name}~{n}"
 
 
+def _first_text(*values: Any) -> str:
+    """The first non-empty string of ``values`` ("" when none)."""
+    return next((v for v in values if isinstance(v, str) and v), "")
+
+
 def _admin_account(ctx: JobContext, cluster: Cluster) -> None:
     """The database admin the job names (``--db-admin``: ``postgre_user``, ``mysql_user``
     or ``db_user``) is an account of the new cluster."""
-    data = ctx.data
-    name = next((data[k] for k in ("postgre_user", "mysql_user", "db_user")
-                 if isinstance(data.get(k), str) and data[k]), "")
+    name = _first_text(ctx.data.get("postgre_user"), ctx.data.get("mysql_user"),
+                       ctx.data.get("db_user"))
     if not name or accounts_of(ctx.world, cluster).find(name, None) is not None:
         return
-    password = next((data[k] for k in ("postgre_password", "mysql_password", "db_password")
-                     if isinstance(data.get(k), str) and data[k]), "")
+    password = _first_text(ctx.data.get("postgre_password"), ctx.data.get("mysql_password"),
+                           ctx.data.get("db_password"))
     accounts_of(ctx.world, cluster).add(Account(
         name, "%" if cluster.cluster_type != "POSTGRESQL_SINGLE" else "", password,
         grant_list("*.*:ALL"), system_user=True, created=ctx.now))
