@@ -85,6 +85,33 @@ class Config:
 SHARED_TYPES: tuple[type, ...] = (Archive,)
 
 
+class _SharingPickler(pickle.Pickler):
+    """Pickles the SHARED_TYPES parts by reference to ``shared`` (a method, not an
+    instance attribute: Python 3.13 makes that attribute read-only)."""
+
+    def __init__(self, buf: io.BytesIO, shared: list[Any]) -> None:
+        super().__init__(buf, protocol=pickle.HIGHEST_PROTOCOL)
+        self.shared = shared
+
+    def persistent_id(self, obj: Any) -> int | None:
+        if type(obj) in SHARED_TYPES:
+            for i, known in enumerate(self.shared):
+                if known is obj:
+                    return i
+            self.shared.append(obj)
+            return len(self.shared) - 1
+        return None
+
+
+class _SharingUnpickler(pickle.Unpickler):
+    def __init__(self, data: bytes, shared: list[Any]) -> None:
+        super().__init__(io.BytesIO(data))
+        self.shared = shared
+
+    def persistent_load(self, pid: Any) -> Any:
+        return self.shared[pid]
+
+
 def _freeze(world: World) -> tuple[bytes | World, list[Any]]:
     """A pristine copy of the world: pickled bytes (fast to restore), or where some
     part cannot be pickled (a lambda...) a deep copy; the SHARED_TYPES parts are kept
@@ -92,20 +119,8 @@ def _freeze(world: World) -> tuple[bytes | World, list[Any]]:
     shared: list[Any] = [a for e in world.extensions.values()
                          if type(a := getattr(e, "archive", None)) in SHARED_TYPES]
     buf = io.BytesIO()
-    pickler = pickle.Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL)
-
-    def persistent_id(obj: Any) -> int | None:
-        if type(obj) in SHARED_TYPES:
-            for i, known in enumerate(shared):
-                if known is obj:
-                    return i
-            shared.append(obj)
-            return len(shared) - 1
-        return None
-
-    pickler.persistent_id = persistent_id  # type: ignore[method-assign]
     try:
-        pickler.dump(world)
+        _SharingPickler(buf, shared).dump(world)
     except (pickle.PicklingError, AttributeError, TypeError):
         return copy.deepcopy(world, {id(a): a for a in shared}), shared
     return buf.getvalue(), shared
@@ -114,9 +129,7 @@ def _freeze(world: World) -> tuple[bytes | World, list[Any]]:
 def _thaw(pristine: bytes | World, shared: list[Any]) -> World:
     if not isinstance(pristine, bytes):
         return copy.deepcopy(pristine, {id(a): a for a in shared})
-    unpickler = pickle.Unpickler(io.BytesIO(pristine))
-    unpickler.persistent_load = shared.__getitem__  # type: ignore[method-assign,assignment]
-    world: World = unpickler.load()
+    world: World = _SharingUnpickler(pristine, shared).load()
     return world
 
 
