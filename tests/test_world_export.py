@@ -261,6 +261,21 @@ def test_codec_keeps_shapes_sharing_and_cycles():
     assert back["host"] is world.clusters[1].hosts[0]
 
 
+def test_codec_refuses_to_drop_the_items_of_a_dict_subclass():
+    """A dict subclass is written as an object (its attributes): one with items is an
+    error unless its class says the items are a cache (the jobs Archive)."""
+    from fakecmon.controller import Controller
+    from fakecmon.world.codec import Encoder
+    from fakecmon.world.jobs import Archive
+    from fakecmon.world.yamlfile import Node
+
+    world = Controller().world
+    with pytest.raises(TypeError, match="a dict subclass with items"):
+        Encoder(world).encode({"x": Node({"a": 1})})
+    doc = Encoder(world).encode({"x": Archive({1: "job"})})
+    assert doc["x"] == {"!obj": "fakecmon.world.jobs:Archive"}
+
+
 def test_an_export_serves_with_world(cmon, system, tmp_path):
     """``fakecmon serve --world export.yaml`` builds its controller like this."""
     from fakecmon.controller import Config, Controller

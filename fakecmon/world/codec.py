@@ -161,6 +161,11 @@ class Encoder:
             if "<locals>" in v.__qualname__ or v.__name__ == "<lambda>":
                 return {"!const": _constant_path(v)}
             return {"!fn": _checked_name(v)}
+        if isinstance(v, (dict, tuple)) and len(v) and not getattr(type(v), "__cache__", False):
+            # Its items would be lost: only a class that says they are a cache (rebuilt
+            # when needed) may be written without them.
+            raise TypeError(f"cannot export {_name_of(type(v))}: a {type(v).__bases__[0].__name__}"
+                            " subclass with items")
         return {"!obj": _checked_name(type(v)),
                 **{k: self._encode(x) for k, x in attributes(v).items()}}
 

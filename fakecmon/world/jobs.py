@@ -291,8 +291,11 @@ class Archive(dict):  # type: ignore[type-arg]
 
     A world restored from its pristine copy shares them instead of copying a hundred
     thousand past jobs (``fakecmon.controller`` pickles an Archive by reference); a
-    deep copy (snapshots) copies them like anything else.
+    deep copy (snapshots) copies them like anything else. A world export writes it
+    empty (``__cache__``): its jobs are in ``JobEngine.jobs`` anyway.
     """
+
+    __cache__ = True
 
 
 class JobEngine:
