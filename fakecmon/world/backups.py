@@ -9,6 +9,7 @@ world files add records with a ``backups`` section.
 
 from __future__ import annotations
 
+import re
 import uuid
 import zlib
 from collections.abc import Container
@@ -65,6 +66,31 @@ def _file_name(method: str, created: float) -> tuple[str, str]:
     return f"{method}_{stamp}.tar.gz", "full"
 
 
+#: A field of CMON's ``backupsubdir`` markup (``s9s backup --subdirectory``), with an
+#: optional printf width: ``%03i``.
+_SUBDIR_FIELD = re.compile(r"%(0?)(\d{0,3})([BHiIJMOS%])")
+#: Fields that differ from one backup to the next: a pattern without them names one directory.
+_UNIQUE_FIELDS = frozenset("BIJ")
+
+
+def expand_subdir(pattern: str, fields: dict[str, Any]) -> str:
+    """The subdirectory a pattern names: %B start time, %H backup host, %i cluster id,
+    %I backup id, %J job id, %M method, %O user, %S storage host, %% a percent sign
+    (CMON's markup, s9s-backup(1)); a number pads the field (``%03i`` -> ``001``)."""
+    def one(m: re.Match[str]) -> str:
+        zero, width, key = m.groups()
+        if key == "%":
+            return "%"
+        text = str(fields.get(key, ""))
+        return text.rjust(int(width or 0), "0" if zero else " ")
+    return _SUBDIR_FIELD.sub(one, pattern)
+
+
+def subdir_is_fixed(pattern: str) -> bool:
+    """Whether every backup made with this pattern lands in the same directory."""
+    return not any(m.group(3) in _UNIQUE_FIELDS for m in _SUBDIR_FIELD.finditer(pattern))
+
+
 @dataclass(slots=True)
 class BackupRecord:
     backup_id: int
@@ -89,30 +115,47 @@ class BackupRecord:
     retention: int = 31
     verified: bool = False
     config: dict[str, Any] = field(default_factory=dict)
+    #: ``backup_individual_schemas``: a mysqldump file per database, each in its directory.
+    individual: bool = False
+    #: NDB node ids of the data nodes an ``ndb`` backup has files from.
+    data_nodes: list[int] = field(default_factory=list)
 
     @property
     def location_uuid(self) -> str:
         return str(uuid.uuid5(uuid.NAMESPACE_OID, f"fakecmon-backup-{self.cluster_id}-{self.backup_id}"))
 
     def _entries(self) -> list[dict[str, Any]]:
-        """``backup[]``: one entry with the files of the backup."""
+        """``backup[]``: the files of the backup; a mysqldump to individual files has one
+        entry and directory per database, an NDB native backup three files per data node."""
         if self.status != "Completed":
             return []
         name, kind = _file_name(self.method, self.created)
-        return [{
+        if self.individual and self.method == "mysqldump":
+            return [self._entry([db], [f"{db}/{name}"], kind) for db in self.databases]
+        if self.method == "ndb" and self.data_nodes:
+            stem = f"BACKUP-{self.backup_id}"
+            return [self._entry(self.databases, [
+                path for n in self.data_nodes
+                for path in (f"{stem}-0.{n}.Data", f"{stem}.{n}.ctl", f"{stem}.{n}.log")],
+                "full")]
+        return [self._entry(self.databases, [name], kind)]
+
+    def _entry(self, databases: list[str], paths: list[str], kind: str) -> dict[str, Any]:
+        size = self.size // max(len(paths) * (len(self.databases) if self.individual else 1), 1)
+        return {
             "class_name": "CmonBackupRecordEntry",
-            "db": ",".join(self.databases),
+            "db": ",".join(databases),
             "start_time": rfc3339(int(self.created) + 1),
-            "database_names": list(self.databases),
+            "database_names": list(databases),
             "files": [{
                 "class_name": "CmonBackupFile",
                 "created": rfc3339(int(self.finished or self.created)),
-                "hash": "md5:" + uuid.uuid5(uuid.NAMESPACE_OID, name).hex,
-                "path": name,
-                "size": self.size,
+                "hash": "md5:" + uuid.uuid5(uuid.NAMESPACE_OID, path).hex,
+                "path": path,
+                "size": size,
                 "type": kind,
-            }],
-        }]
+            } for path in paths],
+        }
 
     def _verified(self) -> dict[str, Any]:
         return {"message": "", "status": "Verified" if self.verified else "NotVerified",
@@ -124,7 +167,7 @@ class BackupRecord:
         doc: dict[str, Any] = {
             "backupDir": directory, "backupHost": self.backup_host,
             "backupMethod": self.method, "backupSubDir": subdir,
-            "backupToIndividualFiles": False, "backup_failover": False,
+            "backupToIndividualFiles": self.individual, "backup_failover": False,
             "backup_failover_host": "", "backup_retention": self.retention,
             "backup_title": self.title, "ccStorage": False, "checkHost": False,
             "compression": self.compressed, "compressionLevel": -1,
@@ -289,12 +332,24 @@ def make_record(world: World, cluster: Cluster, *, created: float, finished: flo
     dbs = fields.pop("databases", None) or _databases(world, cluster)
     server_version = next((h.version for h in cluster.hosts if h.hostname == host),
                           cluster.version)
+    subdir = expand_subdir(subdir, {
+        "B": rfc3339(created)[:19].replace("T", "_").replace(":", ""), "H": host,
+        "i": cluster.cluster_id, "I": bid, "J": fields.get("job_id", 0), "M": method,
+        "O": fields.get("created_by", ""), "S": host})
+    if method == "ndb":
+        fields.setdefault("data_nodes", ndb_data_node_ids(cluster))
     return BackupRecord(
         backup_id=bid, cluster_id=cluster.cluster_id, method=method, created=created,
-        finished=finished, backup_host=host,
-        root_dir=f"{backupdir.rstrip('/')}/{subdir.replace('%I', str(bid))}",
+        finished=finished, backup_host=host, root_dir=f"{backupdir.rstrip('/')}/{subdir}",
         databases=dbs, size=fields.pop("size", 0) or 40_000_000 + (bid * 7_919_113) % 400_000_000,
         db_vendor=cluster.vendor, server_version=server_version, **fields)
+
+
+def ndb_data_node_ids(cluster: Cluster) -> list[int]:
+    """The NDB node ids of the data nodes: the management nodes come first (1, 2...)."""
+    mgmds = sum(1 for h in cluster.hosts if h.nodetype == "mgmd")
+    ndbds = sum(1 for h in cluster.hosts if h.nodetype == "ndbd")
+    return list(range(mgmds + 1, mgmds + ndbds + 1))
 
 
 def _databases(world: World, cluster: Cluster) -> list[str]:

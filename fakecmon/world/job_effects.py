@@ -20,7 +20,9 @@ from typing import Any
 from fakecmon.timefmt import check_epoch, parse_time, rfc3339
 from fakecmon.world import container_jobs, maintenance
 from fakecmon.world.acl import Acl
-from fakecmon.world.backups import backups_of, default_method, make_record
+from fakecmon.world.backups import (
+    backups_of, default_method, expand_subdir, make_record, subdir_is_fixed,
+)
 from fakecmon.world.cdt import cdt_of
 from fakecmon.world.dbaccounts import Account, accounts_of, grant_list
 from fakecmon.world.jobs import (
@@ -706,7 +708,10 @@ def plan_backup(ctx: JobContext) -> list[Step]:
                  "exclude_tables", "wsrep_desync", "use_pigz", "xtrabackup_parallellism",
                  "backup_failover", "backup_failover_host", "verify_backup")
     cluster = ctx.cluster()
-    method = _text(ctx, "backup_method", default_method(cluster))
+    # s9s backup --to-individual-files: only mysqldump writes a file per database, so
+    # a backup that names no method is made with it (s9s-backup(1)).
+    individual = ctx.data.get("backup_individual_schemas") is True
+    method = _text(ctx, "backup_method", "mysqldump" if individual else default_method(cluster))
     wanted = _text(ctx, "hostname", "auto")
     if wanted != "auto":
         host = find_host(ctx, cluster, wanted, _port(ctx, ctx.data.get("port"), "job_data.port"))
@@ -734,9 +739,12 @@ def plan_backup(ctx: JobContext) -> list[Step]:
         "title": _text(ctx, "backup_title", "Untitled Backup Record"),
         "compressed": ctx.data.get("compression", True) is not False,
         "encrypted": ctx.data.get("encrypt_backup") is True, "parent_id": parent,
+        "individual": individual and method == "mysqldump",
     }
-    if "%" not in options["subdir"]:   # a fixed directory is never written over
-        target = f"{options['backupdir'].rstrip('/')}/{options['subdir']}"
+    if subdir_is_fixed(options["subdir"]):   # a fixed directory is never written over
+        target = f"{options['backupdir'].rstrip('/')}/" + expand_subdir(options["subdir"], {
+            "H": host.hostname, "i": cluster.cluster_id, "M": method,
+            "O": ctx.job.user_name, "S": host.hostname})
         if any(r.root_dir == target and r.backup_host == host.hostname
                for r in backups_of(ctx.world).listed({cluster.cluster_id})):
             ctx.fail(f"The backup directory '{target}' already exists on {host.hostname}: "
@@ -759,7 +767,7 @@ def store_backup(ctx: JobContext, cluster_id: int, options: dict[str, Any]) -> N
         subdir=options["subdir"], job_id=job.job_id, created_by=job.user_name,
         description=options["description"], title=options["title"],
         compressed=options["compressed"], encrypted=options["encrypted"],
-        parent_id=options["parent_id"])
+        parent_id=options["parent_id"], individual=options["individual"])
     backups_of(ctx.world).add(record)
     ctx.emit("backup.created", f"Backup {record.backup_id} of cluster {cluster_id} is created.",
              cluster_id, backup_id=record.backup_id, method=record.method,

@@ -1,0 +1,82 @@
+"""What s9s sends in s9s-tools' MySQL-family scripts (ft_backup, ft_backup_ndb, ft_galera*,
+ft_mysqlreplication*, ft_ndb...), replayed over TLS: the reply fields the scripts check.
+
+Each test replays the requests of the s9s commands a script runs, as
+``tests/test_s9s_deploy.py`` does, and asserts what the script reads back.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from test_s9s_deploy import create_cluster, create_galera, make_user, run_job, s9s
+from test_s9s_functional import S9s, ok
+
+pytestmark = [pytest.mark.cmon_world("../fixtures/fresh.yaml"), pytest.mark.fakecmon_strict]
+
+BACKUP = "/v2/backup/"
+
+
+def backup_files(client: S9s, backup_id: int) -> list[str]:
+    """``backup --list-files --full-path --backup-id=N``: root_dir + each file's path."""
+    records = ok(client.call(BACKUP, "getBackups", ascending=False))["backup_records"]
+    record = next(r for r in records if r["id"] == backup_id)
+    return [f"{record['root_dir'].rstrip('/')}/{f['path']}"
+            for entry in record["backup"] for f in entry["files"]]
+
+
+def test_subdirectory_markup_and_a_file_per_database(cmon):
+    """ft_backup testCreateBackup01: ``--subdirectory="backup-%03i-%04I"
+    --to-individual-files`` (no method: mysqldump is the one that writes a file per
+    database) lands in /tmp/backup-001-0001, with a directory per database."""
+    make_user(cmon)
+    me = s9s(cmon)
+    create_galera(cmon, me, "galera_001", ["127.0.100.12"])
+    ok(me.call("/v2/clusters/", "createDatabase", cluster_id=1, database={
+        "class_name": "CmonDataBase", "database_name": "testCreateDatabase"}))
+    job = run_job(cmon, me, "backup", {
+        "hostname": "127.0.100.12", "backupdir": "/tmp", "backupsubdir": "backup-%03i-%04I",
+        "backup_individual_schemas": True, "use_pigz": True, "xtrabackup_parallellism": 5,
+        "encrypt_backup": True, "compression": True,
+        "backup_title": "Backup created by 'ft_backup.sh'"}, cluster_id=1)
+    assert job["status"] == "FINISHED", job
+    files = backup_files(me, 1)
+    assert [f for f in files if f.startswith("/tmp/backup-001-0001/testCreateDatabase/")]
+    assert [f for f in files if f.startswith("/tmp/backup-001-0001/mysql/")]
+    record = ok(me.call(BACKUP, "getBackups"))["backup_records"][0]
+    assert record["method"] == "mysqldump"
+    assert record["config"]["backupToIndividualFiles"] is True
+    # The same pattern twice: the backup id differs, so does the directory.
+    again = run_job(cmon, me, "backup", {"hostname": "127.0.100.12", "backupdir": "/tmp",
+                                         "backupsubdir": "backup-%03i-%04I"}, cluster_id=1)
+    assert again["status"] == "FINISHED"
+    assert backup_files(me, 2)[0].startswith("/tmp/backup-001-0002/")
+
+
+def test_fixed_subdirectory_with_markup_is_not_written_over(cmon):
+    """A pattern without %I, %J or %B names one directory: the second backup fails."""
+    make_user(cmon)
+    me = s9s(cmon)
+    create_galera(cmon, me, "galera_001", ["127.0.100.12"])
+    data = {"hostname": "127.0.100.12", "backupdir": "/tmp", "backupsubdir": "c%02i-%M"}
+    assert run_job(cmon, me, "backup", data, cluster_id=1)["status"] == "FINISHED"
+    assert backup_files(me, 1)[0].startswith("/tmp/c01-xtrabackupfull/")
+    assert run_job(cmon, me, "backup", data, cluster_id=1)["status"] == "FAILED"
+
+
+def test_ndb_backup_has_files_of_every_data_node(cmon):
+    """ft_backup_ndb testCreateBackup01: a backup of an NDB cluster (default method: ndb)
+    lists at least two files under /tmp/BACKUP-1/: each data node's files."""
+    make_user(cmon)
+    me = s9s(cmon)
+    job = create_cluster(cmon, me, cluster_name="ndb", cluster_type="ndb", vendor="oracle",
+                         version="8.0", mysql_hostnames=["127.0.100.12", "127.0.100.13"],
+                         mgmd_hostnames=["127.0.100.12", "127.0.100.13"],
+                         ndbd_hostnames=["127.0.100.14", "127.0.100.15"])
+    assert job["status"] == "FINISHED", job
+    backup = run_job(cmon, me, "backup", {"hostname": "127.0.100.12", "port": 3306,
+                                          "backupdir": "/tmp", "use_pigz": True}, cluster_id=1)
+    assert backup["status"] == "FINISHED", backup
+    files = [f for f in backup_files(me, 1) if f.startswith("/tmp/BACKUP-1/")]
+    assert len(files) >= 2
+    assert "/tmp/BACKUP-1/BACKUP-1.3.ctl" in files and "/tmp/BACKUP-1/BACKUP-1-0.4.Data" in files
