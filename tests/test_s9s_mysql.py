@@ -7,9 +7,13 @@ Each test replays the requests of the s9s commands a script runs, as
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from test_s9s_deploy import create_cluster, create_galera, make_user, run_job, s9s
+from test_s9s_deploy import (
+    CLUSTERS, HOST, create_cluster, create_galera, make_user, register, run_job, s9s,
+)
 from test_s9s_functional import S9s, ok
 
 pytestmark = [pytest.mark.cmon_world("../fixtures/fresh.yaml"), pytest.mark.fakecmon_strict]
@@ -80,3 +84,47 @@ def test_ndb_backup_has_files_of_every_data_node(cmon):
     files = [f for f in backup_files(me, 1) if f.startswith("/tmp/BACKUP-1/")]
     assert len(files) >= 2
     assert "/tmp/BACKUP-1/BACKUP-1.3.ctl" in files and "/tmp/BACKUP-1/BACKUP-1-0.4.Data" in files
+
+
+def hosts_of(client: S9s, nodetype: str) -> list[dict[str, Any]]:
+    """``node --list --long``: the cluster's nodes of a type."""
+    return [h for h in ok(client.call(CLUSTERS, "getAllClusterInfo", with_hosts=True))[
+        "clusters"][0]["hosts"] if h["nodetype"] == nodetype]
+
+
+def test_maxscale_in_a_new_container_follows_it(cmon):
+    """ft_maxscale: ``cluster --add-node --nodes=maxscale://C --containers=C`` makes the
+    container and puts MaxScale (port 6603) on its address; ``container --stop C`` takes
+    the node off line, ``--start`` brings it back; ``node --unregister
+    --nodes=maxscale://IP:6603`` removes it, ``node --register`` (action register) adds it
+    again; ``node --stop --nodes=maxscale://IP:6603`` shuts it down."""
+    make_user(cmon)
+    me = s9s(cmon)
+    ok(register(me, "127.0.100.250"))
+    create_galera(cmon, me, "galera_001", ["127.0.100.12"])
+    container = {"class_name": "CmonContainer", "alias": "ms_19", "template": "ubuntu"}
+    added = run_job(cmon, me, "maxscale", {
+        "action": "setupMaxScale", "containers": [container],
+        "nodes": [{"class_name": "CmonMaxScaleHost", "hostname": "ms_19"}]},
+        title="Add MaxScale to Cluster", cluster_id=1)
+    assert added["status"] == "FINISHED", added
+    address = ok(me.call(HOST, "getContainers"))["containers"][0]["ip"]
+    (node,) = hosts_of(me, "maxscale")
+    assert (node["hostname"], node["port"], node["hoststatus"]) == (
+        address, 6603, "CmonHostOnline")
+    alias = {"class_name": "CmonContainer", "alias": "ms_19"}
+    assert run_job(cmon, me, "stop_container", {"container": alias})["status"] == "FINISHED"
+    assert hosts_of(me, "maxscale")[0]["hoststatus"] == "CmonHostOffLine"
+    assert run_job(cmon, me, "start_container", {"container": alias})["status"] == "FINISHED"
+    assert hosts_of(me, "maxscale")[0]["hoststatus"] == "CmonHostOnline"
+    where = {"class_name": "CmonMaxScaleHost", "hostname": address, "port": 6603}
+    stopped = run_job(cmon, me, "stop", {"node": where}, cluster_id=1)
+    assert stopped["status"] == "FINISHED", stopped
+    assert hosts_of(me, "maxscale")[0]["hoststatus"] == "CmonHostShutDown"
+    ok(me.call(HOST, "unregisterHost", host=where))
+    assert hosts_of(me, "maxscale") == []
+    again = run_job(cmon, me, "maxscale", {"action": "register", "nodes": [
+        {"class_name": "CmonMaxScaleHost", "hostname": address}]},
+        title="Register MaxScale Node", cluster_id=1)
+    assert again["status"] == "FINISHED", again
+    assert [(h["hostname"], h["port"]) for h in hosts_of(me, "maxscale")] == [(address, 6603)]

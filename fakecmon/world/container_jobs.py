@@ -6,7 +6,8 @@ running server the job's user may use) and gives it an address; the container is
 then listed by getContainers, ``s9s server --list-containers`` and the tree
 (``/<server>/containers/<alias>``), owned by the job's user and primary group.
 ``delete_container``, ``start_container`` and ``stop_container`` name one container
-in ``job_data.container`` by ``alias``.
+in ``job_data.container`` by ``alias``; the cluster nodes in a stopped container are
+off line until it starts again.
 """
 
 from __future__ import annotations
@@ -145,6 +146,19 @@ def set_container_status(ctx: JobContext, alias: str, status: str, verb: str) ->
         ctx.fail(f"Container '{alias}' was not found.")
     found[1].status = status
     ctx.log(f"Container '{alias}' is {'started' if status == RUNNING else 'stopped'}.")
+    _nodes_follow(ctx, found[1], status)
+
+
+def _nodes_follow(ctx: JobContext, container: Container, status: str) -> None:
+    """The cluster nodes in a container go off line with it and come back with it, as
+    CMON sees them (``s9s container --stop`` under a MaxScale node: CmonHostOffLine)."""
+    from fakecmon.world.job_effects import set_host_status   # it imports this module
+    hoststatus = "CmonHostOnline" if status == RUNNING else "CmonHostOffLine"
+    for cluster in list(ctx.world.clusters.values()):
+        for host in cluster.hosts:
+            if host.hostname in (container.ip, container.alias) \
+                    or host.extra.get("container_id") == container.alias:
+                set_host_status(ctx, cluster, host, hoststatus)
 
 
 PLANS.update({

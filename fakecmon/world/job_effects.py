@@ -360,10 +360,7 @@ def register_cluster(ctx: JobContext, spec: dict[str, Any]) -> None:
             ctx.fail(f"A cluster with the name '{name}' already exists.")
         name = _free_name(world, name)   # CMON renames a new cluster: NAME~1, NAME~2...
         ctx.log(f"The cluster name is taken, the new cluster is called '{name}'.")
-    for node in spec["nodes"]:      # a node named by its new container: its address
-        address = container_jobs.container_address(world, node["hostname"])
-        if address is not None:
-            node["container_id"], node["hostname"] = node["hostname"], address
+    spec["nodes"] = [_in_container(world, node) for node in spec["nodes"]]
     for node in spec["nodes"]:
         owner = _host_owner(world, node["hostname"])
         if owner is not None:
@@ -477,21 +474,23 @@ def plan_add_replication_slave(ctx: JobContext) -> list[Step]:
 #: Load balancers and helpers an ``s9s cluster --add-node --nodes=proxySql://HOST`` adds
 #: (the job command names the kind): node type and default port.
 BALANCERS = {"proxysql": ("proxysql", 6032), "haproxy": ("haproxy", 9600),
-             "maxscale": ("maxscale", 4008), "pgbouncer": ("pgbouncer", 6432),
+             "maxscale": ("maxscale", 6603), "pgbouncer": ("pgbouncer", 6432),
              "keepalived": ("keepalived", 112), "garbd": ("garbd", 4567)}
 
 
 def plan_balancer(ctx: JobContext) -> list[Step]:
     """proxysql, haproxy, maxscale, pgbouncer, keepalived, garbd jobs: each node of
-    ``job_data.nodes`` joins the cluster as a node of that kind (``setup...`` actions;
-    other actions change nothing)."""
+    ``job_data.nodes`` joins the cluster as a node of that kind (``setup...`` actions
+    install it, ``register`` (``s9s node --register``) adds a running one; other
+    actions change nothing)."""
     ctx.settings("version", "import_accounts", "node_addresses", "eth_interface", "virtual_ip",
                  "virtual_router_id", "admin_username", "admin_password", "maxscale_admin_user",
                  "maxscale_admin_password", "maxscale_mysql_user", "maxscale_mysql_password")
     cluster = ctx.cluster()
     action = ctx.data.get("action", "")
     nodetype, port = BALANCERS[ctx.job.command]
-    if isinstance(action, str) and action and not action.lower().startswith(("setup", "add")):
+    if isinstance(action, str) and action and not action.lower().startswith(
+            ("setup", "add", "register")):
         return plan_generic(ctx)
     specs = job_nodes(ctx)
     if not specs:
@@ -506,7 +505,10 @@ def _join_steps(ctx: JobContext, cluster: Cluster, specs: list[NodeSpec],
     default_class, default_type, default_port, _ = HOST_CLASSES.get(
         cluster.cluster_type, ("CmonHost", "", 0, ""))
     role = ROLES.get(cluster.cluster_type, ("", ""))[1]
+    registering = ctx.data.get("action") == "register"
     steps: list[Step] = []
+    if ctx.data.get("containers"):   # --containers: the new nodes go into new containers
+        steps += container_jobs.container_steps(ctx, ctx.data["containers"])
     for hostname, port, extra in specs:
         nodetype = kind or extra.get("nodetype") or extra.get("node_type") or ctx.data.get(
             "node_type") or default_type
@@ -523,11 +525,15 @@ def _join_steps(ctx: JobContext, cluster: Cluster, specs: list[NodeSpec],
                 "class_name": NODETYPE_CLASSES.get(nodetype, default_class),
                 "role": role if nodetype == default_type else nodetype}
         steps.append(note(1, f"{hostname}: Checking SSH access."))
-        if ctx.data.get("install_software", True) is not False:
-            steps.append(Step(2, doing, (f"Installing software on {hostname}.",
-                                         f"{hostname}:{port}: Installing {cluster.vendor} "
-                                         f"{cluster.version} packages.")))
-        steps.append(note(1, f"{hostname}:{port}: Configuring and starting the node."))
+        if registering:
+            steps.append(note(1, f"{hostname}:{port}: Detecting the {nodetype} node."))
+        else:
+            if ctx.data.get("install_software", True) is not False:
+                steps.append(Step(2, doing, (
+                    f"Installing software on {hostname}.",
+                    f"{hostname}:{port}: Installing {kind or cluster.vendor} "
+                    f"{'' if kind else cluster.version + ' '}packages.")))
+            steps.append(note(1, f"{hostname}:{port}: Configuring and starting the node."))
         steps.append(Step(1, add_host, (cluster.cluster_id, node)))
     return steps
 
@@ -540,15 +546,25 @@ def _datadir(cluster_type: str, version: str) -> str:
     return datadir
 
 
+def _in_container(world: Any, node: dict[str, Any]) -> dict[str, Any]:
+    """A node named by a container (``--containers``) is that container's address."""
+    address = container_jobs.container_address(world, node["hostname"])
+    if address is None:
+        return node
+    return {**node, "hostname": address, "container_id": node["hostname"]}
+
+
 def add_host(ctx: JobContext, cluster_id: int, node: dict[str, Any]) -> None:
     cluster = ctx.cluster(cluster_id)
+    node = _in_container(ctx.world, node)
     if cluster.host(node["hostname"], node["port"]) is not None:
         ctx.fail(f"Host {node['hostname']}:{node['port']} is already in the cluster.")
     datadir = _datadir(cluster.cluster_type, cluster.version)
     host = Host(host_id=ctx.world.next_host_id(), hostname=node["hostname"], port=node["port"],
                 class_name=node["class_name"], nodetype=node["nodetype"], role=node["role"],
                 version=cluster.version, datadir=datadir if node["nodetype"] not in
-                AUX_NODETYPES else "", started_at=ctx.now)
+                AUX_NODETYPES else "", started_at=ctx.now,
+                extra={"container_id": node["container_id"]} if "container_id" in node else {})
     cluster.hosts.append(host)
     ctx.touch(cluster)
     ctx.emit("host.added", f"Host {host.hostname}:{host.port} is added to cluster {cluster_id}.",
