@@ -128,3 +128,55 @@ def test_maxscale_in_a_new_container_follows_it(cmon):
         title="Register MaxScale Node", cluster_id=1)
     assert again["status"] == "FINISHED", again
     assert [(h["hostname"], h["port"]) for h in hosts_of(me, "maxscale")] == [(address, 6603)]
+
+
+def test_proxysql_in_a_stopped_container_failed_a_stopped_node_stays_down(cmon):
+    """ft_proxysql testStopProxySql: ``container --stop`` under ProxySQL: CMON, watching it
+    through its admin port, sees it failed; ``--start`` brings it back. A node shut down
+    before its container stops stays down when the container starts
+    (ft_mysqlreplicationstartstop: the cluster is started afterwards)."""
+    make_user(cmon)
+    me = s9s(cmon)
+    ok(register(me, "127.0.100.250"))
+    create_galera(cmon, me, "galera_001", ["127.0.100.12", "127.0.100.13"])
+    added = run_job(cmon, me, "proxysql", {
+        "action": "setupProxySql", "containers": [
+            {"class_name": "CmonContainer", "alias": "px_9", "template": "ubuntu"}],
+        "nodes": [{"class_name": "CmonProxySqlHost", "hostname": "px_9", "port": 6032}]},
+        cluster_id=1)
+    assert added["status"] == "FINISHED", added
+    alias = {"container": {"class_name": "CmonContainer", "alias": "px_9"}}
+    run_job(cmon, me, "stop_container", alias)
+    assert hosts_of(me, "proxysql")[0]["hoststatus"] == "CmonHostFailed"
+    run_job(cmon, me, "start_container", alias)
+    assert hosts_of(me, "proxysql")[0]["hoststatus"] == "CmonHostOnline"
+    proxy = {"class_name": "CmonProxySqlHost", "hostname": hosts_of(me, "proxysql")[0][
+        "hostname"], "port": 6032}
+    assert run_job(cmon, me, "stop", {"node": proxy}, cluster_id=1)["status"] == "FINISHED"
+    run_job(cmon, me, "stop_container", alias)
+    run_job(cmon, me, "start_container", alias)
+    assert hosts_of(me, "proxysql")[0]["hoststatus"] == "CmonHostShutDown"
+
+
+def test_keepalived_needs_a_virtual_ip_and_an_interface(cmon):
+    """ft_keepalived testAddKeepalivedFail / testAddKeepalived: the keepalived job fails
+    without ``--virtual-ip`` or without ``--eth-interface``, and adds the nodes (port
+    112) when both are given."""
+    make_user(cmon)
+    me = s9s(cmon)
+    create_galera(cmon, me, "galera_001", ["127.0.100.12"])
+    nodes = [{"class_name": "CmonKeepalivedHost", "hostname": f"127.0.100.{n}"}
+             for n in (20, 21)]
+    for vip, eth in (("192.168.42.10", ""), ("", "eth0")):
+        failed = run_job(cmon, me, "keepalived", {"action": "setupKeepalived", "nodes": nodes,
+                                                  "virtual_ip": vip, "eth_interface": eth},
+                         cluster_name="galera_001")
+        assert failed["status"] == "FAILED", failed
+    assert hosts_of(me, "keepalived") == []
+    added = run_job(cmon, me, "keepalived", {"action": "setupKeepalived", "nodes": nodes,
+                                             "virtual_ip": "192.168.43.10",
+                                             "eth_interface": "eth0"},
+                    cluster_name="galera_001")
+    assert added["status"] == "FINISHED", added
+    assert [(h["hostname"], h["port"]) for h in hosts_of(me, "keepalived")] == [
+        ("127.0.100.20", 112), ("127.0.100.21", 112)]

@@ -149,16 +149,27 @@ def set_container_status(ctx: JobContext, alias: str, status: str, verb: str) ->
     _nodes_follow(ctx, found[1], status)
 
 
+#: What CMON sees of a node whose container stopped: it cannot reach the host
+#: (CmonHostOffLine), except ProxySQL, watched through its admin port, which failed.
+UNREACHABLE = {"proxysql": "CmonHostFailed"}
+ONLINE, SHUT_DOWN = "CmonHostOnline", "CmonHostShutDown"
+
+
 def _nodes_follow(ctx: JobContext, container: Container, status: str) -> None:
-    """The cluster nodes in a container go off line with it and come back with it, as
-    CMON sees them (``s9s container --stop`` under a MaxScale node: CmonHostOffLine)."""
+    """The cluster nodes in a container go off line with it and come back with it (a
+    node that was shut down before stays down: its service was stopped)."""
     from fakecmon.world.job_effects import set_host_status   # it imports this module
-    hoststatus = "CmonHostOnline" if status == RUNNING else "CmonHostOffLine"
     for cluster in list(ctx.world.clusters.values()):
         for host in cluster.hosts:
-            if host.hostname in (container.ip, container.alias) \
-                    or host.extra.get("container_id") == container.alias:
-                set_host_status(ctx, cluster, host, hoststatus)
+            if host.hoststatus == SHUT_DOWN or not (
+                    host.hostname in (container.ip, container.alias)
+                    or host.extra.get("container_id") == container.alias):
+                continue
+            down = UNREACHABLE.get(host.nodetype, "CmonHostOffLine")
+            if status == RUNNING and host.hoststatus == down:
+                set_host_status(ctx, cluster, host, ONLINE)
+            elif status != RUNNING:
+                set_host_status(ctx, cluster, host, down)
 
 
 PLANS.update({

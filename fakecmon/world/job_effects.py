@@ -495,6 +495,11 @@ def plan_balancer(ctx: JobContext) -> list[Step]:
     specs = job_nodes(ctx)
     if not specs:
         ctx.fail(f"No {nodetype} node is given: set 'job_data.nodes'.")
+    if nodetype == "keepalived" and action != "register":   # the address it moves around
+        for key, what in (("virtual_ip", "virtual IP address"),
+                          ("eth_interface", "network interface")):
+            if not isinstance(ctx.data.get(key), str) or not ctx.data[key].strip():
+                ctx.fail(f"Keepalived needs a {what}: 'job_data.{key}' is empty.")
     return _join_steps(ctx, cluster, specs, nodetype, port)
 
 
