@@ -180,3 +180,37 @@ def test_keepalived_needs_a_virtual_ip_and_an_interface(cmon):
     assert added["status"] == "FINISHED", added
     assert [(h["hostname"], h["port"]) for h in hosts_of(me, "keepalived")] == [
         ("127.0.100.20", 112), ("127.0.100.21", 112)]
+
+
+def test_galera_node_in_a_stopped_container_raises_a_critical_alarm(cmon):
+    """ft_galera_lxc testAlarms: ``container --stop`` under a Galera node: the node is
+    CmonHostOffLine, the cluster DEGRADED, ``alarm --stat`` counts a critical alarm (and
+    ``metatype --list-properties --type=CmonAlarmStatistics`` names its fields); the
+    container started again clears it all."""
+    make_user(cmon)
+    me = s9s(cmon)
+    ok(register(me, "127.0.100.250"))
+    names = ["gl_01", "gl_02"]
+    job = create_cluster(cmon, me, cluster_name="gl", cluster_type="galera", vendor="mariadb",
+                         version="10.2", containers=[{"class_name": "CmonContainer",
+                                                      "alias": n} for n in names],
+                         nodes=[{"hostname": n} for n in names])
+    assert job["status"] == "FINISHED", job
+    alias = {"container": {"class_name": "CmonContainer", "alias": "gl_02"}}
+
+    def stats() -> dict[str, Any]:
+        return ok(me.call("/v2/alarm/", "getStatistics", cluster_id=1))["alarm_statistics"][0]
+
+    assert stats()["critical"] == 0
+    run_job(cmon, me, "stop_container", alias)
+    assert [h["hoststatus"] for h in hosts_of(me, "galera")] == [
+        "CmonHostOnline", "CmonHostOffLine"]
+    cluster = ok(me.call(CLUSTERS, "getAllClusterInfo"))["clusters"][0]
+    assert cluster["state"] == "DEGRADED" and stats()["critical"] >= 1
+    props = ok(me.call("/v2/metatype/", "getMetaTypeInfo", **{
+        "type-name": "CmonAlarmStatistics"}))["metatype_info"]
+    assert sorted(p["property_name"] for p in props) == [
+        "cluster_id", "created_after", "critical", "reported_after", "warning"]
+    run_job(cmon, me, "start_container", alias)
+    cluster = ok(me.call(CLUSTERS, "getAllClusterInfo"))["clusters"][0]
+    assert cluster["state"] == "STARTED" and stats()["critical"] == 0

@@ -195,6 +195,15 @@ PROPERTIES: dict[str, list[Prop]] = {
         ("created", "String", "", "When the alarm was first raised.", False, True, ""),
         ("reported", "String", "", "When the alarm was last raised.", False, True, ""),
     ],
+    "CmonAlarmStatistics": [
+        ("cluster_id", "Int", 0, "The cluster the alarms are counted for.", False, True, ""),
+        ("created_after", "String", "", "Alarms created after this are counted.", False, True,
+         ""),
+        ("critical", "Int", 0, "The number of critical alarms.", False, True, ""),
+        ("reported_after", "String", "", "Alarms reported after this are counted.", False,
+         True, ""),
+        ("warning", "Int", 0, "The number of warnings.", False, True, ""),
+    ],
     "CmonStats": _STATS,
     "CmonCpuStats": [
         ("cpuid", "Int", 0, "The CPU the sample is about.", False, True, ""),

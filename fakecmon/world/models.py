@@ -104,6 +104,7 @@ NODETYPE_CLASSES: dict[str, str] = {
 
 HOST_MESSAGES = {
     "CmonHostOnline": "Up and running.",
+    "CmonHostOffLine": "Host is offline.",
     "CmonHostOffline": "Host is offline.",
     "CmonHostShutDown": "Node is shut down by the user.",
     "CmonHostFailed": "Host is not responding.",
