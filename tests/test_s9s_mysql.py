@@ -214,3 +214,24 @@ def test_galera_node_in_a_stopped_container_raises_a_critical_alarm(cmon):
     run_job(cmon, me, "start_container", alias)
     cluster = ok(me.call(CLUSTERS, "getAllClusterInfo"))["clusters"][0]
     assert cluster["state"] == "STARTED" and stats()["critical"] == 0
+
+
+def test_cluster_created_with_a_load_balancer_among_its_nodes(cmon):
+    """ft_haproxy_create createCluster: ``cluster --create --nodes="C1;haProxy://C2"
+    --containers="C1;C2"``: C2 is an HAProxy node (port 9600) of the new cluster, not a
+    database node, and the database node is the first (primary) one."""
+    make_user(cmon)
+    me = s9s(cmon)
+    ok(register(me, "127.0.100.250"))
+    job = create_cluster(cmon, me, cluster_name="hc", cluster_type="galera", vendor="percona",
+                         version="8.0", containers=[
+                             {"class_name": "CmonContainer", "alias": n} for n in ("c1", "h1")],
+                         nodes=[{"hostname": "c1"},
+                                {"class_name": "CmonHaProxyHost", "hostname": "h1"}])
+    assert job["status"] == "FINISHED", job
+    (proxy,) = hosts_of(me, "haproxy")
+    assert (proxy["class_name"], proxy["port"], proxy["hoststatus"]) == (
+        "CmonHaProxyHost", 9600, "CmonHostOnline")
+    assert [h["port"] for h in hosts_of(me, "galera")] == [3306]
+    cluster = ok(me.call(CLUSTERS, "getAllClusterInfo"))["clusters"][0]
+    assert cluster["state"] == "STARTED"

@@ -333,13 +333,18 @@ def _cluster_nodes(ctx: JobContext, ctype: str) -> list[dict[str, Any]]:
     default_class, default_type, default_port, _ = HOST_CLASSES[ctype]
     first_role, other_role = ROLES.get(ctype, ("", ""))
     found: list[dict[str, Any]] = []
-    for i, (hostname, port, extra) in enumerate(job_nodes(ctx)):
-        nodetype = extra.get("nodetype") or extra.get("node_type") or default_type
+    for hostname, port, extra in job_nodes(ctx):
+        # a load balancer among the nodes (``--nodes="db1;haProxy://lb1"``) by its class
+        kind = BALANCER_CLASSES.get(extra.get("class_name"), "")
+        nodetype = extra.get("nodetype") or extra.get("node_type") or kind or default_type
         if not isinstance(nodetype, str):
             ctx.fail(f"Invalid nodetype for node {hostname}.")
-        found.append({"hostname": hostname, "port": port or default_port, "nodetype": nodetype,
-                      "class_name": NODETYPE_CLASSES.get(nodetype, default_class),
-                      "role": first_role if i == 0 else other_role})
+        data_nodes = sum(1 for n in found if n["nodetype"] not in BALANCERS)
+        role = nodetype if nodetype in BALANCERS else (
+            first_role if data_nodes == 0 else other_role)
+        found.append({"hostname": hostname, "nodetype": nodetype, "role": role,
+                      "port": port or (BALANCERS[kind][1] if kind else default_port),
+                      "class_name": NODETYPE_CLASSES.get(nodetype, default_class)})
     for key, (nodetype, class_name, port) in NDB_LISTS.items():
         names = ctx.data.get(key) or []
         if not isinstance(names, list):
@@ -368,7 +373,8 @@ def register_cluster(ctx: JobContext, spec: dict[str, Any]) -> None:
     datadir = _datadir(spec["type"], spec["version"])
     hosts = [Host(host_id=world.next_host_id(), hostname=n["hostname"], port=n["port"],
                   class_name=n["class_name"], nodetype=n["nodetype"], role=n["role"],
-                  version=spec["version"], datadir=datadir, started_at=ctx.now,
+                  version=spec["version"], started_at=ctx.now,
+                  datadir=datadir if n["nodetype"] not in AUX_NODETYPES else "",
                   extra={"container_id": n["container_id"]} if "container_id" in n else {})
              for n in spec["nodes"]]
     group = job.group_id if job.group_id in world.groups else 1
@@ -476,6 +482,8 @@ def plan_add_replication_slave(ctx: JobContext) -> list[Step]:
 BALANCERS = {"proxysql": ("proxysql", 6032), "haproxy": ("haproxy", 9600),
              "maxscale": ("maxscale", 6603), "pgbouncer": ("pgbouncer", 6432),
              "keepalived": ("keepalived", 112), "garbd": ("garbd", 4567)}
+#: Host class -> the balancer kind (``haProxy://HOST`` in s9s is a ``CmonHaProxyHost``).
+BALANCER_CLASSES = {NODETYPE_CLASSES[kind]: kind for kind in BALANCERS}
 
 
 def plan_balancer(ctx: JobContext) -> list[Step]:
