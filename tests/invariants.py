@@ -15,6 +15,8 @@ import orjson
 from fakecmon.rpc import Call, dispatch, envelope
 from fakecmon.server import path_parts
 from fakecmon.testing import FakeCmon
+from fakecmon.world import export
+from fakecmon.world.export import export_world
 from fakecmon.world.jobs import jobs_of
 
 #: Reads of one cluster: Ok exactly when the user may see the cluster.
@@ -173,6 +175,13 @@ class Checker:
         missing = acknowledged - deleted - listed
         assert not missing, f"acknowledged jobs not listed: {sorted(missing)}"
         self.checks += 1
+
+
+def same_as_a_fresh_restore(c: Any) -> bool:
+    """The served world exports (jobs' plans and all) as a fresh restore of the
+    pristine copy does: what a reset must give (run it with ``cmon.run``)."""
+    return export.to_json(export_world(c.world)) == export.to_json(
+        export_world(c._pristine.restore()))
 
 
 def initial_world_digest(cmon: FakeCmon) -> dict[str, Any]:

@@ -319,3 +319,13 @@ class _Lazy:
         ext = state.get("extensions")
         if isinstance(ext, Extensions) and ext.lazy is self:
             ext.lazy = None
+
+
+def world_bytes(world: World, shared_types: tuple[type, ...] = ()) -> bytes:
+    """Everything a world holds as bytes, attributes in name order (the World itself
+    and ``shared_types`` parts by reference): equal bytes, equal worlds. For tests that
+    check a reset gave back the whole world."""
+    state = sorted(world.__getstate__().items(), key=lambda item: item[0])
+    buf = io.BytesIO()
+    _Pickler(buf, world, [], shared_types).dump(state)
+    return buf.getvalue()
