@@ -23,7 +23,7 @@ from fakecmon.world.logs import LogFile
 from fakecmon.world.models import User
 from fakecmon.world.pristine import Pristine
 from fakecmon.world.state import World
-from fakecmon.world.yamlfile import Node, light, no_gc, read_yaml
+from fakecmon.world.yamlfile import Node, for_one_build, light, no_gc, read_yaml
 
 #: The default world (``fixtures/default.yaml``, shipped inside the package as well).
 DEFAULT_WORLD = Path(__file__).resolve().parent / "data" / "default.yaml"
@@ -93,7 +93,7 @@ class Controller:
     def __init__(self, config: Config | None = None, clock: Clock | None = None) -> None:
         self.config = config or Config()
         self.clock = clock or Clock()
-        files = [(Path(p), read_yaml(Path(p))) for p in self.config.world_paths]
+        files = [(Path(p), for_one_build(read_yaml(Path(p)))) for p in self.config.world_paths]
         self.log_file = LogFile(self.config.log_file) if self.config.log_file else None
         self._pristine: Pristine | None = None
         self._build_seconds = 0.0

@@ -714,7 +714,7 @@ def load_jobs(r: Reader, data: "Node", world: World) -> None:
     """
     engine = jobs_of(world)
     owners: dict[str, tuple[Any, Any]] = {}   # user name -> (user, first group)
-    for i, m in r.items(data, "jobs"):
+    for i, m in r.each(data, "jobs"):
         place = f"jobs[{i}]"
         r.only(m, place, _JOB_FIELDS)
         command = r.get(m, place, "command", str)

@@ -10,7 +10,7 @@ nothing is half-loaded because the World is only returned when every file loaded
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,17 @@ class Reader:
         if not isinstance(value, dict):
             raise self.fail(container, key, place, f"expected a mapping, got {_kind(value)}")
         return value  # type: ignore[return-value]
+
+    def each(self, data: Node, section: str) -> Iterator[tuple[int, Node]]:
+        """``items`` one at a time; from a disposable file (``yamlfile.for_one_build``)
+        each entry is let go once the loader has built it."""
+        value = data[section]
+        if not data.disposable or type(value) is not list:
+            yield from self.items(data, section)
+            return
+        for i in range(len(value)):
+            yield i, self.mapping(value, i, f"{section}[{i}]")
+            value[i] = None
 
     def items(self, data: Node, section: str) -> list[tuple[int, Node]]:
         value = data[section]

@@ -41,25 +41,35 @@ _IMMUTABLE: tuple[type, ...] = (str, bytes, int, float, complex, bool, type(None
 Area = tuple[str, Any]       # ("attr", name) of the World, or ("ext", key) of its extensions
 
 
+def _world() -> World:
+    raise RuntimeError("only a pristine copy's unpickler gives the world")
+
+
+def _shared(index: int) -> Any:
+    raise RuntimeError("only a pristine copy's unpickler gives its shared parts")
+
+
 class _Pickler(pickle.Pickler):
-    """Pickles the World and the ``shared`` parts by reference (a method, not an
-    instance attribute: Python 3.13 makes that attribute read-only)."""
+    """Pickles the World and the ``shared`` parts by reference. A reducer, not a
+    persistent_id: it is not asked about the hundred thousands of strings, numbers,
+    lists and dicts (a method, not an instance attribute: Python 3.13 makes those
+    read-only)."""
 
     def __init__(self, buf: io.BytesIO, world: World, shared: list[Any],
                  shared_types: tuple[type, ...]) -> None:
         super().__init__(buf, protocol=pickle.HIGHEST_PROTOCOL)
         self.world, self.shared, self.shared_types = world, shared, shared_types
 
-    def persistent_id(self, obj: Any) -> Any:
+    def reducer_override(self, obj: Any) -> Any:
         if obj is self.world:
-            return "world"
+            return (_world, ())
         if type(obj) in self.shared_types:
             for i, known in enumerate(self.shared):
                 if known is obj:
-                    return i
+                    return (_shared, (i,))
             self.shared.append(obj)
-            return len(self.shared) - 1
-        return None
+            return (_shared, (len(self.shared) - 1,))
+        return NotImplemented
 
 
 class _Unpickler(pickle.Unpickler):
@@ -67,8 +77,12 @@ class _Unpickler(pickle.Unpickler):
         super().__init__(io.BytesIO(data))
         self.world, self.shared = world, shared
 
-    def persistent_load(self, pid: Any) -> Any:
-        return self.world if pid == "world" else self.shared[pid]
+    def find_class(self, module: str, name: str) -> Any:
+        if module == __name__ and name == "_world":
+            return lambda: self.world
+        if module == __name__ and name == "_shared":
+            return self.shared.__getitem__
+        return super().find_class(module, name)
 
 
 class _Pending:
@@ -209,8 +223,6 @@ class Pristine:
             self.ext_keys.append(key)
             areas.append(("ext", key))
             values.append(value)
-        dumps: list[bytes] = []
-        memos: list[dict[int, Any]] = []   # kept until the end: ids stay unique
         parent = list(range(len(areas)))
 
         def root(i: int) -> int:
@@ -219,35 +231,40 @@ class Pristine:
                 i = parent[i]
             return i
 
-        owner: dict[int, int] = {}
+        # A bound method (``job_counts`` is the job engine's) goes with its object.
+        index_of = {id(v): i for i, v in enumerate(values)}
         for i, value in enumerate(values):
-            buf = io.BytesIO()
-            pickler = _Pickler(buf, world, self.shared, shared_types)
-            pickler.dump(value)
-            dumps.append(buf.getvalue())
-            memo = pickler.memo.copy()
-            memos.append(memo)
-            for oid, (_, obj) in memo.items():
-                if isinstance(obj, _IMMUTABLE):
-                    continue
-                first = owner.setdefault(oid, i)
-                if first != i:
-                    parent[root(i)] = root(first)
-        groups: dict[int, list[int]] = {}
-        for i in range(len(areas)):
-            groups.setdefault(root(i), []).append(i)
-        for members in groups.values():
-            if len(members) == 1:
-                data = dumps[members[0]]
-            else:
+            if isinstance(value, types.MethodType) and id(value.__self__) in index_of:
+                parent[root(i)] = root(index_of[id(value.__self__)])
+        while True:
+            groups: dict[int, list[int]] = {}
+            for i in range(len(areas)):
+                groups.setdefault(root(i), []).append(i)
+            dumps: list[tuple[bytes, list[Area]]] = []
+            memos: list[dict[int, Any]] = []   # kept until the end: ids stay unique
+            owner: dict[int, int] = {}
+            merged = False
+            for group, members in groups.items():
                 buf = io.BytesIO()
-                _Pickler(buf, world, self.shared, shared_types).dump(
-                    {areas[i]: values[i] for i in members})
-                data = buf.getvalue()
-            index = len(self.components)
-            self.components.append((data, [areas[i] for i in members]))
-            for i in members:
-                self.component_of[areas[i]] = index
+                pickler = _Pickler(buf, world, self.shared, shared_types)
+                pickler.dump(values[members[0]] if len(members) == 1
+                             else {areas[i]: values[i] for i in members})
+                dumps.append((buf.getvalue(), [areas[i] for i in members]))
+                memo = pickler.memo.copy()
+                memos.append(memo)
+                for oid, (_, obj) in memo.items():
+                    if isinstance(obj, _IMMUTABLE):
+                        continue
+                    first = owner.setdefault(oid, group)
+                    if first != group and root(first) != root(group):
+                        parent[root(group)] = root(first)   # they share an object
+                        merged = True
+            if not merged:
+                break
+        for data, members in dumps:
+            for area in members:
+                self.component_of[area] = len(self.components)
+            self.components.append((data, members))
 
     @property
     def size(self) -> int:

@@ -56,6 +56,10 @@ class Node(dict):
     key_lines: dict[str, int] = {}
     text: str | None = None
     hollow = False
+    #: Read for one build only (a big file, whose values ``light`` drops afterwards):
+    #: loaders may let go of each entry once built, so that the memory of a hundred
+    #: thousand parsed jobs is reused by the jobs themselves.
+    disposable = False
 
 
 class NodeList(list):
@@ -365,7 +369,18 @@ def light(data: Node) -> Node:
 
 
 def materialize(path: Path, data: Node) -> Node:
-    return parse_yaml(data.text or "", path) if data.hollow else data
+    if not data.hollow:
+        return data
+    fresh = parse_yaml(data.text or "", path)
+    fresh.disposable = fresh.text is not None
+    return fresh
+
+
+def for_one_build(data: Node) -> Node:
+    """``data``, marked disposable when ``light`` will keep only its text."""
+    if data.text is not None and len(data.text) > LIGHT_ABOVE:
+        data.disposable = True
+    return data
 
 
 def reparse_with_lines(files: list[tuple[Path, Node]]) -> list[tuple[Path, Node]] | None:
