@@ -409,7 +409,7 @@ class JobEngine:
         self.jobs[job.job_id] = job
         self._changed_list()
         self._count(job, +1)
-        if job.status in ENDED:
+        if job.status in ENDED and len(self._ended) > self.max_ended:
             self.purge()
         if queue:
             self.arm(job, now)
@@ -714,20 +714,21 @@ def load_jobs(r: Reader, data: "Node", world: World) -> None:
     """
     engine = jobs_of(world)
     owners: dict[str, tuple[Any, Any]] = {}   # user name -> (user, first group)
+    get = r.get
     for i, m in r.each(data, "jobs"):
         place = f"jobs[{i}]"
         r.only(m, place, _JOB_FIELDS)
-        command = r.get(m, place, "command", str)
-        status = r.get(m, place, "status", str, FINISHED).upper()
+        command = get(m, place, "command", str)
+        status = get(m, place, "status", str, FINISHED).upper()
         if status not in _PAST:
             raise r.fail(m, "status", f"{place}.status",
                          f"'{status}' is not a status a world file can give "
                          f"(known: {', '.join(_PAST)})")
-        ref = r.get(m, place, "cluster", (str, int), 0)
+        ref = get(m, place, "cluster", (str, int), 0)
         cluster = world.clusters.get(ref) if isinstance(ref, int) else world.cluster_by_name(ref)
         if ref != 0 and cluster is None:
             raise r.fail(m, "cluster", f"{place}.cluster", f"unknown cluster {ref!r}")
-        user_name = r.get(m, place, "user", str, "system")
+        user_name = get(m, place, "user", str, "system")
         found = owners.get(user_name)
         if found is None:
             user = world.user_by_name(user_name)
@@ -736,11 +737,12 @@ def load_jobs(r: Reader, data: "Node", world: World) -> None:
             found = owners[user_name] = (
                 user, world.groups.get(user.group_ids[0]) if user.group_ids else None)
         user, group = found
-        job_id = r.get(m, place, "job_id", int, 0)
+        job_id = get(m, place, "job_id", int, 0)
         if job_id < 0 or job_id in engine.jobs:
             raise r.fail(m, "job_id", f"{place}.job_id",
                          f"job id {job_id} is negative or already used")
-        recurrence = r.get(m, place, "recurrence", str, "")
+        # (optional fields are looked at only when given: most jobs give few)
+        recurrence = get(m, place, "recurrence", str, "") if "recurrence" in m else ""
         if recurrence:
             try:
                 Cron(recurrence)
@@ -748,30 +750,33 @@ def load_jobs(r: Reader, data: "Node", world: World) -> None:
                 raise r.fail(m, "recurrence", f"{place}.recurrence", str(exc)) from None
         elif status in (SCHEDULED, PAUSED):
             raise r.fail(m, "status", place, f"a {status} job needs a 'recurrence'")
-        ago = r.get(m, place, "ago", float, 3600.0)
-        duration = r.get(m, place, "duration", float, engine.settings.durations.get(
+        ago = get(m, place, "ago", float, 3600.0)
+        duration = get(m, place, "duration", float, engine.settings.durations.get(
             command, engine.settings.default_duration))
         if ago < 0 or duration < 0:
             raise r.fail(m, "ago", place, "'ago' and 'duration' must not be negative")
-        job_data = plain(r.get(m, place, "job_data", dict, {})) if "job_data" in m else {}
+        job_data = plain(get(m, place, "job_data", dict, {})) if "job_data" in m else {}
+        title = get(m, place, "title", str, None) if "title" in m else None
         created = world.created - ago
         # Texts repeat across thousands of jobs: one string each (interned), and the
         # parsed file's own strings are not kept alive by the world.
         job = Job(job_id=job_id, cluster_id=cluster.cluster_id if cluster else 0,
                   command=sys.intern(command), job_data=job_data,
-                  title=sys.intern(r.get(m, place, "title", str, default_title(command))),
+                  title=sys.intern(title) if title is not None else default_title(command),
                   user_id=user.user_id, user_name=user.user_name,
                   group_id=group.group_id if group else 0,
                   group_name=group.group_name if group else "",
                   created=created, status=sys.intern(status),
-                  tags=r.strings(m, place, "tags") or _NO_TAGS, recurrence=recurrence,
+                  tags=(r.strings(m, place, "tags") or _NO_TAGS) if "tags" in m else _NO_TAGS,
+                  recurrence=recurrence,
                   messages=[] if "messages" in m or status not in ENDED else _NO_MESSAGES)
         if status in ENDED:
             job.started = created
             job.ended = min(created + duration, world.created)
             job.progress_percent = 100 if status == FINISHED else 50
             job.exit_code = 1 if status == FAILED else 0
-        job.status_text = sys.intern(r.get(m, place, "status_text", str, STATUS_TEXTS[status]))
+        job.status_text = sys.intern(get(m, place, "status_text", str, STATUS_TEXTS[status])) \
+            if "status_text" in m else STATUS_TEXTS[status]
         engine.add(job, world.created, queue=False)
         _load_messages(r, m, place, engine, job)
         if recurrence:

@@ -253,7 +253,7 @@ class Pristine:
                 memo = pickler.memo.copy()
                 memos.append(memo)
                 for oid, (_, obj) in memo.items():
-                    if isinstance(obj, _IMMUTABLE):
+                    if isinstance(obj, _IMMUTABLE) or obj is world:
                         continue
                     first = owner.setdefault(oid, group)
                     if first != group and root(first) != root(group):
