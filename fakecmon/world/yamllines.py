@@ -145,7 +145,11 @@ class _Reader:
             simple = _SIMPLE_MAP_RE.fullmatch(text)
             if simple is not None:
                 # keys and values in turn; known texts looked up in C, the rest resolved
-                texts = _SPLIT_RE.split(simple.group(1))
+                inner = simple.group(1)
+                if "  " in inner or " ," in inner:
+                    texts = _SPLIT_RE.split(inner)
+                else:   # one space after each separator (no text holds ',' or ':')
+                    texts = inner.replace(", ", ": ").split(": ")
                 values = list(map(self.known.get, texts, repeat(_MISSING)))
                 if _MISSING in values:
                     scalar = self.scalar
