@@ -20,6 +20,7 @@ counts jobs by state for ``job_statistics``. World files hold past jobs in a
 from __future__ import annotations
 
 import functools
+from array import array
 import heapq
 import sys
 import logging
@@ -326,11 +327,14 @@ class JobEngine:
         state["jobs"] = {i: j for i, j in self.jobs.items() if archive.get(i) is not j}
         state["_gone"] = [i for i in archive if i not in self.jobs]
         state["_ids"] = state["_ids_of"] = None
+        # a hundred thousand ids as one block of bytes: a restore makes the dict in C
+        state["_ended"] = array("q", self._ended)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         own, gone = state.pop("jobs"), state.pop("_gone")
         self.__dict__.update(state)
+        self._ended = dict.fromkeys(state["_ended"])
         jobs = dict(self.archive)
         for i in gone:
             del jobs[i]

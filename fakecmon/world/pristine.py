@@ -25,6 +25,7 @@ import copy
 import enum
 import io
 import pickle
+import threading
 import types
 from collections.abc import Iterator
 from typing import Any
@@ -294,11 +295,14 @@ class _Lazy:
     """What a restored world still has to unpickle (``World.__getattr__`` and
     ``Extensions`` call ``load``)."""
 
-    __slots__ = ("pristine", "world", "loaded")
+    __slots__ = ("pristine", "world", "loaded", "lock")
 
     def __init__(self, pristine: Pristine, world: World) -> None:
         self.pristine, self.world = pristine, world
         self.loaded: set[int] = set()
+        # A test thread may touch the world while the server's loop does: one
+        # component is unpickled once, whoever asks first.
+        self.lock = threading.RLock()
 
     def pending_attr(self, name: str) -> bool:
         return ("attr", name) in self.pristine.component_of and name not in self.world.__dict__
@@ -307,7 +311,11 @@ class _Lazy:
         index = self.pristine.component_of.get(area)
         if index is None or index in self.loaded:
             return
-        self.loaded.add(index)
+        with self.lock:
+            if index not in self.loaded:
+                self._load(index)
+
+    def _load(self, index: int) -> None:
         data, members = self.pristine.components[index]
         # The collector stays out while tens of thousands of objects are made: none of
         # them is garbage.
@@ -320,6 +328,7 @@ class _Lazy:
                 state.setdefault(key, v)      # unless set meanwhile
             elif dict.get(ext, key) is PENDING:
                 dict.__setitem__(ext, key, v)
+        self.loaded.add(index)     # (only now: another thread may look without the lock)
         if len(self.loaded) == len(self.pristine.components):
             self.done()
 
