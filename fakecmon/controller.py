@@ -96,6 +96,7 @@ class Controller:
         files = [(Path(p), for_one_build(read_yaml(Path(p)))) for p in self.config.world_paths]
         self.log_file = LogFile(self.config.log_file) if self.config.log_file else None
         self._pristine: Pristine | None = None
+        self._collected = 0      # Pristine.unpickled at the last collection
         self._build_seconds = 0.0
         self.world = self._serve(self._build(files))
         self.files: list[tuple[Path, Node]] = [(p, light(data)) for p, data in files]
@@ -135,6 +136,7 @@ class Controller:
         """Keep ``world`` as the pristine copy a reset restores, and return it to serve."""
         with no_gc():
             self._pristine = Pristine(world, SHARED_TYPES)
+        self._collected = 0
         logs.book(world).sink = self.log_file
         return world
 
@@ -160,6 +162,19 @@ class Controller:
             world = self._pristine.restore()
         logs.book(world).sink = self.log_file
         self.world = world
+        self._collect()
+
+    def _collect(self) -> None:
+        """Worlds let go of hold cycles (the job engine knows its world): the collector
+        frees them only when it walks everything, which a big world's test suite may
+        not reach for a long time. Once four whole copies' worth were unpickled since
+        the last walk, a reset walks: memory stays bounded, and the time of a walk is
+        spread over the resets before it."""
+        pristine = self._pristine
+        assert pristine is not None
+        if pristine.unpickled - self._collected > 4 * max(pristine.size, 1):
+            self._collected = pristine.unpickled
+            gc.collect()
 
     def replace_files(self, files: list[tuple[Path, Node]]) -> None:
         """Swap in new world files atomically: the old world stays if they are invalid."""

@@ -198,6 +198,9 @@ class Pristine:
         #: Per component: its pickle and its areas (one area: the pickle is its value;
         #: several: a dict area -> value).
         self.components: list[tuple[bytes, list[Area]]] = []
+        #: Bytes unpickled by every world restored from this copy so far: roughly how
+        #: much the worlds a reset let go of hold (``Controller.reset`` collects them).
+        self.unpickled = 0
         try:
             self._split(world, shared_types)
         except (pickle.PicklingError, AttributeError, TypeError):
@@ -321,6 +324,7 @@ class _Lazy:
         # them is garbage.
         with no_gc():
             value = _Unpickler(data, self.world, self.pristine.shared).load()
+        self.pristine.unpickled += len(data)
         found = {members[0]: value} if len(members) == 1 else value
         state, ext = self.world.__dict__, self.world.__dict__["extensions"]
         for (kind, key), v in found.items():
