@@ -18,7 +18,7 @@ import pytest
 from fakecmon.clock import Clock
 from fakecmon.controller import SHARED_TYPES, Config, Controller
 from fakecmon.testing import FakeCmon
-from fakecmon.world.pristine import Extensions, world_bytes
+from fakecmon.world.pristine import Extensions, Pristine, world_bytes
 from fakecmon.world.jobs import jobs_of
 from tests.invariants import same_as_a_fresh_restore
 from tests.test_world_export import busy_world
@@ -158,3 +158,20 @@ def test_a_reset_after_a_busy_server_gives_a_fresh_restore(touch_first):
         assert cmon.run(same_as_a_fresh_restore)
         system = cmon.client("system", "secret")
         assert system.call("/v2/clusters", "getAllClusterInfo")["request_status"] == "Ok"
+
+
+def test_a_world_that_cannot_be_pickled_is_kept_as_a_deep_copy():
+    """A lambda somewhere (a running job's plan loaded from an export): the copy is a
+    deep one, restored whole, and still never changes with the worlds it gave."""
+    c = frozen_controller()
+    c.world.extensions["odd"] = {"fn": lambda: 1}
+    pristine = Pristine(c.world, SHARED_TYPES)
+    assert pristine.copy is not None and not pristine.components
+    first = pristine.restore()
+    assert "_lazy" not in vars(first) and first.extensions["odd"]["fn"]() == 1
+    archive = jobs_of(first).archive
+    assert archive is jobs_of(c.world).archive, "past jobs are shared, not copied"
+    first.users.clear()
+    first.extensions["odd"]["fn"] = None
+    second = pristine.restore()
+    assert second.users and second.extensions["odd"]["fn"]() == 1

@@ -205,8 +205,12 @@ class Pristine:
             self._split(world, shared_types)
         except (pickle.PicklingError, AttributeError, TypeError):
             # A lambda or an open file somewhere: a deep copy, restored whole (the
-            # shared parts still shared).
+            # shared parts still shared, also those the pickling did not reach).
             self.components, self.component_of = [], {}
+            for area in world.extensions.values():
+                found = getattr(area, "archive", None)
+                if type(found) in shared_types and all(found is not s for s in self.shared):
+                    self.shared.append(found)
             self.copy = copy.deepcopy(world, {id(a): a for a in self.shared})
 
     def _split(self, world: World, shared_types: tuple[type, ...]) -> None:
