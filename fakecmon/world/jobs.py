@@ -327,14 +327,17 @@ class JobEngine:
         state["jobs"] = {i: j for i, j in self.jobs.items() if archive.get(i) is not j}
         state["_gone"] = [i for i in archive if i not in self.jobs]
         state["_ids"] = state["_ids_of"] = None
-        # a hundred thousand ids as one block of bytes: a restore makes the dict in C
-        state["_ended"] = array("q", self._ended)
+        # A hundred thousand ids: none when they are the archive's, in its order (a
+        # loaded world), else one block of bytes; a restore makes the dict in C.
+        ended = list(self._ended)
+        state["_ended"] = None if ended == list(archive) else array("q", ended)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         own, gone = state.pop("jobs"), state.pop("_gone")
         self.__dict__.update(state)
-        self._ended = dict.fromkeys(state["_ended"])
+        ended = state["_ended"]
+        self._ended = dict.fromkeys(self.archive if ended is None else ended)
         jobs = dict(self.archive)
         for i in gone:
             del jobs[i]
