@@ -135,7 +135,8 @@ class Controller:
     def _serve(self, world: World) -> World:
         """Keep ``world`` as the pristine copy a reset restores, and return it to serve."""
         with no_gc():
-            self._pristine = Pristine(world, SHARED_TYPES)
+            # (a restored world's log book gets the log file at once)
+            self._pristine = Pristine(world, SHARED_TYPES, apart=(("ext", logs.KEY),))
         self._collected = 0
         logs.book(world).sink = self.log_file
         return world

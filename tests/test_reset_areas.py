@@ -18,6 +18,7 @@ import pytest
 from fakecmon.clock import Clock
 from fakecmon.controller import SHARED_TYPES, Config, Controller
 from fakecmon.testing import FakeCmon
+from fakecmon.world import pristine as pristine_module
 from fakecmon.world.pristine import Extensions, Pristine, world_bytes
 from fakecmon.world.jobs import jobs_of
 from tests.invariants import same_as_a_fresh_restore
@@ -60,12 +61,28 @@ def spoil_in_place(value: Any) -> bool:
     return True
 
 
-def test_the_pristine_copy_is_kept_area_by_area():
+@pytest.fixture(params=["small areas together", "every area apart"], autouse=True)
+def granularity(request, monkeypatch):
+    """Every test runs with the default world's small areas in one component, and with
+    every area that shares nothing in a component of its own (as a big world has)."""
+    if request.param == "every area apart":
+        monkeypatch.setattr(pristine_module, "SMALL_COMPONENT", 0)
+    return request.param
+
+
+def test_the_pristine_copy_is_kept_area_by_area(granularity):
     c = frozen_controller()
     assert c._pristine is not None and c._pristine.copy is None
     names = {m for _, members in c._pristine.components for m in members}
     assert {("attr", "users"), ("attr", "clusters"), ("ext", "jobs")} <= names
-    assert len(c._pristine.components) >= 8, "areas that share nothing are apart"
+    if granularity == "every area apart":
+        assert len(c._pristine.components) >= 8, "areas that share nothing are apart"
+        assert [("ext", "jobs"), ("ext", "job_counts")] in [
+            m for _, m in c._pristine.components], "a bound method goes with its object"
+    else:
+        assert len(c._pristine.components) == 2, "the small areas are one component"
+    assert [("ext", "logs")] in [m for _, m in c._pristine.components], \
+        "the log book a reset touches is apart"
     c.reset()
     assert "_lazy" in vars(c.world) and "users" not in vars(c.world)
     assert c.world.count("users") == len(c.world.users)   # counted without unpickling

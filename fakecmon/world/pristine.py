@@ -39,7 +39,11 @@ _IMMUTABLE: tuple[type, ...] = (str, bytes, int, float, complex, bool, type(None
                                 frozenset, range, type, types.FunctionType,
                                 types.BuiltinFunctionType, types.MethodType, enum.Enum)
 
-Area = tuple[str, Any]       # ("attr", name) of the World, or ("ext", key) of its extensions
+Area = tuple[str, Any]
+
+#: Components pickled smaller than this are unpickled together, on the first touch of
+#: any of them (a default world is then one component).
+SMALL_COMPONENT = 16 * 1024       # ("attr", name) of the World, or ("ext", key) of its extensions
 
 
 def _world() -> World:
@@ -186,7 +190,10 @@ class Extensions(dict):  # type: ignore[type-arg]
 class Pristine:
     """The pristine copy of one world: ``restore()`` gives a fresh world equal to it."""
 
-    def __init__(self, world: World, shared_types: tuple[type, ...] = ()) -> None:
+    def __init__(self, world: World, shared_types: tuple[type, ...] = (),
+                 apart: tuple[Area, ...] = ()) -> None:
+        """``shared_types``: parts never changed, referenced rather than copied; ``apart``:
+        areas every restore touches at once (kept out of the small areas' component)."""
         self.created = world.created
         self.shared: list[Any] = []
         self.copy: World | None = None      # when some part cannot be pickled
@@ -202,7 +209,7 @@ class Pristine:
         #: much the worlds a reset let go of hold (``Controller.reset`` collects them).
         self.unpickled = 0
         try:
-            self._split(world, shared_types)
+            self._split(world, shared_types, apart)
         except (pickle.PicklingError, AttributeError, TypeError):
             # A lambda or an open file somewhere: a deep copy, restored whole (the
             # shared parts still shared, also those the pickling did not reach).
@@ -213,7 +220,8 @@ class Pristine:
                     self.shared.append(found)
             self.copy = copy.deepcopy(world, {id(a): a for a in self.shared})
 
-    def _split(self, world: World, shared_types: tuple[type, ...]) -> None:
+    def _split(self, world: World, shared_types: tuple[type, ...],
+               apart: tuple[Area, ...]) -> None:
         areas: list[Area] = []
         values: list[Any] = []
         for name, value in world.__dict__.items():
@@ -269,6 +277,19 @@ class Pristine:
                         merged = True
             if not merged:
                 break
+        # Small components go together: one unpickling costs more than a few KB of it.
+        def is_small(data: bytes, members: list[Area]) -> bool:
+            return len(data) < SMALL_COMPONENT and not set(members) & set(apart)
+
+        small = [members for data, members in dumps if is_small(data, members)]
+        if len(small) > 1:
+            dumps = [(data, members) for data, members in dumps
+                     if not is_small(data, members)]
+            together = [area for members in small for area in members]
+            buf = io.BytesIO()
+            _Pickler(buf, world, self.shared, shared_types).dump(
+                {area: values[areas.index(area)] for area in together})
+            dumps.append((buf.getvalue(), together))
         for data, members in dumps:
             for area in members:
                 self.component_of[area] = len(self.components)
