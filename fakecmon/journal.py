@@ -36,6 +36,10 @@ _SECRET = re.compile(r"password|passwd|secret|signature|token|private|(^|_)key$|
 _MAX_DEPTH = 32
 #: Bytes of a reply the journal keeps (1000 entries of big replies stay bounded).
 REPLY_KEPT = 64 * 1024
+#: Request bodies up to this size are kept as received, as the contract check's key.
+_WIRE_KEPT = 4096
+#: Entry fields that are not part of its JSON.
+_PRIVATE = frozenset({"raw", "read", "_contract", "reply", "wire"})
 #: A secret-looking field of a reply that is not whole JSON any more (a cut reply).
 _SECRET_VALUE = re.compile(
     r'("[^"]*(?:password|passwd|secret|signature|token|private)[^"]*"\s*:\s*)"[^"]*"',
@@ -60,7 +64,7 @@ def mask(value: Any, depth: int = 0) -> Any:
     return value
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """One request as the server saw it."""
 
@@ -83,6 +87,8 @@ class Entry:
     #: The reply body as sent (at most ``REPLY_KEPT`` bytes): kept by reference, so
     #: recording costs nothing; parsed and masked only when someone looks (``reply_json``).
     reply: bytes | None = field(default=None, repr=False, compare=False)
+    #: The request body's bytes as received (small ones only): the contract check's key.
+    wire: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def contract(self) -> list[str]:
@@ -90,12 +96,13 @@ class Entry:
         unknown job commands and job_data keys (fakecmon/contract.py). The reply is the
         same either way; strict mode turns these into test failures."""
         if self._contract is None:
-            self._contract = contract_findings(self.path, self.operation, self.raw, self.read)
+            self._contract = contract_findings(self.path, self.operation, self.raw, self.read,
+                                               self.wire)
         return self._contract
 
     def to_json(self) -> dict[str, Any]:
         doc = {f.name: getattr(self, f.name) for f in fields(self)
-               if f.name not in ("raw", "read", "_contract", "reply")}
+               if f.name not in _PRIVATE}
         doc["contract"] = self.contract
         return doc
 
@@ -182,8 +189,12 @@ class Journal:
         return self._seq
 
     def add(self, **fields: Any) -> Entry:
+        return self.append(Entry(id=0, **fields))
+
+    def append(self, entry: Entry) -> Entry:
+        """Add ``entry`` with the next id."""
         self._seq += 1
-        entry = Entry(id=self._seq, **fields)
+        entry.id = self._seq
         self._entries.append(entry)
         return entry
 
@@ -232,12 +243,14 @@ def record(controller: "Controller", call: "Call", status: str | None, http_stat
     if not isinstance(reply, bytes):
         reply = None  # a streamed or damaged reply has no body to keep
     user = request_user(call)
-    entry = controller.journal.add(
-        time=rfc3339(call.now), client=call.peer, path=call.path, operation=call.operation,
-        body=mask(call.body), user=user, status=status, http_status=http_status,
-        latency_ms=round(latency, 3), fault=fault, raw=call.body,
+    wire = call.wire
+    entry = controller.journal.append(Entry(
+        id=0, time=call.processed or rfc3339(call.now), client=call.peer, path=call.path,
+        operation=call.operation, body=mask(call.body), user=user, status=status,
+        http_status=http_status, latency_ms=round(latency, 3), fault=fault, raw=call.body,
         read=frozenset(getattr(call.body, "read", ())),
-        reply=reply if reply is None or len(reply) <= REPLY_KEPT else reply[:REPLY_KEPT])
+        reply=reply if reply is None or len(reply) <= REPLY_KEPT else reply[:REPLY_KEPT],
+        wire=wire if wire is not None and len(wire) <= _WIRE_KEPT else None))
     if controller.config.strict:
         for finding in entry.contract:
             log.warning("contract: %s %s: %s", call.path, call.operation or "-", finding)
@@ -252,11 +265,30 @@ def record(controller: "Controller", call: "Call", status: str | None, http_stat
 
 
 def contract_findings(path: str, operation: str, body: dict[str, Any],
-                      read: frozenset[str]) -> list[str]:
+                      read: frozenset[str], wire: bytes | None = None) -> list[str]:
     """The contract findings of a request (never an exception: a bug in the check
-    must not cost the client its reply or the test its journal)."""
+    must not cost the client its reply or the test its journal).
+
+    The findings follow from the path, the body and what the handler read, and clients
+    send the same requests again and again (a poller, a benchmark): given the body's
+    bytes, a request already checked is not checked again."""
+    key = (path, operation, wire, read) if wire is not None else None
+    if key is not None:
+        known = _FINDINGS.get(key)
+        if known is not None:
+            return list(known)
     try:
-        return check(path, operation, body, read)
+        findings = check(path, operation, body, read)
     except Exception:  # noqa: BLE001
         log.exception("contract check of %s %r failed", path, operation)
         return []
+    if key is not None:
+        if len(_FINDINGS) >= _FINDINGS_KEPT:
+            _FINDINGS.clear()
+        _FINDINGS[key] = tuple(findings)
+    return findings
+
+
+#: Contract findings of recent request bodies (see contract_findings), at most this many.
+_FINDINGS: dict[tuple[str, str, bytes, frozenset[str]], tuple[str, ...]] = {}
+_FINDINGS_KEPT = 4096

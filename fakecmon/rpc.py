@@ -88,6 +88,10 @@ class Call:
         #: The aiohttp request, for the rare operation that takes over the connection
         #: (the event stream); set by the server, None elsewhere.
         self.request: Any = None
+        #: The body's bytes as received (the journal's contract check keys on them).
+        self.wire: bytes | None = None
+        #: ``request_processed`` as the envelope wrote it (the journal's time too).
+        self.processed = ""
 
     @property
     def body(self) -> dict[str, Any]:
@@ -287,7 +291,7 @@ def envelope(call: Call, status: str, payload: Payload, error: RpcError | None) 
         doc["request_created"] = call.body["request_created"]
     if "request_id" in call.body:
         doc["request_id"] = call.body["request_id"]
-    doc["request_processed"] = rfc3339(call.now)
+    doc["request_processed"] = call.processed = rfc3339(call.now)
     doc["request_status"] = status
     if call.user is not None and call.reply_user_id:
         doc["request_user_id"] = call.user.user_id

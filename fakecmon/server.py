@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import socket
@@ -39,22 +40,37 @@ COOKIE = "cmon-sid"
 
 def session_id(request: web.Request) -> str | None:
     """The ``cmon-sid`` value from a Cookie header, bare or with attributes."""
-    for header in request.headers.getall("Cookie", []):
-        for part in header.replace(",", ";").split(";"):
-            name, _, value = part.strip().partition("=")
-            if name == COOKIE and value:
-                return value.strip().strip('"')
+    for header in request.headers.getall("Cookie", ()):
+        sid = _cookie_sid(header)
+        if sid is not None:
+            return sid
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _cookie_sid(header: str) -> str | None:
+    """(A client sends the same Cookie header with every request: parsed once.)"""
+    for part in header.replace(",", ";").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == COOKIE and value:
+            return value.strip().strip('"')
     return None
 
 
 def reply(controller: Controller, doc: dict[str, Any], status: int = 200,
           sid: str | None = None) -> web.Response:
     """Raw UTF-8 JSON with a Content-Length, ``Server: cmon/<version>`` and at most one cookie."""
-    resp = web.Response(body=dumps(doc), status=status, content_type="application/json")
-    resp.headers["Server"] = f"cmon/{controller.world.version}"
+    headers = _headers(controller.world.version)
     if sid is not None:
-        resp.headers["Set-Cookie"] = f"{COOKIE}={sid}; Path=/; HttpOnly; Secure"
-    return resp
+        headers = {**headers, "Set-Cookie": f"{COOKIE}={sid}; Path=/; HttpOnly; Secure"}
+    return web.Response(body=dumps(doc), status=status, headers=headers)
+
+
+@functools.lru_cache(maxsize=16)
+def _headers(version: str) -> dict[str, str]:
+    """The headers of every reply, in their order (aiohttp copies them into each
+    response: never changed here)."""
+    return {"Content-Type": "application/json", "Server": f"cmon/{version}"}
 
 
 def dumps(doc: dict[str, Any]) -> bytes:
@@ -112,7 +128,7 @@ async def handle_rpc(request: web.Request) -> web.StreamResponse:
         if request.content_length is not None and request.content_length > controller.config.max_body_size:
             call.http_status = 413
             raise RpcError(INVALID_REQUEST, _too_large(request.content_length, controller))
-        raw = await read_body(request, call)
+        raw = call.wire = await read_body(request, call)
         call.body = parse_body(raw)
         op = call.body.get("operation", "")
         if op is not None and not isinstance(op, str):
@@ -156,7 +172,10 @@ async def read_body(request: web.Request, call: Call) -> bytes:
     controller = call.controller
     timeout = controller.config.idle_timeout
     try:
-        return await asyncio.wait_for(request.read(), timeout)
+        if request.content.is_eof():   # all of it is here (as a rule): no timer needed
+            return await request.read()
+        async with asyncio.timeout(timeout):
+            return await request.read()
     except web.HTTPRequestEntityTooLarge:
         call.http_status = 413
         raise RpcError(INVALID_REQUEST, _too_large(None, controller)) from None
@@ -184,28 +203,29 @@ async def handle_other(request: web.Request) -> web.Response:
     return reply(controller, doc, 404)
 
 
-@web.middleware
-async def http10_closes(request: web.Request, handler: Any) -> web.StreamResponse:
-    """CMON closes the connection after answering an HTTP/1.0 client, even one that
-    asks for keep-alive (aiohttp would keep that one open)."""
-    resp = await handler(request)
-    if request.version < HttpVersion11 and not resp.prepared:
-        resp.force_close()
-    return resp
+def served(handle: Any) -> Any:
+    """aiohttp's request handler (the application's), wrapped in what every request of
+    every path needs. A plain wrapper, not middlewares: aiohttp runs those through
+    two more layers a request.
 
-
-@web.middleware
-async def in_progress(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Marks the connection busy while a request is handled, so the idle timeout
-    (``fakecmon.connections``) never cuts a request, however long it takes."""
-    tracked = tracked_of(request.transport)
-    if tracked is None:
-        return await handler(request)
-    tracked.request_started()
-    try:
-        return await handler(request)
-    finally:
-        tracked.request_done()
+    * The connection is marked busy while a request is handled, so the idle timeout
+      (``fakecmon.connections``) never cuts a request, however long it takes.
+    * CMON closes the connection after answering an HTTP/1.0 client, even one that
+      asks for keep-alive (aiohttp would keep that one open).
+    """
+    async def handler(request: web.BaseRequest) -> web.StreamResponse:
+        tracked = tracked_of(request.transport)
+        if tracked is not None:
+            tracked.request_started()
+        try:
+            resp: web.StreamResponse = await handle(request)
+        finally:
+            if tracked is not None:
+                tracked.request_done()
+        if request.version < HttpVersion11 and not resp.prepared:
+            resp.force_close()
+        return resp
+    return handler
 
 
 def listening_socket(bind: str, port: int) -> socket.socket:
@@ -270,8 +290,7 @@ def handler_factory(server: Any, controller: Controller) -> Any:
 def make_app(controller: Controller) -> web.Application:
     # The body limit is checked by handle_rpc to answer with an envelope; aiohttp's
     # own limit is a backstop just above it.
-    app = web.Application(client_max_size=controller.config.max_body_size + 1,
-                          middlewares=[in_progress, http10_closes])
+    app = web.Application(client_max_size=controller.config.max_body_size + 1)
     app[CONTROLLER] = controller
     app.router.add_route("*", "/v2", handle_rpc)
     app.router.add_route("*", "/v2/{tail:.*}", handle_rpc)
@@ -314,6 +333,7 @@ class CmonServer:
                                      keepalive_timeout=self.controller.config.idle_timeout)
         await self._runner.setup()
         assert self._runner.server is not None
+        self._runner.server.request_handler = served(self._runner.server.request_handler)
         factory = compat_factory(handler_factory(self._runner.server, self.controller))
         loop = asyncio.get_running_loop()
         _quiet_handshake_errors(loop)
