@@ -58,7 +58,8 @@ def mask(value: Any, depth: int = 0) -> Any:
         return "..."
     if isinstance(value, dict):
         return {k: (MASK if isinstance(k, str) and _secret(k) and v not in (None, "")
-                    else mask(v, depth + 1)) for k, v in value.items()}
+                    else mask(v, depth + 1) if depth >= _MAX_DEPTH or isinstance(v, (dict, list))
+                    else v) for k, v in value.items()}
     if isinstance(value, list):
         return [mask(v, depth + 1) for v in value]
     return value

@@ -216,7 +216,7 @@ def unknown_operation(call: Call, parts: list[str]) -> RpcError:
         return RpcError(INVALID_REQUEST, f"Unexpected request '{call.operation}' in state ''")
     return RpcError(INVALID_REQUEST,
                     f"Invalid operation '{call.operation}' on '{display_path(call.path)}'.",
-                    request_operation=call.operation, request_path=parts)
+                    request_operation=call.operation, request_path=list(parts))
 
 
 def authenticate_nested(call: Call) -> None:
@@ -272,7 +272,7 @@ async def dispatch(call: Call, parts: list[str]) -> tuple[str, Payload, RpcError
             call.world.changed()
         try:
             result = op.handler(call)
-            if inspect.isawaitable(result):
+            if not isinstance(result, dict) and inspect.isawaitable(result):
                 result = await result
         finally:
             if writes:

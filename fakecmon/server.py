@@ -113,21 +113,29 @@ def path_parts(path: str) -> list[str]:
     return [p for p in path.split("/") if p]
 
 
+@functools.lru_cache(maxsize=256)
+def rpc_path(request_path: str) -> tuple[str, list[str]]:
+    """(the RPC path, its parts) of a request path: ``//v2//clusters/`` is
+    ``/v2/clusters``, and CMON serves the bare ``/v2`` as ``/v2/info``. (Clients
+    use a few paths: worked out once each; the parts are never changed.)"""
+    parts = path_parts(request_path)
+    path = "/" + "/".join(parts)
+    return ("/v2/info" if path == "/v2" else path), parts
+
+
 async def handle_rpc(request: web.Request) -> web.StreamResponse:
     """Every ``/v2/...`` request: parse, log in, dispatch, wrap in the envelope."""
-    controller = request.app[CONTROLLER]
-    parts = path_parts(request.path)
-    path = "/" + "/".join(parts)
-    if path == "/v2":
-        path = "/v2/info"  # CMON serves the bare /v2 as /v2/info
-    call = Call(controller, path, {}, peer=request.remote or "")
-    call.request = request
     started = time.perf_counter()
+    controller = request.app[CONTROLLER]
+    path, parts = rpc_path(request.path)
+    call = Call(controller, path, _NO_BODY, peer=request.remote or "")
+    call.request = request
     fault: Fault | None = None
     try:
-        if request.content_length is not None and request.content_length > controller.config.max_body_size:
+        size = request.content_length
+        if size is not None and size > controller.config.max_body_size:
             call.http_status = 413
-            raise RpcError(INVALID_REQUEST, _too_large(request.content_length, controller))
+            raise RpcError(INVALID_REQUEST, _too_large(size, controller))
         raw = call.wire = await read_body(request, call)
         call.body = parse_body(raw)
         op = call.body.get("operation", "")
@@ -164,6 +172,9 @@ async def handle_rpc(request: web.Request) -> web.StreamResponse:
     record(controller, call, status, None if fault and fault.kind == "drop" else resp.status,
            started, fault.kind if fault else None, reply=getattr(resp, "body", None))
     return resp
+
+
+_NO_BODY: dict[str, Any] = {}
 
 
 async def read_body(request: web.Request, call: Call) -> bytes:
