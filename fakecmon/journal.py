@@ -13,8 +13,8 @@ import re
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
@@ -38,8 +38,6 @@ _MAX_DEPTH = 32
 REPLY_KEPT = 64 * 1024
 #: Request bodies up to this size are kept as received, as the contract check's key.
 _WIRE_KEPT = 4096
-#: Entry fields that are not part of its JSON.
-_PRIVATE = frozenset({"raw", "read", "_contract", "reply", "wire"})
 #: A secret-looking field of a reply that is not whole JSON any more (a cut reply).
 _SECRET_VALUE = re.compile(
     r'("[^"]*(?:password|passwd|secret|signature|token|private)[^"]*"\s*:\s*)"[^"]*"',
@@ -65,47 +63,49 @@ def mask(value: Any, depth: int = 0) -> Any:
     return value
 
 
-@dataclass(slots=True)
-class Entry:
-    """One request as the server saw it."""
+class Entry(NamedTuple):
+    """One request as the server saw it.
+
+    Recorded as received (a tuple: recording is the hot path, every request pays
+    it); the body is masked and checked against the contract when someone looks."""
 
     id: int
     time: str                 # controller clock, RFC 3339
     client: str               # peer address
     path: str
     operation: str
-    body: dict[str, Any]      # masked
+    #: The request as received, secrets too: shown only masked (``body``).
+    raw: dict[str, Any]
     user: str | None          # the authenticated user's name, if any
     status: str | None        # request_status answered (None: no envelope was sent)
     http_status: int | None
     latency_ms: float
     fault: str | None = None  # the injected fault's kind, when one applied
-    #: The request as received and the fields its handler read: the contract check
-    #: runs on them when ``contract`` is first asked for, not on every request.
-    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-    read: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
-    _contract: list[str] | None = field(default=None, repr=False, compare=False)
+    #: The fields the handler read (the contract check needs them).
+    read: frozenset[str] = frozenset()
     #: The reply body as sent (at most ``REPLY_KEPT`` bytes): kept by reference, so
     #: recording costs nothing; parsed and masked only when someone looks (``reply_json``).
-    reply: bytes | None = field(default=None, repr=False, compare=False)
+    reply: bytes | None = None
     #: The request body's bytes as received (small ones only): the contract check's key.
-    wire: bytes | None = field(default=None, repr=False, compare=False)
+    wire: bytes | None = None
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The request body, secret-looking fields masked."""
+        return mask(self.raw)  # type: ignore[no-any-return]
 
     @property
     def contract(self) -> list[str]:
         """What the request did that CMON silently ignores: unknown fields, wrong types,
         unknown job commands and job_data keys (fakecmon/contract.py). The reply is the
         same either way; strict mode turns these into test failures."""
-        if self._contract is None:
-            self._contract = contract_findings(self.path, self.operation, self.raw, self.read,
-                                               self.wire)
-        return self._contract
+        return contract_findings(self.path, self.operation, self.raw, self.read, self.wire)
 
     def to_json(self) -> dict[str, Any]:
-        doc = {f.name: getattr(self, f.name) for f in fields(self)
-               if f.name not in _PRIVATE}
-        doc["contract"] = self.contract
-        return doc
+        return {"id": self.id, "time": self.time, "client": self.client, "path": self.path,
+                "operation": self.operation, "body": self.body, "user": self.user,
+                "status": self.status, "http_status": self.http_status,
+                "latency_ms": self.latency_ms, "fault": self.fault, "contract": self.contract}
 
     def reply_json(self) -> Any:
         """The reply, secrets masked: JSON when it parses, else its text (cut or damaged)."""
@@ -189,13 +189,10 @@ class Journal:
         """Requests recorded since the last clear, including those that fell out."""
         return self._seq
 
-    def add(self, **fields: Any) -> Entry:
-        return self.append(Entry(id=0, **fields))
-
-    def append(self, entry: Entry) -> Entry:
-        """Add ``entry`` with the next id."""
+    def add(self, *fields: Any) -> Entry:
+        """Record a request: ``Entry``'s fields after its ``id``, which is the next one."""
         self._seq += 1
-        entry.id = self._seq
+        entry = Entry(self._seq, *fields)
         self._entries.append(entry)
         return entry
 
@@ -245,13 +242,12 @@ def record(controller: "Controller", call: "Call", status: str | None, http_stat
         reply = None  # a streamed or damaged reply has no body to keep
     user = request_user(call)
     wire = call.wire
-    entry = controller.journal.append(Entry(
-        id=0, time=call.processed or rfc3339(call.now), client=call.peer, path=call.path,
-        operation=call.operation, body=mask(call.body), user=user, status=status,
-        http_status=http_status, latency_ms=round(latency, 3), fault=fault, raw=call.body,
-        read=frozenset(getattr(call.body, "read", ())),
-        reply=reply if reply is None or len(reply) <= REPLY_KEPT else reply[:REPLY_KEPT],
-        wire=wire if wire is not None and len(wire) <= _WIRE_KEPT else None))
+    entry = controller.journal.add(
+        call.processed or rfc3339(call.now), call.peer, call.path, call.operation, call.body,
+        user, status, http_status, round(latency, 3), fault,
+        frozenset(getattr(call.body, "read", ())),
+        reply if reply is None or len(reply) <= REPLY_KEPT else reply[:REPLY_KEPT],
+        wire if wire is not None and len(wire) <= _WIRE_KEPT else None)
     if controller.config.strict:
         for finding in entry.contract:
             log.warning("contract: %s %s: %s", call.path, call.operation or "-", finding)

@@ -183,8 +183,12 @@ async def read_body(request: web.Request, call: Call) -> bytes:
     controller = call.controller
     timeout = controller.config.idle_timeout
     try:
-        if request.content.is_eof():   # all of it is here (as a rule): no timer needed
-            return await request.read()
+        if request.content.is_eof():   # all of it is here (as a rule): no timer, no loop
+            raw = request.content.read_nowait()
+            if len(raw) > controller.config.max_body_size + 1:   # as aiohttp's own limit
+                raise web.HTTPRequestEntityTooLarge(max_size=controller.config.max_body_size + 1,
+                                                    actual_size=len(raw))
+            return raw
         async with asyncio.timeout(timeout):
             return await request.read()
     except web.HTTPRequestEntityTooLarge:

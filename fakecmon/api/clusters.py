@@ -90,9 +90,8 @@ def get_all_cluster_info(call: Call) -> Payload:
                     and not (without_tags and without_tags & set(cluster.tags))]
     clusters: Any = None
     if selected and not shape[1]:    # the whole list as one pre-serialised piece
-        now, lookup = call.now, infocache.cache_of(call.world).lookup
-        for cluster, _ in selected:
-            lookup(cluster, now)
+        now = call.now
+        infocache.cache_of(call.world).lookup_all(selected, now)
         clusters = cluster_list_view(
             call.world, selected, now, with_hosts=shape[0],
             key=("cluster list", call.login_user().user_id, shape[0], frozenset(with_tags),
