@@ -66,6 +66,13 @@ def find_operation(path: str, name: str) -> Operation | None:
 
 
 _MISSING: Any = object()
+#: Types whose values ``coerce`` returns unchanged.
+_AS_IS = frozenset({str, bool, float, dict, list})
+
+
+def tracked(body: dict[str, Any]) -> TrackedBody:
+    """``body`` as a ``TrackedBody`` (the same one if it is one)."""
+    return body if isinstance(body, TrackedBody) else TrackedBody(body)
 _TYPE_WORDS = {int: "an integer", str: "a string", bool: "a boolean", dict: "an object",
                list: "a list", float: "a number"}
 
@@ -77,7 +84,9 @@ class Call:
                  peer: str = "") -> None:
         self.controller = controller
         self.path = path
-        self.body = body
+        #: The request document; a ``TrackedBody`` remembers what the handler read
+        #: (fakecmon/contract.py reports the fields the client sent that nothing read).
+        self.body: TrackedBody = tracked(body)
         self.peer = peer
         self.operation = body.get("operation") if isinstance(body.get("operation"), str) else ""
         self.session: Session | None = None
@@ -92,16 +101,6 @@ class Call:
         self.wire: bytes | None = None
         #: ``request_processed`` as the envelope wrote it (the journal's time too).
         self.processed = ""
-
-    @property
-    def body(self) -> dict[str, Any]:
-        """The request document; a ``TrackedBody`` remembers what the handler read
-        (fakecmon/contract.py reports the fields the client sent that nothing read)."""
-        return self._body
-
-    @body.setter
-    def body(self, value: dict[str, Any]) -> None:
-        self._body = value if isinstance(value, TrackedBody) else TrackedBody(value)
 
     @property
     def world(self) -> "World":
@@ -120,6 +119,8 @@ class Call:
             if default is _MISSING:
                 raise invalid(f"Missing '{name}' field in the request.")
             return default
+        if type(value) is kind and kind in _AS_IS:
+            return value  # type: ignore[no-any-return]
         return coerce(value, kind, name)
 
     def takes(self, *names: str, kind: type = object) -> None:

@@ -23,7 +23,7 @@ from fakecmon.eventstream import close_streams
 from fakecmon.errors import INVALID_REQUEST, UNKNOWN_ERROR, RpcError
 from fakecmon.faults import Fault, before_dispatch, damage_reply, fault_reply, runs_request
 from fakecmon.journal import record
-from fakecmon.rpc import Call, catch_up, dispatch, envelope
+from fakecmon.rpc import Call, catch_up, dispatch, envelope, tracked
 from fakecmon.wire import compat_factory
 
 log = logging.getLogger("fakecmon")
@@ -137,7 +137,7 @@ async def handle_rpc(request: web.Request) -> web.StreamResponse:
             call.http_status = 413
             raise RpcError(INVALID_REQUEST, _too_large(size, controller))
         raw = call.wire = await read_body(request, call)
-        call.body = parse_body(raw)
+        call.body = tracked(parse_body(raw))
         op = call.body.get("operation", "")
         if op is not None and not isinstance(op, str):
             raise RpcError(INVALID_REQUEST, "The 'operation' field must be a string.")
