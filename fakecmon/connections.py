@@ -59,6 +59,8 @@ class Tracked(asyncio.Protocol):
         self.busy = 0                  # requests in progress (see request_started)
         self.last_done = gate.loop.time()
         self._released = False
+        if hasattr(inner, "step_aside"):   # a filter that is only needed at first
+            inner.step_aside = self._pass_to
 
     # ---- the slot
 
@@ -81,6 +83,10 @@ class Tracked(asyncio.Protocol):
         """When the connection is to be closed if nothing happens until then (a
         request in progress postpones it by a whole ``idle_timeout``)."""
         return (now if self.busy else self.last_done) + self.gate.idle_timeout
+
+    def _pass_to(self, protocol: Any) -> None:
+        """Pass data to ``protocol`` from now on (the filter between is done)."""
+        self.inner = protocol
 
     # ---- asyncio.Protocol, passed on
 
