@@ -184,7 +184,7 @@ async def read_body(request: web.Request, call: Call) -> bytes:
     timeout = controller.config.idle_timeout
     try:
         if request.content.is_eof():   # all of it is here (as a rule): no timer, no loop
-            raw = request.content.read_nowait()
+            raw = bytes(request.content.read_nowait())
             if len(raw) > controller.config.max_body_size + 1:   # as aiohttp's own limit
                 raise web.HTTPRequestEntityTooLarge(max_size=controller.config.max_body_size + 1,
                                                     actual_size=len(raw))
