@@ -9,6 +9,9 @@ memory run one after the other, each pinned to CPU 0, under the same load genera
 pinned to CPU 1: ``wrk -t1 -cN`` when wrk is installed, else an aiohttp load process.
 Rounds alternate between the two and each ratio is taken within its round, so a
 machine that others load too still gives comparable figures; the median is printed.
+Each server is warmed up with ``--warmup`` seconds of keep-alive load before it is
+measured, so one-time work (the first contract check of a path, the views that
+fill on the first request) is not counted as throughput.
 
 Large world (``fakecmon world generate`` with the issue's shape): ``fakecmon serve`` to
 "listening on" with an empty and with a warm parse cache, resident memory, the
@@ -216,7 +219,8 @@ def throughput(args: argparse.Namespace, certs: Any, tmp: Path) -> None:
     tool = f"wrk -t1 -c{args.connections}" if use_wrk else \
         f"aiohttp load process, {args.connections} connections (install wrk for the reference figures)"
     print(f"## getAllClusterInfo with_hosts, default world ({tool}; "
-          f"{args.rounds} rounds of {args.seconds:g} s; servers on CPU {CPUS[:1]}, "
+          f"{args.rounds} rounds of {args.seconds:g} s after {args.warmup:g} s of warm-up; "
+          f"servers on CPU {CPUS[:1]}, "
           f"load on CPU {CPUS[1:2]})")
     cmon = fakecmon(certs)
     try:
@@ -232,15 +236,17 @@ def throughput(args: argparse.Namespace, certs: Any, tmp: Path) -> None:
     lua.write_text(LUA)
     print(f"reply: {len(reply) / 1024:.1f} KB")
 
+    def load(server: Server, close: bool, seconds: float) -> tuple[int, float]:
+        if use_wrk:
+            return wrk_rate(server.url, body, cookie, seconds, args.connections, close, lua)
+        return python_rate(server.url, body, cookie, seconds, args.connections, close)
+
     def rate(server: Server, close: bool) -> tuple[float, float]:
         """(requests per second, server CPU seconds per request) of one load run."""
+        if args.warmup > 0:
+            load(server, False, args.warmup)
         cpu = server.cpu_seconds()
-        if use_wrk:
-            n, took = wrk_rate(server.url, body, cookie, args.seconds, args.connections, close,
-                               lua)
-        else:
-            n, took = python_rate(server.url, body, cookie, args.seconds, args.connections,
-                                  close)
+        n, took = load(server, close, args.seconds)
         return n / took, (server.cpu_seconds() - cpu) / max(n, 1)
 
     for close, what in ((False, "keep-alive, cookie session"),
@@ -376,6 +382,8 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each load run")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per figure")
+    parser.add_argument("--warmup", type=float, default=1.0,
+                        help="seconds of keep-alive load before each server is measured")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--resets", type=int, default=50)
     parser.add_argument("--no-large", action="store_true", help="skip the large world")
