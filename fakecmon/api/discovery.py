@@ -119,7 +119,7 @@ def get_supported_cluster_types(call: Call) -> Payload:
     types = dbtypes.CLUSTER_TYPES
     return {
         "total": len(types),
-        "cluster_type_names": [t.type_name for t in types],
+        "cluster_type_names": list(dbtypes.TYPE_NAMES),
         "cluster_type_properties": {t.type_name: _type_properties(t) for t in types},
     }
 
