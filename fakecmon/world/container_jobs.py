@@ -6,7 +6,9 @@ running server the job's user may use) and gives it an address; the container is
 then listed by getContainers, ``s9s server --list-containers`` and the tree
 (``/<server>/containers/<alias>``), owned by the job's user and primary group.
 ``delete_container``, ``start_container`` and ``stop_container`` name one container
-in ``job_data.container`` by ``alias``.
+in ``job_data.container`` by ``alias``. ``create_container_server`` (``s9s server
+--create --servers=cmon-cloud://HOST``) installs the container server software on a
+host and registers it, as registerServers does.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from __future__ import annotations
 from typing import Any
 
 from fakecmon import permissions
-from fakecmon.world import servers
+from fakecmon.world import accounts, servers
 from fakecmon.world.acl import Acl
+from fakecmon.world.cdt import cdt_of
 from fakecmon.world.jobs import PLANS, JobContext, Step
-from fakecmon.world.models import Owned
+from fakecmon.world.models import Owned, User
 from fakecmon.world.servers import Container, Server
+from fakecmon.world.state import World
 
 RUNNING, STOPPED = "RUNNING", "STOPPED"
 
@@ -147,7 +151,85 @@ def set_container_status(ctx: JobContext, alias: str, status: str, verb: str) ->
     ctx.log(f"Container '{alias}' is {'started' if status == RUNNING else 'stopped'}.")
 
 
+# ---- registering container servers (registerServers and create_container_server)
+
+def registration_problem(world: World, hostname: str) -> str | None:
+    """Why a server called ``hostname`` can not be registered (it lands at ``/<hostname>``)."""
+    if hostname in servers.book(world).servers:
+        return f"Server '{hostname}' is already registered."
+    if cdt_of(world).root.children.get(hostname) is not None \
+            or world.user_by_name(hostname) is not None \
+            or world.cluster_by_name(hostname) is not None:
+        return f"The '/{hostname}' already exists."
+    return None
+
+
+def register_server(world: World, user: User, hostname: str, class_name: str,
+                    now: float) -> Server:
+    """The server, owned by ``user`` and its primary group, in the folder of ``user``."""
+    server = servers.book(world).add(servers.new_server(
+        hostname, class_name, user.user_id, accounts.primary_group_id(world, user), now))
+    tree = cdt_of(world)
+    tree.place(server, tree.home_of(user))
+    return server
+
+
+def plan_create_container_server(ctx: JobContext) -> list[Step]:
+    """Install the container server software on ``job_data.server`` and register it."""
+    spec = ctx.data.get("server")
+    hostname = spec.get("hostname") if isinstance(spec, dict) else None
+    if not isinstance(hostname, str) or not hostname.strip():
+        ctx.fail("The 'job_data.server' field must be an object with a 'hostname'.")
+    class_name = spec.get("class_name") or "CmonCloudServer"
+    if class_name not in servers.SERVER_CLASSES:
+        ctx.fail(f"Unknown server class '{class_name}'.")
+    ctx.settings("install_software", "disable_firewall", "disable_selinux", "timeout")
+    user = ctx.world.users.get(ctx.job.user_id)
+    tree = cdt_of(ctx.world)
+    if user is None or not permissions.can(ctx.world, user, tree.root, permissions.WRITE):
+        ctx.fail("Write access to '/' is needed to register a server.")
+    _check_registrable(ctx, hostname)
+    _log_ssh_credentials(ctx, hostname, spec.get("ssh_credentials"))
+    steps = [Step(1, _say, (f"Installing container server software on '{hostname}'.",))]
+    if ctx.data.get("install_software") is False:
+        steps = [Step(1, _say, (f"Software installation on '{hostname}' is skipped.",))]
+    return steps + [Step(1, _register, (hostname, class_name))]
+
+
+def _log_ssh_credentials(ctx: JobContext, hostname: str, creds: Any) -> None:
+    """The SSH credentials CMON reaches the new server with (s9s sends its own key file);
+    fakecmon reaches no host, so they are only logged (secrets masked)."""
+    if not isinstance(creds, dict):
+        return
+    shown = [f"{k}: {'********' if 'password' in k else v}" for k, v in sorted(creds.items())
+             if k != "class_name"]
+    if shown:
+        ctx.log(f"SSH credentials for '{hostname}': {', '.join(shown)}.")
+
+
+def _check_registrable(ctx: JobContext, hostname: str) -> None:
+    problem = registration_problem(ctx.world, hostname)
+    if problem is not None:
+        ctx.fail(problem)
+
+
+def _say(ctx: JobContext, text: str) -> None:
+    ctx.status(text)
+    ctx.log(text)
+
+
+def _register(ctx: JobContext, hostname: str, class_name: str) -> None:
+    _check_registrable(ctx, hostname)
+    user = ctx.world.users.get(ctx.job.user_id)
+    if user is None:
+        ctx.fail(f"The user of job {ctx.job.job_id} is gone.")
+    register_server(ctx.world, user, hostname, class_name, ctx.now)
+    ctx.log(f"Server '{hostname}' is registered.")
+    ctx.emit("server.registered", f"Registered server '{hostname}'.", 0, hostname=hostname)
+
+
 PLANS.update({
+    "create_container_server": plan_create_container_server,
     "create_containers": plan_create_containers,
     "delete_container": plan_delete_container,
     "start_container": _power_plan(RUNNING, "start"),

@@ -898,7 +898,7 @@ def register_maintenance(ctx: JobContext, cluster_id: int, hostnames: list[str],
 #: the commands the OpenAPI spec and the Terraform provider send).
 GENERIC_COMMANDS = (
     "addController", "calculate_db_growth", "check_pkg_upgrades",
-    "cmon_ha_create_snapshot", "collect_logs", "create_container_server",
+    "cmon_ha_create_snapshot", "collect_logs",
     "create_local_repository", "delete_all_backups",
     "demote_node", "deploy_agents", "deploy_cmonagents",
     "disable_cluster_readonly", "disable_recovery", "enable_binary_logging",
