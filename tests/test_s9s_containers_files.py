@@ -7,13 +7,16 @@ script runs and asserts what the script checks, in the reply fields s9s prints f
 
 from __future__ import annotations
 
+import json
+import tarfile
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fakecmon.testing import FakeCmon
-from test_s9s_deploy import (HOST, ME, create_container, make_user, ok, run_job, s9s,
-                             system, tree)
+from test_s9s_deploy import (CLUSTERS, HOST, ME, create_container, create_galera, make_user,
+                             ok, run_job, s9s, system, tree)
 from test_s9s_functional import S9s
 
 pytestmark = [pytest.mark.cmon_world("../fixtures/fresh.yaml"), pytest.mark.fakecmon_strict]
@@ -66,3 +69,91 @@ def test_create_server_needs_a_host_name(cmon):
     assert job["status"] == "FAILED"
     assert "hostname" in job["status_text"]
     assert ok(system(cmon).call(HOST, "getServers"))["total"] == 0
+
+
+# ---- ft_clustersavelocal, ft_controllersavelocal (and their postgres/multi wrappers)
+
+
+def save_cluster(cmon: FakeCmon, client: S9s, folder: Path, name: str,
+                 cluster_id: int | None = 1) -> dict[str, Any]:
+    """``backup --save-cluster-info [--cluster-id=N] --backup-directory=D --output-file=F``."""
+    body = {} if cluster_id is None else {"cluster_id": cluster_id}
+    return run_job(cmon, client, "save_cluster", {
+        "backupdir": str(folder), "output_file": name,
+        "ssh_keyfile": "/home/pipas/.ssh/id_rsa"}, title="Save Cluster", **body)
+
+
+def restore(cmon: FakeCmon, client: S9s, command: str, path: Path) -> dict[str, Any]:
+    """``backup --restore-cluster-info|--restore-controller --input-file=F``."""
+    return run_job(cmon, client, command, {"input_file": str(path),
+                                           "ssh_keyfile": "/home/pipas/.ssh/id_rsa"})
+
+
+def clusters(client: S9s) -> dict[str, dict[str, Any]]:
+    found = ok(client.call(CLUSTERS, "getAllClusterInfo", with_hosts=True))["clusters"]
+    return {c["cluster_name"]: c for c in found}
+
+
+def drop(cmon: FakeCmon, client: S9s, cluster_id: int) -> None:
+    assert run_job(cmon, client, "remove_cluster", {}, cluster_id=cluster_id)[
+        "status"] == "FINISHED"
+
+
+def test_cluster_saved_into_a_file_dropped_and_restored(cmon, tmp_path):
+    """testSaveClusterFail, testSaveCluster, testDropCluster, testRestoreCluster."""
+    root = system(cmon)
+    assert create_galera(cmon, root, "galera_01", ["127.0.100.12"])["status"] == "FINISHED"
+    ok(root.call("/v2/clusters/", "setConfig", cluster_id=1, configuration=[
+        {"name": "ssh_port", "value": "2207"}]))
+    target = tmp_path / "cmon-saved-clusters" / "ft_clustersavelocal_1.tgz"
+    failed = save_cluster(cmon, root, target.parent, target.name, cluster_id=None)
+    assert failed["status"] == "FAILED" and not target.exists()
+    assert save_cluster(cmon, root, target.parent, target.name)["status"] == "FINISHED"
+    with tarfile.open(target) as tar:
+        names = set(tar.getnames())
+        head = json.load(tar.extractfile("archive/archive.json"))
+    assert {"archive/archive.json", "archive/cluster_1/cluster.json",
+            "archive/cluster_1/clusterconfig.json", "archive/cluster_1/ssh-key.json"} <= names
+    assert head["archive_type"] == "cluster"
+    again = save_cluster(cmon, root, target.parent, target.name)
+    assert again["status"] == "FAILED"            # an existing file is never overwritten
+    drop(cmon, root, 1)
+    assert restore(cmon, root, "restore_cluster", target)["status"] == "FINISHED"
+    restored = clusters(root)["galera_01"]
+    assert (restored["cluster_id"], restored["state"], restored["cluster_type"]) == (
+        2, "STARTED", "GALERA")
+    assert "127.0.100.12" in {h["hostname"] for h in restored["hosts"]}
+    port = ok(root.call("/v2/clusters/", "getConfig", cluster_id=2))
+    assert "2207" in json.dumps(port)
+    twice = restore(cmon, root, "restore_cluster", target)
+    assert twice["status"] == "FAILED" and len(clusters(root)) == 1
+    missing = restore(cmon, root, "restore_cluster", tmp_path / "nothing.tgz")
+    assert missing["status"] == "FAILED"
+
+
+def test_controller_saved_with_its_working_folder_and_restored(cmon, tmp_path):
+    """ft_controllersavelocal testSave (the tgz and the kept temp folder's files),
+    testDropCluster, testRestore (the clusters are back, started, by name)."""
+    make_user(cmon)
+    me = s9s(cmon)
+    assert create_galera(cmon, me, "galera_01", ["127.0.100.12"])["status"] == "FINISHED"
+    assert create_galera(cmon, me, "galera_02", ["127.0.100.13"])["status"] == "FINISHED"
+    temp, out = tmp_path / "cmon-temp-1", tmp_path / "saved"
+    job = run_job(cmon, me, "save_controller", {
+        "backupdir": str(out), "keep_temp_dir": True, "output_file": "c.tgz",
+        "temp_dir_path": str(temp)}, title="Save Controller")
+    assert job["status"] == "FINISHED", job
+    for name in ("archive.json", "cmondb.sql", "controllerconfig.json",
+                 "cluster_1/cluster.json", "cluster_1/clusterconfig.json",
+                 "cluster_1/ssh-key.json", "cluster_2/cluster.json"):
+        assert (temp / "archive" / name).is_file(), name
+    assert (out / "c.tgz").is_file()
+    drop(cmon, me, 1)
+    drop(cmon, me, 2)
+    assert restore(cmon, me, "restore_controller", out / "c.tgz")["status"] == "FINISHED"
+    found = clusters(me)
+    assert {n: c["state"] for n, c in found.items()} == {
+        "galera_01": "STARTED", "galera_02": "STARTED"}
+    assert found["galera_01"]["owner_user_name"] == ME
+    # A saved controller is not a saved cluster.
+    assert restore(cmon, me, "restore_cluster", out / "c.tgz")["status"] == "FAILED"

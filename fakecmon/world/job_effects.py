@@ -906,8 +906,7 @@ GENERIC_COMMANDS = (
     "execute", "failover_replication_slave", "import_config", "inspect_host",
     "nfsclient", "nfsserver", "pbmagent", "pgbackrest",
     "removeController", "renew_mssql_certificate",
-    "reset_replication_slave", "restore_cluster", "restore_controller", "save_cluster",
-    "save_controller", "setup_audit_logging", "setup_logrotate", "setup_ssl",
+    "reset_replication_slave", "setup_audit_logging", "setup_logrotate", "setup_ssl",
     "sync_clusters", "toggle_replication_sync",
     "uninstall_cmonagents", "updateCmonVersion", "upgrade_cluster", "verify_backup",
     "enable_db_readonly", "enable_node_recovery", "disable_node_recovery", "registernode",
@@ -930,4 +929,4 @@ PLANS.update(dict.fromkeys(GENERIC_COMMANDS, plan_generic))
 PLANS.update(EFFECTS)
 PLANS.update(dict.fromkeys(BALANCERS, plan_balancer))
 
-from fakecmon.world import db_jobs, replication  # noqa: E402,F401  (more commands)
+from fakecmon.world import db_jobs, replication, saves  # noqa: E402,F401  (more commands)
