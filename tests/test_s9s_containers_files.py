@@ -157,3 +157,25 @@ def test_controller_saved_with_its_working_folder_and_restored(cmon, tmp_path):
     assert found["galera_01"]["owner_user_name"] == ME
     # A saved controller is not a saved cluster.
     assert restore(cmon, me, "restore_cluster", out / "c.tgz")["status"] == "FAILED"
+
+
+def csv_rows(client: S9s, path: str) -> list[list[str]]:
+    """``tree --cat PATH`` read as ft_importconfig does: ``awk -F,`` with quotes removed."""
+    text = ok(client.call("/v2/tree/", "cat", path=path))["file_content"]
+    return [[field.replace('"', "") for field in line.split(",")]
+            for line in text.splitlines() if line]
+
+
+def test_imported_config_files_are_listed(cmon):
+    """ft_importconfig testCreateGalera: after the deploy every row of
+    ``/.runtime/files/config_files.csv`` is version 0.0.1, committed, of my.cnf or
+    secrets-backup.cnf; config_versions.csv has the cluster's version."""
+    root = system(cmon)
+    assert csv_rows(root, "/.runtime/files/config_files.csv")[0][0] == "Version"
+    assert create_galera(cmon, root, "galera_01", ["127.0.100.12"])["status"] == "FINISHED"
+    header, *rows = csv_rows(root, "/.runtime/files/config_files.csv")
+    assert header[:4] == ["Version", "Committed", "Host", "Path"]
+    assert sorted((r[0], r[1], r[3]) for r in rows) == [
+        ("0.0.1", "true", "/etc/mysql/my.cnf"), ("0.0.1", "true", "/etc/mysql/secrets-backup.cnf")]
+    versions = csv_rows(root, "/.runtime/files/config_versions.csv")
+    assert versions[0][0] == "Version" and versions[1][:3] == ["0.0.1", "1", "2"]
