@@ -179,3 +179,32 @@ def test_imported_config_files_are_listed(cmon):
         ("0.0.1", "true", "/etc/mysql/my.cnf"), ("0.0.1", "true", "/etc/mysql/secrets-backup.cnf")]
     versions = csv_rows(root, "/.runtime/files/config_versions.csv")
     assert versions[0][0] == "Version" and versions[1][:3] == ["0.0.1", "1", "2"]
+
+
+def test_container_with_unknown_cloud_subnet_or_image_is_refused(cmon):
+    """ft_containers_lxc createFail: ``container --create --cloud=no_such_cloud``,
+    ``--subnet-id=no_such_subnet``, ``--image=no_such_image`` fail; a known image
+    (``--image=centos_7``, createCentos7) and the server's own subnet are taken."""
+    make_user(cmon)
+    me = s9s(cmon)
+    ok(me.call(HOST, "registerServers", servers=[{"class_name": "CmonLxcServer",
+                                                   "hostname": "vm"}]))
+
+    def create(alias: str, **spec: Any) -> dict[str, Any]:
+        return run_job(cmon, me, "create_containers", {"containers": [
+            {"class_name": "CmonContainer", "alias": alias, **spec}]})
+
+    assert create("c1", provider="no_such_cloud")["status"] == "FAILED"
+    assert create("c2", subnet={"id": "no_such_subnet"})["status"] == "FAILED"
+    assert create("c3", image="no_such_image")["status"] == "FAILED"
+    assert ok(me.call(HOST, "getContainers"))["total"] == 0
+    assert create("c4", image="centos_7", provider="lxc",
+                  subnet={"id": "vm-br0"})["status"] == "FINISHED"
+    (made,) = ok(me.call(HOST, "getContainers"))["containers"]
+    assert (made["alias"], made["image"], made["subnet"]["id"]) == ("c4", "centos_7", "vm-br0")
+    # ft_containers_lxc createServer: `server --create --servers=lxc://IP` is an LXC server.
+    job = run_job(cmon, me, "create_container_server", {"server": {
+        "class_name": "CmonLxcServer", "hostname": made["ip"]}})
+    assert job["status"] == "FINISHED", job
+    listed = ok(me.call(HOST, "getServers", servers=[{"hostname": made["ip"]}]))["servers"]
+    assert [s["class_name"] for s in listed] == ["CmonLxcServer"]

@@ -42,7 +42,33 @@ def _may_use(ctx: JobContext, server: Server) -> bool:
 
 
 def _server_for(ctx: JobContext, spec: dict[str, Any]) -> Server:
+    """The server named by the container (or the job), else the first running server of
+    the container's cloud (``provider``, ``s9s container --cloud``) the user may use."""
+    server = _named_or_first_server(ctx, spec)
+    provider = spec.get("provider")
+    if isinstance(provider, str) and provider and provider != server.provider:
+        ctx.fail(f"There is no registered server of cloud '{provider}' to create the "
+                 "container on.")
+    subnet = spec.get("subnet")
+    wanted_subnet = subnet.get("id") if isinstance(subnet, dict) else None
+    if wanted_subnet and wanted_subnet != servers.subnet_id(server):
+        ctx.fail(f"Subnet '{wanted_subnet}' is not found on server '{server.hostname}'.")
+    return server
+
+
+def _image(ctx: JobContext, spec: dict[str, Any], server: Server) -> str:
+    """The image (``--image``) LXC's download template names ``<distribution>_<release>``."""
+    image = spec.get("image")
+    if not image:
+        return ""
+    if not isinstance(image, str) or image.split("_", 1)[0] not in servers.IMAGE_DISTRIBUTIONS:
+        ctx.fail(f"Image '{image}' is not available on server '{server.hostname}'.")
+    return image
+
+
+def _named_or_first_server(ctx: JobContext, spec: dict[str, Any]) -> Server:
     book = servers.book(ctx.world)
+    provider = spec.get("provider")
     wanted = spec.get("parent_server") or spec.get("server")
     named = ctx.data.get("servers")
     if not wanted and isinstance(named, list) and named and isinstance(named[0], dict):
@@ -52,10 +78,13 @@ def _server_for(ctx: JobContext, spec: dict[str, Any]) -> Server:
         if server is None or not _may_use(ctx, server):
             ctx.fail(f"Server '{wanted}' is not registered.")
         return server
-    for name in sorted(book.servers):
-        server = book.servers[name]
-        if server.online and _may_use(ctx, server):
+    usable = [book.servers[n] for n in sorted(book.servers)
+              if book.servers[n].online and _may_use(ctx, book.servers[n])]
+    for server in usable:
+        if not provider or server.provider == provider:
             return server
+    if usable:
+        return usable[0]
     ctx.fail("There is no registered container server to create the container on.")
 
 
@@ -78,13 +107,16 @@ def container_steps(ctx: JobContext, specs: Any) -> list[Step]:
             ctx.fail(f"Container '{alias}' already exists.")
         aliases.add(alias)
         server = _server_for(ctx, spec)
+        image = _image(ctx, spec, server)
         ctx.log(f"Creating container '{alias}' on server '{server.hostname}'.")
         template = spec.get("template") if isinstance(spec.get("template"), str) else ""
-        steps.append(Step(1, make_container, (server.hostname, alias, template or "ubuntu")))
+        steps.append(Step(1, make_container,
+                          (server.hostname, alias, template or "ubuntu", image)))
     return steps
 
 
-def make_container(ctx: JobContext, hostname: str, alias: str, template: str) -> None:
+def make_container(ctx: JobContext, hostname: str, alias: str, template: str,
+                   image: str = "") -> None:
     book = servers.book(ctx.world)
     server = book.servers.get(hostname)
     if server is None:
@@ -92,7 +124,8 @@ def make_container(ctx: JobContext, hostname: str, alias: str, template: str) ->
     if book.container(alias) is not None:
         ctx.fail(f"Container '{alias}' already exists.")
     container = Container(alias=alias, hostname=alias, ip=book.new_address(),
-                          image=f"{template}_jammy" if template == "ubuntu" else template,
+                          image=image or (f"{template}_jammy" if template == "ubuntu"
+                                          else template),
                           owned=_job_owner(ctx), template=template)
     server.containers.append(container)
     ctx.log(f"Container '{alias}' is created on '{hostname}' with address {container.ip}.")
