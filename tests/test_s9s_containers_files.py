@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from fakecmon.testing import FakeCmon
-from test_s9s_deploy import (CLUSTERS, HOST, ME, create_container, create_galera, make_user,
-                             ok, run_job, s9s, system, tree)
+from test_s9s_deploy import (CLUSTERS, HOST, ME, TREE, create_container, create_galera,
+                             fails, make_user, ok, run_job, s9s, system, tree)
 from test_s9s_functional import S9s
 
 pytestmark = [pytest.mark.cmon_world("../fixtures/fresh.yaml"), pytest.mark.fakecmon_strict]
@@ -208,3 +208,31 @@ def test_container_with_unknown_cloud_subnet_or_image_is_refused(cmon):
     assert job["status"] == "FINISHED", job
     listed = ok(me.call(HOST, "getServers", servers=[{"hostname": made["ip"]}]))["servers"]
     assert [s["class_name"] for s in listed] == ["CmonLxcServer"]
+
+
+def test_folders_and_files_inside_a_cluster_follow_it(cmon):
+    """ft_scripts testUploadCluster: ``tree --mkdir /CLUSTER/tests``, ``tree --save
+    /CLUSTER/tests/F`` and ``tree --access`` on it work; what is stored inside moves
+    with the cluster; users, clusters and servers are never moved into a cluster."""
+    root = system(cmon)
+    assert create_galera(cmon, root, "ft_scripts_1", ["127.0.100.12"])["status"] == "FINISHED"
+    ok(root.call(TREE, "mkdir", path="/ft_scripts_1/tests"))
+    ok(root.call(TREE, "setContent", path="/ft_scripts_1/tests/imperative_cluster_001.js",
+                 content="print(1);\n"))
+    ok(root.call(TREE, "checkAccess", path="/ft_scripts_1/tests/imperative_cluster_001.js",
+                 privileges="rwx"))
+    names = {i["item_name"] for i in tree(root, "/ft_scripts_1")["sub_items"]}
+    assert {"databases", "tests"} <= names
+    ok(root.call(TREE, "mkdir", path="/home"))
+    ok(root.call(TREE, "move", source_path="/ft_scripts_1", target_path="/home"))
+    moved = ok(root.call(TREE, "cat", path="/home/ft_scripts_1/tests/imperative_cluster_001.js"))
+    assert moved["file_content"] == "print(1);\n"
+    acl = ok(root.call(TREE, "getAcl", path="/home/ft_scripts_1/tests"))
+    assert (acl["object_path"], acl["object_name"]) == ("/home/ft_scripts_1", "tests")
+    assert fails(root.call(TREE, "move", source_path="/admin",
+                           target_path="/home/ft_scripts_1/tests"), 2)
+    assert fails(root.call(TREE, "mkdir", path="/home/ft_scripts_1/databases/x"), 2)
+    ok(root.call(TREE, "delete", path="/home/ft_scripts_1/tests/imperative_cluster_001.js"))
+    ok(root.call(TREE, "rmdir", path="/home/ft_scripts_1/tests"))
+    names = {i["item_name"] for i in tree(root, "/home/ft_scripts_1")["sub_items"]}
+    assert "tests" not in names
