@@ -152,8 +152,8 @@ def test_controller_saved_with_its_working_folder_and_restored(cmon, tmp_path):
     drop(cmon, me, 2)
     assert restore(cmon, me, "restore_controller", out / "c.tgz")["status"] == "FINISHED"
     found = clusters(me)
-    assert {n: c["state"] for n, c in found.items()} == {
-        "galera_01": "STARTED", "galera_02": "STARTED"}
+    assert {n: (c["cluster_id"], c["state"]) for n, c in found.items()} == {
+        "galera_01": (1, "STARTED"), "galera_02": (2, "STARTED")}   # the ids are kept
     assert found["galera_01"]["owner_user_name"] == ME
     # A saved controller is not a saved cluster.
     assert restore(cmon, me, "restore_cluster", out / "c.tgz")["status"] == "FAILED"

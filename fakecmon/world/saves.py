@@ -13,8 +13,9 @@ file's ``clusters`` entry), ``clusterconfig.json`` (its changed CMON settings) a
 CMON's tables). ``keep_temp_dir`` with ``temp_dir_path`` also leaves the unpacked
 ``archive/`` folder there, as CMON leaves its working folder.
 
-A restored cluster gets the next free cluster id and keeps its name, owner, hosts and
-settings; a name or host already on the controller is refused (nothing is restored).
+A restored cluster gets the next free cluster id (a restored controller's clusters keep
+theirs where free) and keeps its name, owner, hosts and settings; a name or host already
+on the controller is refused (nothing is restored).
 """
 
 from __future__ import annotations
@@ -230,10 +231,11 @@ def _archive(ctx: JobContext, kind: str) -> tuple[dict[str, Any], dict[str, byte
     return head, members
 
 
-def _entries(ctx: JobContext, head: dict[str, Any],
-             members: dict[str, bytes]) -> list[dict[str, Any]]:
-    """The cluster entries of an archive, each with its ``settings``; checked against the
-    controller before anything is restored."""
+def _entries(ctx: JobContext, head: dict[str, Any], members: dict[str, bytes],
+             kind: str) -> list[dict[str, Any]]:
+    """The cluster entries of an archive, each with its ``settings`` and the id it keeps
+    (a restored controller keeps its clusters' ids, as its database is restored; a
+    restored cluster is a new cluster of this controller)."""
     found = []
     for item in head.get("clusters") or []:
         folder = item.get("folder") if isinstance(item, dict) else None
@@ -244,8 +246,9 @@ def _entries(ctx: JobContext, head: dict[str, Any],
             ctx.fail(f"The saved archive has no readable '{folder}/cluster.json'.")
         if not isinstance(entry, dict) or not isinstance(settings, dict):
             ctx.fail(f"The saved archive's '{folder}' is not a cluster.")
-        entry.pop("cluster_id", None)        # a restored cluster gets the next free id
-        found.append({"entry": entry, "settings": settings.get("settings") or {}})
+        saved_id = entry.pop("cluster_id", None)
+        found.append({"entry": entry, "settings": settings.get("settings") or {},
+                      "cluster_id": saved_id if kind == "controller" else None})
     return found
 
 
@@ -262,7 +265,7 @@ def _conflict(world: World, entry: dict[str, Any]) -> str | None:
 
 def _restore_steps(ctx: JobContext, kind: str) -> list[Step]:
     head, members = _archive(ctx, kind)
-    clusters = _entries(ctx, head, members)
+    clusters = _entries(ctx, head, members, kind)
     if kind == "cluster" and len(clusters) != 1:
         ctx.fail("A saved cluster holds exactly one cluster.")
     restore = []
@@ -291,7 +294,10 @@ def restore_cluster(ctx: JobContext, item: dict[str, Any]) -> None:
         entry["owner"] = user.user_name if user is not None else "system"
     if world.group_by_name(entry.get("group", "")) is None:
         entry["group"] = "admins"
-    cid = entry["cluster_id"] = world.next_cluster_id()
+    kept = item.get("cluster_id")
+    free = isinstance(kept, int) and not isinstance(kept, bool) and kept > 0 \
+        and kept not in world.clusters
+    cid = entry["cluster_id"] = kept if free else world.next_cluster_id()
     try:
         load_clusters(Reader(Path(ctx.data["input_file"])), {"clusters": [entry]}, world)
     except WorldError as e:
