@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from fakecmon.testing import FakeCmon
+from fakecmon.timefmt import rfc3339
 from test_s9s_deploy import (CLUSTERS, HOST, ME, TREE, create_container, create_galera,
                              fails, make_user, ok, run_job, s9s, system, tree)
 from test_s9s_functional import S9s
@@ -236,3 +237,24 @@ def test_folders_and_files_inside_a_cluster_follow_it(cmon):
     ok(root.call(TREE, "rmdir", path="/home/ft_scripts_1/tests"))
     names = {i["item_name"] for i in tree(root, "/home/ft_scripts_1")["sub_items"]}
     assert "tests" not in names
+
+
+def test_maintenance_mode_of_the_hosts_says_why(cmon):
+    """ft_maintenance testCreateTwoPeriods: with periods of its first node, ``node --list
+    --print-json`` shows that node's maintenance_mode as "host,cluster" and the other
+    host of the cluster (the controller) as "cluster"; "none" once they are over."""
+    root = system(cmon)
+    assert create_galera(cmon, root, "galera_01", ["127.0.100.12"])["status"] == "FINISHED"
+
+    def modes() -> list[tuple[str, str]]:
+        (cluster,) = ok(root.call(CLUSTERS, "getAllClusterInfo", with_hosts=True))["clusters"]
+        return [(h["hostname"], h["maintenance_mode"]) for h in cluster["hosts"]]
+
+    assert {m for _, m in modes()} == {"none"}
+    now = cmon.run(lambda c: c.clock.now())
+    for reason, seconds in (("longer", 60), ("shorter", 10)):
+        ok(root.call("/v2/maintenance/", "addMaintenance", hostname="127.0.100.12",
+                     initiate=rfc3339(now), deadline=rfc3339(now + seconds), reason=reason))
+    assert dict(modes()) == {"127.0.100.12": "host,cluster", "127.0.0.1": "cluster"}
+    cmon.advance(61)
+    assert {m for _, m in modes()} == {"none"}
