@@ -258,3 +258,29 @@ def test_maintenance_mode_of_the_hosts_says_why(cmon):
     assert dict(modes()) == {"127.0.100.12": "host,cluster", "127.0.0.1": "cluster"}
     cmon.advance(61)
     assert {m for _, m in modes()} == {"none"}
+
+
+def test_job_statistics_count_scheduled_jobs_and_are_described(cmon):
+    """ft_maintenance testScheduledJob (include.sh check_job_statistics --check-metatype):
+    CmonJobStatistics has the properties cluster_id and by_state (CmonAlarmStatistics
+    its five); a scheduled job of the cluster is counted in by_state.SCHEDULED."""
+    root = system(cmon)
+    for type_name, names in (("CmonJobStatistics", {"cluster_id", "by_state"}),
+                             ("CmonAlarmStatistics", {"cluster_id", "created_after", "critical",
+                                                      "reported_after", "warning"})):
+        info = ok(root.call("/v2/metatype/", "getMetaTypeInfo", type_name=type_name))
+        assert {p["property_name"] for p in info["metatype_info"]} == names
+    assert create_galera(cmon, root, "galera_01", ["127.0.100.12"])["status"] == "FINISHED"
+
+    def by_state() -> dict[str, int]:
+        (cluster,) = ok(root.call(CLUSTERS, "getAllClusterInfo"))["clusters"]
+        return cluster["job_statistics"]["by_state"]
+
+    assert "SCHEDULED" not in by_state()          # as CMON shows it: no such jobs
+    when = rfc3339(cmon.run(lambda c: c.clock.now()) + 10)
+    ok(root.call("/v2/jobs/", "createJobInstance", cluster_id=1, job={
+        "class_name": "CmonJobInstance", "title": "Simulated Success", "scheduled": when,
+        "tags": ["testScheduledJob"], "job_spec": {"command": "success", "job_data": {}}}))
+    assert by_state()["SCHEDULED"] == 1
+    cmon.advance(60)
+    assert "SCHEDULED" not in by_state() and by_state()["FINISHED"] == 1

@@ -373,9 +373,12 @@ class JobEngine:
     # ---- counting (job_statistics.by_state)
 
     def counts(self, cluster_id: int) -> dict[str, int]:
-        """``{state: n}`` for a cluster, in the states ``job_statistics`` shows."""
+        """``{state: n}`` for a cluster, in the states ``job_statistics`` shows: always
+        the COUNTED ones, SCHEDULED and PAUSED while there are such jobs (ft_maintenance)."""
         have = self._counts.get(cluster_id, {})
-        return {s: have.get(s, 0) for s in COUNTED}
+        found = {s: have.get(s, 0) for s in COUNTED}
+        found.update((s, n) for s, n in have.items() if n > 0 and s not in found)
+        return dict(sorted(found.items()))
 
     def _count(self, job: Job, delta: int) -> None:
         per = self._counts.setdefault(job.cluster_id, {})
