@@ -284,3 +284,22 @@ def test_job_statistics_count_scheduled_jobs_and_are_described(cmon):
     assert by_state()["SCHEDULED"] == 1
     cmon.advance(60)
     assert "SCHEDULED" not in by_state() and by_state()["FINISHED"] == 1
+
+
+def test_runs_of_a_recurring_job_are_tagged_recurrence(cmon):
+    """ft_maintenance testRecurringJob: ``job --success --recurrence="*/2 * * * *"
+    --job-tags=T``: the job stays SCHEDULED; its runs are listed by
+    ``job --list --with-tags=recurrence`` and finish."""
+    root = system(cmon)
+    assert create_galera(cmon, root, "galera_01", ["127.0.100.12"])["status"] == "FINISHED"
+    ok(root.call("/v2/jobs/", "createJobInstance", cluster_id=1, job={
+        "class_name": "CmonJobInstance", "title": "Simulated Success",
+        "recurrence": "*/2 * * * *", "tags": ["testRecurringJob"],
+        "job_spec": {"command": "success", "job_data": {}}}))
+    cmon.advance(180)
+    runs = ok(root.call("/v2/jobs/", "getJobInstances", tags=["recurrence"]))["jobs"]
+    assert runs and {j["status"] for j in runs} == {"FINISHED"}
+    assert all(set(j["tags"]) == {"testRecurringJob", "recurrence"} for j in runs)
+    mine = ok(root.call("/v2/jobs/", "getJobInstances", show_scheduled=True,
+                        tags=["testRecurringJob"]))["jobs"]
+    assert "SCHEDULED" in {j["status"] for j in mine}
