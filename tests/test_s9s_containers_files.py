@@ -303,3 +303,16 @@ def test_runs_of_a_recurring_job_are_tagged_recurrence(cmon):
     mine = ok(root.call("/v2/jobs/", "getJobInstances", show_scheduled=True,
                         tags=["testRecurringJob"]))["jobs"]
     assert "SCHEDULED" in {j["status"] for j in mine}
+
+
+@pytest.mark.parametrize("content", [b"", b"not a tar.gz", b"\x1f\x8b\x08\x00garbage"])
+def test_restore_of_a_file_that_is_no_saved_archive_fails_cleanly(cmon, tmp_path, content):
+    bad = tmp_path / "bad.tgz"
+    bad.write_bytes(content)
+    for command in ("restore_cluster", "restore_controller"):
+        job = restore(cmon, system(cmon), command, bad)
+        assert job["status"] == "FAILED" and "bad.tgz" in job["status_text"]
+    assert restore(cmon, system(cmon), "restore_cluster", tmp_path)["status"] == "FAILED"
+    job = run_job(cmon, system(cmon), "save_controller", {"backupdir": "relative/dir"})
+    assert job["status"] == "FAILED" and "absolute" in job["status_text"]
+    assert ok(system(cmon).call(CLUSTERS, "getAllClusterInfo"))["total"] == 0

@@ -117,9 +117,14 @@ def tgz(members: dict[str, bytes], mtime: float) -> bytes:
 def read_tgz(data: bytes) -> dict[str, bytes]:
     """The regular files below archive/ of a tar.gz (other members are ignored)."""
     members: dict[str, bytes] = {}
+    total = 0
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
         for info in tar:
             parts = PurePosixPath(info.name).parts
+            total += info.size
+            if total > MAX_ARCHIVE:
+                raise tarfile.TarError("it unpacks to more than "
+                                       f"{MAX_ARCHIVE // (1024 * 1024)} MiB")
             if info.isfile() and len(parts) > 1 and parts[0] == ROOT and ".." not in parts:
                 found = tar.extractfile(info)
                 if found is not None:
@@ -237,7 +242,10 @@ def _entries(ctx: JobContext, head: dict[str, Any], members: dict[str, bytes],
     (a restored controller keeps its clusters' ids, as its database is restored; a
     restored cluster is a new cluster of this controller)."""
     found = []
-    for item in head.get("clusters") or []:
+    listed = head.get("clusters") or []
+    if not isinstance(listed, list):
+        ctx.fail("The saved archive's archive.json has no list of clusters.")
+    for item in listed:
         folder = item.get("folder") if isinstance(item, dict) else None
         try:
             entry = json.loads(members[f"{folder}/cluster.json"])
