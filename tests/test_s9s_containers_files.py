@@ -316,3 +316,31 @@ def test_restore_of_a_file_that_is_no_saved_archive_fails_cleanly(cmon, tmp_path
     job = run_job(cmon, system(cmon), "save_controller", {"backupdir": "relative/dir"})
     assert job["status"] == "FAILED" and "absolute" in job["status_text"]
     assert ok(system(cmon).call(CLUSTERS, "getAllClusterInfo"))["total"] == 0
+
+
+def test_stopping_a_container_takes_its_node_offline(cmon):
+    """ft_cluster_lxc testAlarms, ft_galera_lxc, ft_haproxy: ``container --stop`` of the
+    container a node runs in: the node is CmonHostOffLine (s9s's 'l'), the cluster
+    DEGRADED with a CRITICAL alarm; ``container --start``: online, STARTED, no alarm."""
+    make_user(cmon)
+    me = s9s(cmon)
+    ok(me.call(HOST, "registerServers", servers=[{"class_name": "CmonLxcServer",
+                                                   "hostname": "core1"}]))
+    for alias in ("ft_cluster_lxc_11", "ft_cluster_lxc_12"):
+        assert create_container(cmon, me, alias)["status"] == "FINISHED"
+    address = {c["alias"]: c["ip"] for c in ok(me.call(HOST, "getContainers"))["containers"]}
+    assert create_galera(cmon, me, "galera_01", list(address.values()))["status"] == "FINISHED"
+    alias = {"class_name": "CmonContainer", "alias": "ft_cluster_lxc_11"}
+
+    def seen() -> tuple[str, str, list[str]]:
+        (cluster,) = ok(me.call(CLUSTERS, "getAllClusterInfo", with_hosts=True))["clusters"]
+        status = next(h["hoststatus"] for h in cluster["hosts"]
+                      if h["hostname"] == address["ft_cluster_lxc_11"])
+        alarms = ok(me.call("/v2/alarm/", "getAlarms", cluster_id=1))["alarms"]
+        return status, cluster["state"], [a["severity_name"] for a in alarms]
+
+    assert run_job(cmon, me, "stop_container", {"container": alias})["status"] == "FINISHED"
+    status, state, severities = seen()
+    assert (status, state) == ("CmonHostOffLine", "DEGRADED") and "ALARM_CRITICAL" in severities
+    assert run_job(cmon, me, "start_container", {"container": alias})["status"] == "FINISHED"
+    assert seen() == ("CmonHostOnline", "STARTED", [])

@@ -20,7 +20,7 @@ from fakecmon.world import accounts, servers
 from fakecmon.world.acl import Acl
 from fakecmon.world.cdt import cdt_of
 from fakecmon.world.jobs import PLANS, JobContext, Step
-from fakecmon.world.models import Owned, User
+from fakecmon.world.models import OFFLINE, Owned, User
 from fakecmon.world.servers import Container, Server
 from fakecmon.world.state import World
 
@@ -182,6 +182,19 @@ def set_container_status(ctx: JobContext, alias: str, status: str, verb: str) ->
         ctx.fail(f"Container '{alias}' was not found.")
     found[1].status = status
     ctx.log(f"Container '{alias}' is {'started' if status == RUNNING else 'stopped'}.")
+    _follow_container(ctx, found[1], status)
+
+
+def _follow_container(ctx: JobContext, container: Container, status: str) -> None:
+    """The database nodes in a container stop answering when it stops and come back when
+    it starts; their clusters follow (DEGRADED, alarms), as CMON sees them."""
+    from fakecmon.world.job_effects import set_host_status   # (job_effects imports us)
+    host_status = "CmonHostOnline" if status == RUNNING else OFFLINE
+    for cid in sorted(ctx.world.clusters):
+        cluster = ctx.world.clusters[cid]
+        for host in cluster.hosts:
+            if host.hostname == container.ip or host.extra.get("container_id") == container.alias:
+                set_host_status(ctx, cluster, host, host_status)
 
 
 # ---- registering container servers (registerServers and create_container_server)

@@ -102,9 +102,14 @@ NODETYPE_CLASSES: dict[str, str] = {
     "prometheus": "CmonPrometheusHost",
 }
 
+#: CMON's spelling (s9s maps "CmonHostOffLine" to its 'l' state); world files may also
+#: say "CmonHostOffline".
+OFFLINE = "CmonHostOffLine"
+HOST_STATUS_SPELLINGS = {"CmonHostOffline": OFFLINE}
+
 HOST_MESSAGES = {
     "CmonHostOnline": "Up and running.",
-    "CmonHostOffline": "Host is offline.",
+    OFFLINE: "Host is offline.",
     "CmonHostShutDown": "Node is shut down by the user.",
     "CmonHostFailed": "Host is not responding.",
     "CmonHostRecovery": "Host is in recovery.",
