@@ -344,3 +344,24 @@ def test_stopping_a_container_takes_its_node_offline(cmon):
     assert (status, state) == ("CmonHostOffLine", "DEGRADED") and "ALARM_CRITICAL" in severities
     assert run_job(cmon, me, "start_container", {"container": alias})["status"] == "FINISHED"
     assert seen() == ("CmonHostOnline", "STARTED", [])
+
+
+def test_server_registered_into_a_folder_that_must_exist(cmon):
+    """ft_installserver registerServerFails: ``server --register
+    --servers="lxc://core3?cdt_path=/non-existing-folder"`` fails, as do duplicates in one
+    call; an existing folder takes the server."""
+    make_user(cmon)
+    me = s9s(cmon)
+
+    def register(*specs: dict[str, Any]) -> dict[str, Any]:
+        return me.call(HOST, "registerServers", servers=[
+            {"class_name": "CmonLxcServer", **spec} for spec in specs])
+
+    assert fails(register({"hostname": "core2"}, {"hostname": "core2"}))
+    assert fails(register({"hostname": "core3", "cdt_path": "/non-existing-folder"}))
+    assert fails(register({"hostname": "core3", "cdt_path": "/groups"}))
+    assert ok(me.call(HOST, "getServers"))["total"] == 0
+    ok(me.call(TREE, "mkdir", path="/home/pipas"))
+    ok(register({"hostname": "core3", "cdt_path": "/home/pipas"}))
+    assert "core3" in {i["item_name"] for i in tree(me, "/home/pipas")["sub_items"]}
+    assert fails(register({"hostname": "core3"}))

@@ -15,7 +15,7 @@ from fakecmon import permissions
 from fakecmon.errors import ACCESS_DENIED, OBJECT_NOT_FOUND, RpcError, invalid
 from fakecmon.rpc import Call, Payload, operation
 from fakecmon.world import accounts, loader, servers
-from fakecmon.world.cdt import CONTAINER, SERVER, cdt_of
+from fakecmon.world.cdt import CONTAINER, SERVER, Entry, cdt_of
 from fakecmon.world.container_jobs import register_server, registration_problem
 from fakecmon.world.servers import Container, Server
 from fakecmon.world.state import World
@@ -93,14 +93,34 @@ def register_servers(call: Call) -> Payload:
         if cls not in servers.SERVER_CLASSES:
             raise invalid(f"Unknown server class '{cls}' "
                           f"(known: {', '.join(servers.SERVER_CLASSES)}).")
+    folders = [_folder_for(call, spec) for spec in specs]
     added = []
-    for spec in specs:
+    for spec, folder in zip(specs, folders):
         server = register_server(world, user, spec["hostname"],
-                                 spec.get("class_name", "CmonLxcServer"), call.now)
+                                 spec.get("class_name", "CmonLxcServer"), call.now, folder)
         added.append(servers.server_json(world, server, call.now))
         announce(call, "server.registered", 0, f"Registered server '{server.hostname}'.",
                  hostname=server.hostname)
     return {"servers": added}
+
+
+def _folder_for(call: Call, spec: dict[str, Any]) -> Entry | None:
+    """The folder a server is registered into (``lxc://HOST?cdt_path=/FOLDER``): it must
+    exist, hold objects, and be writable by the caller; None: the caller's own folder."""
+    path = spec.get("cdt_path")
+    if path in (None, ""):
+        return None
+    if not isinstance(path, str):
+        raise invalid("The 'cdt_path' of a server must be a string.")
+    tree = cdt_of(call.world)
+    node = tree.resolve(path, "'cdt_path'")
+    folder = tree.as_folder(node) if node is not None else None
+    if folder is None or folder.entry is None or folder.entry is tree.groups \
+            or tree.is_inside_cluster(folder.entry):
+        raise RpcError(OBJECT_NOT_FOUND, f"Folder '{path}' is not found.")
+    permissions.check_object(call.world, call.login_user(), folder.obj, folder.path,
+                             permissions.WRITE)
+    return folder.entry
 
 
 @operation(PATH, "unregisterServers")

@@ -18,7 +18,7 @@ from typing import Any
 from fakecmon import permissions
 from fakecmon.world import accounts, servers
 from fakecmon.world.acl import Acl
-from fakecmon.world.cdt import cdt_of
+from fakecmon.world.cdt import Entry, cdt_of
 from fakecmon.world.jobs import PLANS, JobContext, Step
 from fakecmon.world.models import OFFLINE, Owned, User
 from fakecmon.world.servers import Container, Server
@@ -211,12 +211,13 @@ def registration_problem(world: World, hostname: str) -> str | None:
 
 
 def register_server(world: World, user: User, hostname: str, class_name: str,
-                    now: float) -> Server:
-    """The server, owned by ``user`` and its primary group, in the folder of ``user``."""
+                    now: float, folder: Entry | None = None) -> Server:
+    """The server, owned by ``user`` and its primary group, in ``folder`` (by default
+    the folder of ``user``)."""
     server = servers.book(world).add(servers.new_server(
         hostname, class_name, user.user_id, accounts.primary_group_id(world, user), now))
     tree = cdt_of(world)
-    tree.place(server, tree.home_of(user))
+    tree.place(server, folder if folder is not None else tree.home_of(user))
     return server
 
 
