@@ -73,6 +73,7 @@ def test_s9s_script_passes(tmp_path, script):
 #: runs, so the runner ends "FAIL ... [n/m cases] ... script ended (rc 0) after n of m".
 DEPLOY_SCRIPTS = ["ft_cat", "ft_access", "ft_treechroot", "ft_specialfiles", "ft_reports",
                   "ft_galera", "ft_galera_new", "ft_postgresql", "ft_registerpostgresql"]
+DEPLOY_SCRIPTS += ["ft_cluster_error", "ft_simplescripts", "ft_cmon_cloud"]
 VERDICT = re.compile(r"^(PASS|FAIL) (\S+) \[(\d+)/(\d+) cases\](?: first failures: (.*))?$")
 ENDED = re.compile(r"^script ended \(rc 0\) after (\d+) of \d+ cases$")
 

@@ -75,7 +75,7 @@ TYPES: dict[str, AlarmType] = {
 
 #: Host status -> the alarm type a host in that status raises.
 HOST_STATUS_ALARMS = {
-    "CmonHostOffline": "HostUnreachable",
+    "CmonHostOffLine": "HostUnreachable",
     "CmonHostFailed": "HostUnreachable",
     "CmonHostUnknown": "HostUnreachable",
     "CmonHostShutDown": "HostShutDown",

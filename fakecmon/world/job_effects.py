@@ -898,7 +898,7 @@ def register_maintenance(ctx: JobContext, cluster_id: int, hostnames: list[str],
 #: the commands the OpenAPI spec and the Terraform provider send).
 GENERIC_COMMANDS = (
     "addController", "calculate_db_growth", "check_pkg_upgrades",
-    "cmon_ha_create_snapshot", "collect_logs", "create_container_server",
+    "cmon_ha_create_snapshot", "collect_logs",
     "create_local_repository", "delete_all_backups",
     "demote_node", "deploy_agents", "deploy_cmonagents",
     "disable_cluster_readonly", "disable_recovery", "enable_binary_logging",
@@ -906,8 +906,7 @@ GENERIC_COMMANDS = (
     "execute", "failover_replication_slave", "import_config", "inspect_host",
     "nfsclient", "nfsserver", "pbmagent", "pgbackrest",
     "removeController", "renew_mssql_certificate",
-    "reset_replication_slave", "restore_cluster", "restore_controller", "save_cluster",
-    "save_controller", "setup_audit_logging", "setup_logrotate", "setup_ssl",
+    "reset_replication_slave", "setup_audit_logging", "setup_logrotate", "setup_ssl",
     "sync_clusters", "toggle_replication_sync",
     "uninstall_cmonagents", "updateCmonVersion", "upgrade_cluster", "verify_backup",
     "enable_db_readonly", "enable_node_recovery", "disable_node_recovery", "registernode",
@@ -930,4 +929,4 @@ PLANS.update(dict.fromkeys(GENERIC_COMMANDS, plan_generic))
 PLANS.update(EFFECTS)
 PLANS.update(dict.fromkeys(BALANCERS, plan_balancer))
 
-from fakecmon.world import db_jobs, replication  # noqa: E402,F401  (more commands)
+from fakecmon.world import db_jobs, replication, saves  # noqa: E402,F401  (more commands)

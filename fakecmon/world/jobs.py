@@ -44,6 +44,8 @@ DEFINED, RUNNING, FINISHED, FAILED, ABORTED = "DEFINED", "RUNNING", "FINISHED", 
 SCHEDULED, PAUSED, DEQUEUED = "SCHEDULED", "PAUSED", "DEQUEUED"
 ENDED = frozenset((FINISHED, FAILED, ABORTED))
 WAITING = frozenset((DEFINED, DEQUEUED, SCHEDULED, PAUSED))
+#: The tag of each run of a recurring job.
+RECURRENCE_TAG = "recurrence"
 #: The states ``job_statistics.by_state`` counts.
 COUNTED = ("ABORTED", "DEFINED", "DEQUEUED", "FAILED", "FINISHED", "RUNNING")
 
@@ -380,9 +382,12 @@ class JobEngine:
     # ---- counting (job_statistics.by_state)
 
     def counts(self, cluster_id: int) -> dict[str, int]:
-        """``{state: n}`` for a cluster, in the states ``job_statistics`` shows."""
+        """``{state: n}`` for a cluster, in the states ``job_statistics`` shows: always
+        the COUNTED ones, SCHEDULED and PAUSED while there are such jobs (ft_maintenance)."""
         have = self._counts.get(cluster_id, {})
-        return {s: have.get(s, 0) for s in COUNTED}
+        found = {s: have.get(s, 0) for s in COUNTED}
+        found.update((s, n) for s, n in have.items() if n > 0 and s not in found)
+        return dict(sorted(found.items()))
 
     def _count(self, job: Job, delta: int) -> None:
         per = self._counts.setdefault(job.cluster_id, {})
@@ -526,12 +531,15 @@ class JobEngine:
             self._end(job, t, FINISHED)
 
     def _fire(self, template: Job, t: float, now: float) -> None:
-        """A recurring job is due: run a copy of it, then wait for the next time."""
+        """A recurring job is due: run a copy of it, then wait for the next time. The copy
+        is tagged ``recurrence`` besides the tags of the job (``s9s job --list
+        --with-tags=recurrence`` lists the runs, ft_maintenance testRecurringJob)."""
+        tags = list(template.tags) + ([] if RECURRENCE_TAG in template.tags else [RECURRENCE_TAG])
         child = Job(job_id=0, cluster_id=template.cluster_id, command=template.command,
                     job_data=dict(template.job_data), title=template.title,
                     user_id=template.user_id, user_name=template.user_name,
                     group_id=template.group_id, group_name=template.group_name, created=t,
-                    tags=list(template.tags), parent_job_id=template.job_id,
+                    tags=tags, parent_job_id=template.job_id,
                     ip_address=template.ip_address)
         self.add(child, t)
         self._push(Cron(template.recurrence).next_after(max(t, now)), template, "fire")

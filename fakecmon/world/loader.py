@@ -16,7 +16,7 @@ from typing import Any
 
 from fakecmon.world.acl import Acl
 from fakecmon.world.models import (
-    CLUSTER_ACL, GROUP_ACL, HOST_CLASSES, NODETYPE_CLASSES, USER_ACL,
+    CLUSTER_ACL, GROUP_ACL, HOST_CLASSES, HOST_STATUS_SPELLINGS, NODETYPE_CLASSES, USER_ACL,
     Cluster, Group, Host, PublicKey, User,
 )
 from fakecmon.world.state import World
@@ -270,7 +270,8 @@ def load_host(r: Reader, world: World, cluster_type: str, m: Node, place: str,
     hoststatus = r.get(m, place, "hoststatus", str, "CmonHostOnline")
     if not hoststatus.startswith("CmonHost"):
         raise r.fail(m, "hoststatus", f"{place}.hoststatus",
-                     f"'{hoststatus}' is not a host status (CmonHostOnline, CmonHostOffline, ...)")
+                     f"'{hoststatus}' is not a host status (CmonHostOnline, CmonHostOffLine, ...)")
+    hoststatus = HOST_STATUS_SPELLINGS.get(hoststatus, hoststatus)
     port = r.get(m, place, "port", int, default_port)
     if not 0 <= port <= 65535:
         raise r.fail(m, "port", f"{place}.port", f"port {port} is out of range")
