@@ -34,21 +34,22 @@ PROXY_NODETYPES = ("haproxy", "proxysql", "maxscale", "pgbouncer", "keepalived",
                    "prometheus", "controller")
 
 
-def _cluster(call: Call) -> Cluster:
+def _cluster(call: Call, types: frozenset[str] | set[str] = dbaccounts.SUPPORTED) -> Cluster:
     """The named cluster; a request that names none (``s9s cluster --create-database
     --db-name=X`` and ``s9s account --create`` without ``--cluster-id``, as
     ft_mysqlreplication sends them) means the one cluster the caller can see, if there
-    is exactly one."""
+    is exactly one. ``types``: the cluster types the operation serves."""
     readable = readable_clusters(call) if named_cluster(call, INVALID_REQUEST) is None else []
     cluster = readable[0] if len(readable) == 1 else visible_cluster(call, INVALID_REQUEST)
-    if cluster.cluster_type not in dbaccounts.SUPPORTED:
-        raise invalid(f"Accounts and databases are not managed on "
-                      f"{cluster.cluster_type.lower()} clusters.")
+    if cluster.cluster_type not in types:
+        what = "Accounts and databases are" if types is dbaccounts.SUPPORTED else \
+            "Databases are"
+        raise invalid(f"{what} not managed on {cluster.cluster_type.lower()} clusters.")
     return cluster
 
 
-def _writable(call: Call) -> Cluster:
-    cluster = _cluster(call)
+def _writable(call: Call, types: frozenset[str] | set[str] = dbaccounts.SUPPORTED) -> Cluster:
+    cluster = _cluster(call, types)
     require(call, cluster, permissions.WRITE)
     if not any(h.online and h.nodetype not in PROXY_NODETYPES for h in cluster.hosts):
         raise RpcError(INVALID_REQUEST, f"Cluster {cluster.cluster_id} has no reachable "
@@ -206,7 +207,7 @@ def revoke_all_privileges(call: Call) -> Payload:
 
 @operation(PATH, "createDatabase")
 def create_database(call: Call) -> Payload:
-    cluster = _writable(call)
+    cluster = _writable(call, dbaccounts.DATABASE_TYPES)
     spec = obj(call, "database")
     name = field(spec, "database_name", str, where="database")
     owner = field(spec, "database_owner", str, "", where="database")   # s9s --db-owner
@@ -229,14 +230,16 @@ def create_database(call: Call) -> Payload:
 
 # ---- world files, world builds, new clusters
 
-def _cluster_of(r: loader.Reader, world: World, m: Node, place: str) -> Cluster:
+def _cluster_of(r: loader.Reader, world: World, m: Node, place: str, what: str) -> Cluster:
+    """The cluster a ``databases`` or ``accounts`` entry names, one that has ``what``."""
     ref = r.get(m, place, "cluster", (str, int))
     cluster = world.clusters.get(ref) if isinstance(ref, int) else world.cluster_by_name(ref)
     if cluster is None:
         raise r.fail(m, "cluster", f"{place}.cluster", f"unknown cluster '{ref}'")
-    if cluster.cluster_type not in dbaccounts.SUPPORTED:
+    kinds = dbaccounts.DATABASE_TYPES if what == "databases" else dbaccounts.SUPPORTED
+    if cluster.cluster_type not in kinds:
         raise r.fail(m, "cluster", f"{place}.cluster",
-                     f"{cluster.cluster_type.lower()} clusters have no accounts or databases")
+                     f"{cluster.cluster_type.lower()} clusters have no {what}")
     return cluster
 
 
@@ -245,7 +248,7 @@ def load_databases(r: loader.Reader, data: Node, world: World) -> None:
     for i, m in r.items(data, "databases"):
         place = f"databases[{i}]"
         r.only(m, place, ("cluster", "database_name", "tables", "size", "owner"))
-        cluster = _cluster_of(r, world, m, place)
+        cluster = _cluster_of(r, world, m, place, "databases")
         name = r.get(m, place, "database_name", str)
         owner_name = r.get(m, place, "owner", str, "system")
         owner = world.user_by_name(owner_name)
@@ -267,7 +270,7 @@ def load_accounts(r: loader.Reader, data: Node, world: World) -> None:
         place = f"accounts[{i}]"
         r.only(m, place, ("cluster", "user_name", "password", "host_allow", "grants",
                           "own_database", "max_connections"))
-        cluster = _cluster_of(r, world, m, place)
+        cluster = _cluster_of(r, world, m, place, "accounts")
         try:
             grants = dbaccounts.grant_list(r.get(m, place, "grants", str, ""))
         except ValueError as exc:

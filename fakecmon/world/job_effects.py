@@ -113,13 +113,27 @@ def job_nodes(ctx: JobContext) -> list[NodeSpec]:
         specs += [parse_node(ctx, n, f"job_data.nodes[{i}]") for i, n in enumerate(nodes)]
     if not specs and isinstance(data.get("hostname"), str) and data["hostname"].strip():
         specs.append((data["hostname"].strip(), _port(ctx, data.get("port"), "job_data.port"), {}))
-    seen: set[tuple[str, int | None]] = set()
+    seen: set[tuple[str, int | None, str]] = set()
     unique = []
-    for spec in specs:
-        if (spec[0], spec[1]) not in seen:
-            seen.add((spec[0], spec[1]))
+    for spec in specs:   # one host may carry a database node and a balancer (PgBouncer://)
+        key = (spec[0], spec[1], node_kind(spec[2]))
+        if key not in seen:
+            seen.add(key)
             unique.append(spec)
     return unique
+
+
+#: Host class -> node type: s9s names a node's kind by its class (``PgBouncer://HOST``
+#: sends ``class_name: CmonPgBouncerHost``).
+CLASS_NODETYPES = {cls: nodetype for nodetype, cls in NODETYPE_CLASSES.items()}
+
+
+def node_kind(extra: dict[str, Any]) -> str:
+    """The node type a job's node spec names (``nodetype``, ``node_type`` or its
+    ``class_name``), "" when it leaves it to the cluster type."""
+    kind = extra.get("nodetype") or extra.get("node_type") or CLASS_NODETYPES.get(
+        extra.get("class_name"), "")
+    return kind if isinstance(kind, str) else ""
 
 
 def _name(hostname: str, port: int | None) -> str:
@@ -331,13 +345,19 @@ def _cluster_nodes(ctx: JobContext, ctype: str) -> list[dict[str, Any]]:
     default_class, default_type, default_port, _ = HOST_CLASSES[ctype]
     first_role, other_role = ROLES.get(ctype, ("", ""))
     found: list[dict[str, Any]] = []
-    for i, (hostname, port, extra) in enumerate(job_nodes(ctx)):
-        nodetype = extra.get("nodetype") or extra.get("node_type") or default_type
-        if not isinstance(nodetype, str):
+    for hostname, port, extra in job_nodes(ctx):
+        if not all(isinstance(extra.get(k, ""), str) for k in ("nodetype", "node_type")):
             ctx.fail(f"Invalid nodetype for node {hostname}.")
+        nodetype = node_kind(extra) or default_type
+        if nodetype in BALANCERS:   # a balancer of the new cluster: its own port and role
+            found.append({"hostname": hostname, "port": port or BALANCERS[nodetype][1],
+                          "nodetype": nodetype, "class_name": NODETYPE_CLASSES[nodetype],
+                          "role": nodetype})
+            continue
+        data_nodes = sum(1 for n in found if n["nodetype"] not in BALANCERS)
         found.append({"hostname": hostname, "port": port or default_port, "nodetype": nodetype,
                       "class_name": NODETYPE_CLASSES.get(nodetype, default_class),
-                      "role": first_role if i == 0 else other_role})
+                      "role": first_role if data_nodes == 0 else other_role})
     for key, (nodetype, class_name, port) in NDB_LISTS.items():
         names = ctx.data.get(key) or []
         if not isinstance(names, list):
@@ -481,24 +501,27 @@ BALANCERS = {"proxysql": ("proxysql", 6032), "haproxy": ("haproxy", 9600),
 
 def plan_balancer(ctx: JobContext) -> list[Step]:
     """proxysql, haproxy, maxscale, pgbouncer, keepalived, garbd jobs: each node of
-    ``job_data.nodes`` joins the cluster as a node of that kind (``setup...`` actions;
-    other actions change nothing)."""
+    ``job_data.nodes`` joins the cluster as a node of that kind (``setup...`` actions
+    install it; ``register`` (``s9s node --register``) takes in a running one; other
+    actions change nothing)."""
     ctx.settings("version", "import_accounts", "node_addresses", "eth_interface", "virtual_ip",
                  "virtual_router_id", "admin_username", "admin_password", "maxscale_admin_user",
-                 "maxscale_admin_password", "maxscale_mysql_user", "maxscale_mysql_password")
+                 "maxscale_admin_password", "maxscale_mysql_user", "maxscale_mysql_password",
+                 "admin_user")
     cluster = ctx.cluster()
     action = ctx.data.get("action", "")
+    action = action.lower() if isinstance(action, str) else ""
     nodetype, port = BALANCERS[ctx.job.command]
-    if isinstance(action, str) and action and not action.lower().startswith(("setup", "add")):
+    if action and not action.startswith(("setup", "add", "register")):
         return plan_generic(ctx)
     specs = job_nodes(ctx)
     if not specs:
         ctx.fail(f"No {nodetype} node is given: set 'job_data.nodes'.")
-    return _join_steps(ctx, cluster, specs, nodetype, port)
+    return _join_steps(ctx, cluster, specs, nodetype, port, install=action != "register")
 
 
 def _join_steps(ctx: JobContext, cluster: Cluster, specs: list[NodeSpec],
-                kind: str = "", kind_port: int = 0) -> list[Step]:
+                kind: str = "", kind_port: int = 0, install: bool = True) -> list[Step]:
     """The steps that install and add each node (default port and role of the type, or
     of ``kind``, a load balancer)."""
     default_class, default_type, default_port, _ = HOST_CLASSES.get(
@@ -506,8 +529,7 @@ def _join_steps(ctx: JobContext, cluster: Cluster, specs: list[NodeSpec],
     role = ROLES.get(cluster.cluster_type, ("", ""))[1]
     steps: list[Step] = []
     for hostname, port, extra in specs:
-        nodetype = kind or extra.get("nodetype") or extra.get("node_type") or ctx.data.get(
-            "node_type") or default_type
+        nodetype = kind or node_kind(extra) or ctx.data.get("node_type") or default_type
         if not isinstance(nodetype, str):
             ctx.fail(f"Invalid node type for {hostname}.")
         port = port or kind_port or default_port
@@ -521,11 +543,14 @@ def _join_steps(ctx: JobContext, cluster: Cluster, specs: list[NodeSpec],
                 "class_name": NODETYPE_CLASSES.get(nodetype, default_class),
                 "role": role if nodetype == default_type else nodetype}
         steps.append(note(1, f"{hostname}: Checking SSH access."))
-        if ctx.data.get("install_software", True) is not False:
-            steps.append(Step(2, doing, (f"Installing software on {hostname}.",
-                                         f"{hostname}:{port}: Installing {cluster.vendor} "
-                                         f"{cluster.version} packages.")))
-        steps.append(note(1, f"{hostname}:{port}: Configuring and starting the node."))
+        if not install:     # a running node is registered: found, not set up
+            steps.append(note(1, f"{hostname}:{port}: Detecting the {nodetype} node."))
+        else:
+            if ctx.data.get("install_software", True) is not False:
+                steps.append(Step(2, doing, (f"Installing software on {hostname}.",
+                                             f"{hostname}:{port}: Installing {cluster.vendor} "
+                                             f"{cluster.version} packages.")))
+            steps.append(note(1, f"{hostname}:{port}: Configuring and starting the node."))
         steps.append(Step(1, add_host, (cluster.cluster_id, node)))
     return steps
 

@@ -1,0 +1,81 @@
+"""What s9s sends in s9s-tools' PostgreSQL, MongoDB and SQL Server scripts
+(ft_pgbouncer_postgresql, ft_mssqlsingleserver, ft_postgresql...), replayed over TLS.
+
+Each test replays the requests of the s9s commands a script runs and asserts what the
+script reads from the replies (the node list s9s prints, exit codes from
+``request_status``, the job's end state).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from test_s9s_deploy import (
+    CLUSTERS, HOST, create_cluster, make_user, run_job, s9s,
+)
+from test_s9s_functional import fails, ok
+
+pytestmark = [pytest.mark.cmon_world("../fixtures/fresh.yaml"), pytest.mark.fakecmon_strict]
+
+
+def nodes_of(client: Any, cluster_id: int = 1) -> list[dict[str, Any]]:
+    """``node --list --long``: the hosts of getAllClusterInfo, controller left out."""
+    clusters = ok(client.call(CLUSTERS, "getAllClusterInfo", with_hosts=True))["clusters"]
+    return [h for c in clusters if c["cluster_id"] == cluster_id for h in c["hosts"]
+            if h["nodetype"] != "controller"]
+
+
+def test_postgresql_cluster_with_a_pgbouncer_on_the_same_host(cmon):
+    """ft_pgbouncer_postgresql createCluster: ``--nodes="HOST;PgBouncer://HOST"`` sends the
+    host twice, the second with ``class_name: CmonPgBouncerHost``: the cluster gets a
+    PostgreSQL node and a PgBouncer (port 6432) on that host (pgbouncer_node_name greps
+    the 'b' rows). ``node --unregister --nodes=PgBouncer://HOST:6432`` takes it out,
+    ``node --register --nodes=PgBouncer://HOST`` (a pgbouncer job, action register)
+    takes it in again."""
+    make_user(cmon)
+    me = s9s(cmon)
+    job = create_cluster(cmon, me, cluster_name="pgb", cluster_type="postgresql_single",
+                         type="postgresql", vendor="", version="11",
+                         postgre_user="postmaster", postgre_password="passwd12",
+                         nodes=[{"hostname": "127.0.100.12"},
+                                {"class_name": "CmonPgBouncerHost",
+                                 "hostname": "127.0.100.12"}])
+    assert job["status"] == "FINISHED", job
+    assert [(h["class_name"], h["port"], h["role"]) for h in nodes_of(me)] == [
+        ("CmonPostgreSqlHost", 5432, "master"), ("CmonPgBouncerHost", 6432, "pgbouncer")]
+    bouncer = {"class_name": "CmonPgBouncerHost", "hostname": "127.0.100.12", "port": 6432}
+    ok(me.call(HOST, "unregisterHost", host=bouncer))
+    assert [h["class_name"] for h in nodes_of(me)] == ["CmonPostgreSqlHost"]
+    registered = run_job(cmon, me, "pgbouncer", {
+        "action": "register", "nodes": [{"class_name": "CmonPgBouncerHost",
+                                         "hostname": "127.0.100.12"}]},
+        title="Register PgBouncer Node", cluster_id=1)
+    assert registered["status"] == "FINISHED", registered
+    assert [(h["class_name"], h["port"], h["hoststatus"]) for h in nodes_of(me)] == [
+        ("CmonPostgreSqlHost", 5432, "CmonHostOnline"),
+        ("CmonPgBouncerHost", 6432, "CmonHostOnline")]
+    again = run_job(cmon, me, "pgbouncer", {
+        "action": "register", "nodes": [{"class_name": "CmonPgBouncerHost",
+                                         "hostname": "127.0.100.12"}]}, cluster_id=1)
+    assert again["status"] == "FAILED"                   # it is there already
+
+
+def test_mssql_database_is_created_but_accounts_are_not_managed(cmon):
+    """ft_mssqlsingleserver testCreateDatabase: ``cluster --create-database`` on an
+    mssql_single cluster succeeds (exit code 0) and the database is listed; CMON manages
+    no accounts of SQL Server clusters (``account --list`` is refused)."""
+    make_user(cmon)
+    me = s9s(cmon)
+    job = create_cluster(cmon, me, cluster_name="ms", cluster_type="mssql_single",
+                         vendor="mssql", db_user="SQLServerAdmin", db_password="S9ss9ss9s_",
+                         nodes=[{"hostname": "127.0.100.12"}])
+    assert job["status"] == "FINISHED", job
+    ok(me.call(CLUSTERS, "createDatabase", cluster_id=1, database={
+        "class_name": "CmonDataBase", "database_name": "testCreateDatabase",
+        "database_owner": ""}))
+    info = ok(me.call(CLUSTERS, "getAllClusterInfo", with_databases=True))["clusters"][0]
+    assert [d["database_name"] for d in info["databases"]] == ["testCreateDatabase"]
+    assert "not managed" in fails(me.call(CLUSTERS, "getAccounts", cluster_id=1),
+                                  2)["error_string"]
