@@ -79,3 +79,31 @@ def test_mssql_database_is_created_but_accounts_are_not_managed(cmon):
     assert [d["database_name"] for d in info["databases"]] == ["testCreateDatabase"]
     assert "not managed" in fails(me.call(CLUSTERS, "getAccounts", cluster_id=1),
                                   2)["error_string"]
+
+
+def test_postgresql_account_created_again_alters_the_role(cmon):
+    """ft_postgresql_1 testCreateAccount04/05: ``cluster --create-account
+    --account=user04:password04@0.0.0.0/32`` twice, the second time with more privileges:
+    on PostgreSQL the second one succeeds and the role has both sets of privileges
+    (``account --list --long user04``); on MySQL the second one is refused."""
+    make_user(cmon)
+    me = s9s(cmon)
+    create_cluster(cmon, me, cluster_name="pg", cluster_type="postgresql_single",
+                   version="10", nodes=[{"hostname": "127.0.100.12", "port": 8089}])
+
+    def create(cid: int, grants: str) -> dict[str, Any]:
+        return me.call(CLUSTERS, "createAccount", cluster_id=cid, account={
+            "class_name": "CmonAccount", "user_name": "user04", "password": "password04",
+            "host_allow": "0.0.0.0/32", "grants": grants})
+
+    ok(create(1, "testcreatedatabase:CREATE,CONNECT"))
+    ok(create(1, "CREATEDB,REPLICATION,SUPER;testcreatedatabase:CREATE,CONNECT"))
+    found = [a for a in ok(me.call(CLUSTERS, "getAccounts", cluster_id=1))["accounts"]
+             if a["user_name"] == "user04"]
+    assert len(found) == 1
+    assert "testcreatedatabase:CREATE,CONNECT" in found[0]["grants"]
+    assert "REPLICATION" in found[0]["grants"]
+    create_cluster(cmon, me, cluster_name="my", cluster_type="replication", vendor="percona",
+                   version="8.0", nodes=[{"hostname": "127.0.100.20", "port": 3306}])
+    ok(create(2, "db1.*:ALL"))
+    assert "already exists" in fails(create(2, "db1.*:ALL"), 2)["error_string"]

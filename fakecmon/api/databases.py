@@ -97,12 +97,11 @@ def _connections(call: Call, cluster: Cluster) -> dict[str, int]:
 
 @operation(PATH, "createAccount")
 def create_account(call: Call) -> Payload:
+    """A new account; on PostgreSQL an existing role is altered instead (``_update_role``)."""
     cluster = _writable(call)
     spec, name, host = _account_spec(call)
     accounts = dbaccounts.accounts_of(call.world, cluster)
     host_allow = host or ""
-    if accounts.find(name, host_allow) is not None:
-        raise invalid(f"Account '{name}'@'{host_allow or '%'}' already exists.")
     password = spec.get("password", "")
     grants = _grants(field(spec, "grants", str, "", where="account"))
     own = field(spec, "own_database", str, "", where="account")
@@ -110,6 +109,11 @@ def create_account(call: Call) -> Payload:
               ("max_connections", "max_user_connections", "max_questions", "max_updates")}
     if not isinstance(password, str):
         raise invalid("The 'password' field of the account has the wrong type.")
+    existing = accounts.find(name, host_allow)
+    if existing is not None and cluster.cluster_type == "POSTGRESQL_SINGLE":
+        return _update_role(call, cluster, existing, password, grants)
+    if existing is not None:
+        raise invalid(f"Account '{name}'@'{host_allow or '%'}' already exists.")
     account = Account(name, host_allow, password, grants, own_database=own, created=call.now,
                       **limits)
     accounts.add(account)
@@ -117,10 +121,28 @@ def create_account(call: Call) -> Payload:
     messages += [f"Grant processed: {dbaccounts.grant_statement(o, p, name)}" for o, p in grants]
     announce(call, "account.created", cluster.cluster_id,
              f"Account '{name}'@'{host_allow or '%'}' created.", user_name=name)
-    reply = {"class_name": "CmonAccount", "grants": dbaccounts.grant_text(grants),
-             "host_allow": host_allow, "password": password, "system_user": False,
-             "user_name": name}
-    return {"account": reply, "messages": messages}
+    return {"account": _account_reply(account), "messages": messages}
+
+
+def _account_reply(account: Account) -> dict[str, Any]:
+    return {"class_name": "CmonAccount", "grants": dbaccounts.grant_text(account.grants),
+            "host_allow": account.host_allow, "password": account.password,
+            "system_user": account.system_user, "user_name": account.user_name}
+
+
+def _update_role(call: Call, cluster: Cluster, account: Account, password: str,
+                 grants: list[tuple[str, list[str]]]) -> Payload:
+    """createAccount of a PostgreSQL role that exists: CMON alters the role (new password,
+    more privileges) instead of refusing (ft_postgresql_1 testCreateAccount05)."""
+    if password:
+        account.password = password
+    _add_grants(account, grants)
+    messages = [f"Account '{account.user_name}' exists, its role is altered."]
+    messages += [f"Grant processed: {dbaccounts.grant_statement(o, p, account.user_name)}"
+                 for o, p in grants]
+    announce(call, "account.changed", cluster.cluster_id, "; ".join(messages),
+             user_name=account.user_name)
+    return {"account": _account_reply(account), "messages": messages}
 
 
 def _existing(call: Call, cluster: Cluster) -> Account:
@@ -155,11 +177,8 @@ def _privileges(call: Call) -> list[tuple[str, list[str]]]:
     return _grants(text)
 
 
-@operation(PATH, "grantPrivileges")
-def grant_privileges(call: Call) -> Payload:
-    cluster = _writable(call)
-    account = _existing(call, cluster)
-    grants = _privileges(call)
+def _add_grants(account: Account, grants: list[tuple[str, list[str]]]) -> None:
+    """The account's privileges and ``grants`` together (ALL covers the rest of an object)."""
     current = dict((o, list(p)) for o, p in account.grants)
     for o, privs in grants:
         have = current.setdefault(o, [])
@@ -167,6 +186,14 @@ def grant_privileges(call: Call) -> Payload:
         if "ALL" in have:
             current[o] = ["ALL"]
     account.grants = list(current.items())
+
+
+@operation(PATH, "grantPrivileges")
+def grant_privileges(call: Call) -> Payload:
+    cluster = _writable(call)
+    account = _existing(call, cluster)
+    grants = _privileges(call)
+    _add_grants(account, grants)
     messages = [f"Grant processed: {dbaccounts.grant_statement(o, p, account.user_name)}"
                 for o, p in grants]
     announce(call, "account.changed", cluster.cluster_id, "; ".join(messages),
