@@ -107,3 +107,44 @@ def test_postgresql_account_created_again_alters_the_role(cmon):
                    version="8.0", nodes=[{"hostname": "127.0.100.20", "port": 3306}])
     ok(create(2, "db1.*:ALL"))
     assert "already exists" in fails(create(2, "db1.*:ALL"), 2)["error_string"]
+
+
+def test_mongodb_shards_with_config_servers_and_routers(cmon):
+    """ft_mongodb_shards createCluster: ``--nodes="mongodb://A;mongodb://B;
+    mongodb://C?rs=replset_2;...;mongocfg://E;mongos://E"`` sends ``rs`` and ``protocol``
+    in the nodes and the version as ``mongodb_version``: each replica set has its
+    primary, the config server (27019) and the router (27017) on one host are two nodes,
+    the cluster and its nodes have the version asked for, and the ``--db-admin``
+    (``mongodb_user``) is an account. ``cluster --add-node --nodes=mongodb://F?rs=...``
+    (addnode, ``node_type: mongodb``) adds a secondary ``mongo`` node."""
+    make_user(cmon)
+    me = s9s(cmon)
+    nodes = [{"hostname": "127.0.100.12"}, {"hostname": "127.0.100.13"},
+             {"hostname": "127.0.100.14", "rs": "replset_2"},
+             {"hostname": "127.0.100.15", "rs": "replset_2"},
+             {"hostname": "127.0.100.16", "protocol": "MongoCfg"},
+             {"hostname": "127.0.100.16", "protocol": "Mongos"}]
+    job = create_cluster(cmon, me, cluster_name="mg", cluster_type="mongodb", vendor="10gen",
+                         mongodb_version="5.0", mongodb_user="admin", mongodb_password="pw",
+                         deploy_agents=True, nodes=nodes)
+    assert job["status"] == "FINISHED", job
+    assert [(h["hostname"], h["port"], h["role"], h["nodetype"], h["version"])
+            for h in nodes_of(me)] == [
+        ("127.0.100.12", 27017, "primary", "mongo", "5.0"),
+        ("127.0.100.13", 27017, "secondary", "mongo", "5.0"),
+        ("127.0.100.14", 27017, "primary", "mongo", "5.0"),
+        ("127.0.100.15", 27017, "secondary", "mongo", "5.0"),
+        ("127.0.100.16", 27019, "configsvr", "mongo", "5.0"),
+        ("127.0.100.16", 27017, "mongos", "mongo", "5.0")]
+    cluster = ok(me.call(CLUSTERS, "getAllClusterInfo"))["clusters"][0]
+    assert (cluster["vendor"], cluster["version"]) == ("10gen", "5.0")
+    accounts = ok(me.call(CLUSTERS, "getAccounts", cluster_id=1))["accounts"]
+    assert "admin" in [a["user_name"] for a in accounts]
+    added = run_job(cmon, me, "addnode", {
+        "hostname": "127.0.100.18", "replicaset": "replset_2", "node_type": "mongodb",
+        "install_software": True, "disable_firewall": True, "disable_selinux": True},
+        title="Add Node to Cluster", cluster_id=1)
+    assert added["status"] == "FINISHED", added
+    new = [h for h in nodes_of(me) if h["hostname"] == "127.0.100.18"]
+    assert [(h["port"], h["role"], h["nodetype"], h["class_name"]) for h in new] == [
+        (27017, "secondary", "mongo", "CmonMongoHost")]

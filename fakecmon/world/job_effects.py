@@ -129,11 +129,31 @@ CLASS_NODETYPES = {cls: nodetype for nodetype, cls in NODETYPE_CLASSES.items()}
 
 
 def node_kind(extra: dict[str, Any]) -> str:
-    """The node type a job's node spec names (``nodetype``, ``node_type`` or its
-    ``class_name``), "" when it leaves it to the cluster type."""
+    """The node kind a job's node spec names (``nodetype``, ``node_type``, its
+    ``class_name`` or its ``protocol``: ``MongoCfg://HOST``), "" when it leaves it to
+    the cluster type."""
+    protocol = extra.get("protocol")
+    protocol = protocol.lower() if isinstance(protocol, str) else ""
     kind = extra.get("nodetype") or extra.get("node_type") or CLASS_NODETYPES.get(
-        extra.get("class_name"), "")
-    return kind if isinstance(kind, str) else ""
+        extra.get("class_name"), "") or (protocol if protocol in MONGO_KINDS else "")
+    return kind.lower() if isinstance(kind, str) else ""
+
+
+#: The MongoDB node kinds s9s names (create_cluster's ``nodes[].protocol``, addnode's
+#: ``node_type``): each a ``mongo`` node, told apart by its role -> (role, default port);
+#: no role: a data node, primary or secondary of its replica set.
+MONGO_KINDS = {"mongodb": ("", 27017), "mongocfg": ("configsvr", 27019),
+               "mongos": ("mongos", 27017), "arbiter": ("arbiter", 27017)}
+
+
+def kind_of(kind: str, default_port: int) -> tuple[str, str, int]:
+    """(nodetype, role or "" for a data node, default port) of a node kind: a balancer
+    is its own kind and role, the MongoDB kinds are ``mongo`` nodes."""
+    if kind in BALANCERS:
+        return kind, kind, BALANCERS[kind][1]
+    if kind in MONGO_KINDS:
+        return "mongo", *MONGO_KINDS[kind]
+    return kind, "", default_port
 
 
 def _name(hostname: str, port: int | None) -> str:
@@ -287,7 +307,7 @@ def _host_owner(world: Any, hostname: str) -> Cluster | None:
 def plan_create_cluster(ctx: JobContext) -> list[Step]:
     """create_cluster installs a new cluster, add_cluster registers a running one."""
     ctx.settings(*NODE_SETUP, "topology", "db_user", "db_password", "mysql_user", "mysql_password",
-                 "postgre_user", "postgre_password",
+                 "postgre_user", "postgre_password", "mongodb_user", "mongodb_password",
                  "replication_user", "replication_password", "enable_ssl", "mysql_semi_sync",
                  "percona_client_id", "percona_pro_token", "remote_cluster_id", "backup_id")
     data, importing = ctx.data, ctx.job.command == "add_cluster"
@@ -304,7 +324,8 @@ def plan_create_cluster(ctx: JobContext) -> list[Step]:
     if name and ctx.world.cluster_by_name(name) is not None and importing:
         ctx.fail(f"A cluster with the name '{name}' already exists.")
     vendor = str(data.get("vendor") or VENDORS.get(ctype, "default"))
-    version = str(data.get("version") or VERSIONS.get(ctype, ""))
+    version = str(data.get("version") or data.get("mongodb_version")   # s9s: MongoDB's own key
+                  or VERSIONS.get(ctype, ""))
     nodes = _cluster_nodes(ctx, ctype)
     if not nodes:
         ctx.fail("No nodes are given for the cluster ('job_data.nodes').")
@@ -348,16 +369,14 @@ def _cluster_nodes(ctx: JobContext, ctype: str) -> list[dict[str, Any]]:
     for hostname, port, extra in job_nodes(ctx):
         if not all(isinstance(extra.get(k, ""), str) for k in ("nodetype", "node_type")):
             ctx.fail(f"Invalid nodetype for node {hostname}.")
-        nodetype = node_kind(extra) or default_type
-        if nodetype in BALANCERS:   # a balancer of the new cluster: its own port and role
-            found.append({"hostname": hostname, "port": port or BALANCERS[nodetype][1],
-                          "nodetype": nodetype, "class_name": NODETYPE_CLASSES[nodetype],
-                          "role": nodetype})
-            continue
-        data_nodes = sum(1 for n in found if n["nodetype"] not in BALANCERS)
-        found.append({"hostname": hostname, "port": port or default_port, "nodetype": nodetype,
+        nodetype, role, kind_port = kind_of(node_kind(extra) or default_type, default_port)
+        rs = extra.get("rs", "")     # a MongoDB replica set (``mongodb://HOST?rs=NAME``)
+        if not role:                 # a data node: the first of its replica set leads
+            peers = sum(1 for n in found if n["data"] and n["rs"] == rs)
+            role = first_role if peers == 0 else other_role
+        found.append({"hostname": hostname, "port": port or kind_port, "nodetype": nodetype,
                       "class_name": NODETYPE_CLASSES.get(nodetype, default_class),
-                      "role": first_role if data_nodes == 0 else other_role})
+                      "role": role, "data": role in (first_role, other_role), "rs": rs})
     for key, (nodetype, class_name, port) in NDB_LISTS.items():
         names = ctx.data.get(key) or []
         if not isinstance(names, list):
@@ -424,10 +443,11 @@ def _admin_account(ctx: JobContext, cluster: Cluster) -> None:
     """The database admin the job names (``--db-admin``: ``postgre_user``, ``mysql_user``
     or ``db_user``) is an account of the new cluster."""
     name = _first_text(ctx.data.get("postgre_user"), ctx.data.get("mysql_user"),
-                       ctx.data.get("db_user"))
+                       ctx.data.get("mongodb_user"), ctx.data.get("db_user"))
     if not name or accounts_of(ctx.world, cluster).find(name, None) is not None:
         return
     password = _first_text(ctx.data.get("postgre_password"), ctx.data.get("mysql_password"),
+                           ctx.data.get("mongodb_password"),
                            ctx.data.get("db_password"))
     accounts_of(ctx.world, cluster).add(Account(
         name, "%" if cluster.cluster_type != "POSTGRESQL_SINGLE" else "", password,
@@ -529,10 +549,11 @@ def _join_steps(ctx: JobContext, cluster: Cluster, specs: list[NodeSpec],
     role = ROLES.get(cluster.cluster_type, ("", ""))[1]
     steps: list[Step] = []
     for hostname, port, extra in specs:
-        nodetype = kind or node_kind(extra) or ctx.data.get("node_type") or default_type
-        if not isinstance(nodetype, str):
+        wanted = kind or node_kind(extra) or ctx.data.get("node_type") or default_type
+        if not isinstance(wanted, str):
             ctx.fail(f"Invalid node type for {hostname}.")
-        port = port or kind_port or default_port
+        nodetype, fixed_role, own_port = kind_of(wanted.lower(), default_port)
+        port = port or kind_port or own_port
         if cluster.host(hostname, port) is not None:
             ctx.fail(f"Host {hostname}:{port} is already in the cluster.")
         owner = _host_owner(ctx.world, hostname)
@@ -541,7 +562,7 @@ def _join_steps(ctx: JobContext, cluster: Cluster, specs: list[NodeSpec],
                      f"('{owner.cluster_name}').")
         node = {"hostname": hostname, "port": port, "nodetype": nodetype,
                 "class_name": NODETYPE_CLASSES.get(nodetype, default_class),
-                "role": role if nodetype == default_type else nodetype}
+                "role": fixed_role or (role if nodetype == default_type else nodetype)}
         steps.append(note(1, f"{hostname}: Checking SSH access."))
         if not install:     # a running node is registered: found, not set up
             steps.append(note(1, f"{hostname}:{port}: Detecting the {nodetype} node."))
