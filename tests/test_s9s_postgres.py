@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from test_s9s_deploy import (
-    CLUSTERS, HOST, create_cluster, make_user, run_job, s9s,
+    CLUSTERS, HOST, create_cluster, job_log, make_user, run_job, s9s,
 )
 from test_s9s_functional import fails, ok
 
@@ -148,3 +148,21 @@ def test_mongodb_shards_with_config_servers_and_routers(cmon):
     new = [h for h in nodes_of(me) if h["hostname"] == "127.0.100.18"]
     assert [(h["port"], h["role"], h["nodetype"], h["class_name"]) for h in new] == [
         (27017, "secondary", "mongo", "CmonMongoHost")]
+
+
+def test_postgresql_with_timescaledb(cmon):
+    """ft_timescaledb testCreateCluster: ``cluster --create --with-timescaledb`` sends
+    ``install_timescaledb``; the job installs the extension on the node (its log says
+    so) and the cluster is a PostgreSQL one."""
+    make_user(cmon)
+    me = s9s(cmon)
+    job = create_cluster(cmon, me, cluster_name="ts", cluster_type="postgresql_single",
+                         type="postgresql", vendor="", version="12",
+                         install_timescaledb=True, postgre_user="postmaster",
+                         postgre_password="passwd12",
+                         nodes=[{"hostname": "127.0.100.12", "port": 8089}])
+    assert job["status"] == "FINISHED", job
+    assert "127.0.100.12:8089: Installing the TimescaleDB extension." in job_log(
+        me, job["job_id"])
+    cluster = ok(me.call(CLUSTERS, "getAllClusterInfo"))["clusters"][0]
+    assert (cluster["cluster_type"], cluster["version"]) == ("POSTGRESQL_SINGLE", "12")

@@ -308,6 +308,7 @@ def plan_create_cluster(ctx: JobContext) -> list[Step]:
     """create_cluster installs a new cluster, add_cluster registers a running one."""
     ctx.settings(*NODE_SETUP, "topology", "db_user", "db_password", "mysql_user", "mysql_password",
                  "postgre_user", "postgre_password", "mongodb_user", "mongodb_password",
+                 "install_timescaledb",
                  "replication_user", "replication_password", "enable_ssl", "mysql_semi_sync",
                  "percona_client_id", "percona_pro_token", "remote_cluster_id", "backup_id")
     data, importing = ctx.data, ctx.job.command == "add_cluster"
@@ -357,6 +358,8 @@ def plan_create_cluster(ctx: JobContext) -> list[Step]:
                 steps.append(Step(2, doing, (f"Installing software on {n['hostname']}.",
                                              f"{where}: Installing {vendor} {version} packages.")))
             steps.append(note(1, f"{where}: Writing the configuration."))
+            if data.get("install_timescaledb") is True:    # s9s --with-timescaledb
+                steps.append(note(1, f"{where}: Installing the TimescaleDB extension."))
             steps.append(note(1, f"{where}: Starting the node."))
     steps.append(Step(1, register_cluster, (spec,)))
     return steps
