@@ -166,3 +166,26 @@ def test_postgresql_with_timescaledb(cmon):
         me, job["job_id"])
     cluster = ok(me.call(CLUSTERS, "getAllClusterInfo"))["clusters"][0]
     assert (cluster["cluster_type"], cluster["version"]) == ("POSTGRESQL_SINGLE", "12")
+
+
+def test_postgresql_simple_add_slave_and_stat_as_s9s_sends_them(cmon):
+    """ft_postgresqlsimple testAddNode and testCreateCluster's ``cluster --stat``: the
+    add_replication_slave job_data carries ``disable_firewall``/``disable_selinux``
+    (the job logs them), getAllClusterInfo carries ``all_pool`` and ``with_containers``;
+    both are part of the request contract (the strict plugin finds nothing)."""
+    make_user(cmon)
+    me = s9s(cmon)
+    create_cluster(cmon, me, cluster_name="pg", cluster_type="postgresql_single",
+                   type="postgresql", vendor="", version="10",
+                   nodes=[{"hostname": "127.0.100.12", "port": 8089}])
+    added = run_job(cmon, me, "add_replication_slave", {
+        "disable_firewall": True, "disable_selinux": True, "install_software": True,
+        "master_address": "127.0.100.12", "slave_address": "127.0.100.13"},
+        title="Add Slave to Cluster", cluster_id=1)
+    assert added["status"] == "FINISHED", added
+    assert "disable_selinux: True" in job_log(me, added["job_id"])
+    stat = ok(me.call(CLUSTERS, "getAllClusterInfo", all_pool=False, with_hosts=True,
+                      with_sheet_info=True, with_containers=False, with_databases=False))
+    assert [(h["hostname"], h["role"]) for h in stat["clusters"][0]["hosts"]
+            if h["nodetype"] == "postgres"] == [("127.0.100.12", "master"),
+                                                ("127.0.100.13", "slave")]

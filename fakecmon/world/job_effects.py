@@ -501,6 +501,7 @@ def plan_add_replication_slave(ctx: JobContext) -> list[Step]:
     """``cluster --add-node --nodes="MASTER?master;SLAVE?slave"`` of a replication
     cluster (PostgreSQL, MySQL): ``job_data.slave_address`` joins as a slave of
     ``master_address``, which must be a node of the cluster."""
+    ctx.settings(*NODE_SETUP)
     cluster = ctx.cluster()
     master = ctx.data.get("master_address")
     slave = ctx.data.get("slave_address")
