@@ -81,6 +81,7 @@ def _license(call: Call) -> dict[str, Any]:
 def get_all_cluster_info(call: Call) -> Payload:
     """Every cluster the caller may read, in id order; ``with_tags``/``without_tags`` filter."""
     call.takes("with_sheet_info", kind=bool)
+    call.takes("all_pool", "with_containers", kind=bool)   # s9s cluster --list/--stat
     with_tags, without_tags = _tags(call, "with_tags"), _tags(call, "without_tags")
     shape = _shape(call)
     selected = _readable(call)
