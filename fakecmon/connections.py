@@ -14,9 +14,13 @@ left of the handshake timeout). At most ``max_connections`` are open at once:
   in the kernel's backlog until one closes.
 
 ``Tracked`` wraps each connection's protocol: it gives the slot back when the
-connection ends, and closes it once it has had no request in progress for
+connection ends, and the gate closes it once it has had no request in progress for
 ``idle_timeout`` seconds: an idle keep-alive connection, or a client that sends its
 request head a byte a second, holds a slot for that long at most.
+
+Both deadlines are kept by one timer each for the whole gate, armed at the earliest
+deadline, not by a timer per connection: s9s opens a connection per request, and
+asyncio's timers cost more than the rest of the gate together.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import ctypes
 import logging
 import socket
 import ssl
+from asyncio import sslproto
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -53,17 +58,16 @@ class Tracked(asyncio.Protocol):
         self.transport: asyncio.BaseTransport | None = None
         self.busy = 0                  # requests in progress (see request_started)
         self.last_done = gate.loop.time()
-        self._timer: asyncio.TimerHandle | None = None
         self._released = False
+        if hasattr(inner, "step_aside"):   # a filter that is only needed at first
+            inner.step_aside = self._pass_to
 
     # ---- the slot
 
     def release(self) -> None:
         if not self._released:
             self._released = True
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
+            self.gate.forget(self)
             self.gate.release()
 
     # ---- idle timeout
@@ -75,29 +79,21 @@ class Tracked(asyncio.Protocol):
         self.busy = max(0, self.busy - 1)
         self.last_done = self.gate.loop.time()
 
-    def _arm(self, at: float) -> None:
-        self._timer = self.gate.loop.call_at(at, self._check_idle)
+    def idle_due(self, now: float) -> float:
+        """When the connection is to be closed if nothing happens until then (a
+        request in progress postpones it by a whole ``idle_timeout``)."""
+        return (now if self.busy else self.last_done) + self.gate.idle_timeout
 
-    def _check_idle(self) -> None:
-        self._timer = None
-        if self._released or self.transport is None:
-            return
-        now = self.gate.loop.time()
-        due = self.last_done + self.gate.idle_timeout
-        if self.busy:
-            self._arm(now + self.gate.idle_timeout)
-        elif now >= due:
-            self.transport.close()
-        else:
-            self._arm(due)
+    def _pass_to(self, protocol: Any) -> None:
+        """Pass data to ``protocol`` from now on (the filter between is done)."""
+        self.inner = protocol
 
     # ---- asyncio.Protocol, passed on
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
-        _shrink_tls_buffer(transport)
         self.last_done = self.gate.loop.time()
-        self._arm(self.last_done + self.gate.idle_timeout)
+        self.gate.watch(self)
         self.inner.connection_made(transport)
 
     def data_received(self, data: bytes) -> None:
@@ -117,16 +113,14 @@ class Tracked(asyncio.Protocol):
         self.inner.resume_writing()
 
 
-def _shrink_tls_buffer(transport: asyncio.BaseTransport) -> None:
-    """asyncio keeps a 256 KiB read buffer per TLS connection for its life; a TLS record
-    is at most 16 KiB, so a smaller one reads as fast and a thousand idle keep-alive
-    connections cost a quarter of the memory. (CPython internals: skipped if absent.)"""
-    proto = getattr(transport, "_ssl_protocol", None)
-    buffer = getattr(proto, "_ssl_buffer", None)
-    if isinstance(buffer, bytearray) and len(buffer) > TLS_READ_BUFFER \
-            and hasattr(proto, "_ssl_buffer_view"):
-        proto._ssl_buffer = bytearray(TLS_READ_BUFFER)
-        proto._ssl_buffer_view = memoryview(proto._ssl_buffer)
+class _TLSProtocol(sslproto.SSLProtocol):
+    """asyncio's TLS machine with a smaller read buffer. asyncio allocates (and zeroes)
+    256 KiB per TLS connection and keeps it for the connection's life; a TLS record is
+    at most 16 KiB, so a smaller one reads as fast, a thousand idle keep-alive
+    connections cost an eighth of the memory, and a new connection costs no page
+    faults (s9s opens one per request)."""
+
+    max_size = TLS_READ_BUFFER
 
 
 def _release_free_memory() -> None:
@@ -167,8 +161,13 @@ class ConnectionGate:
         self._trim_mark = -1
         self._listeners: list[socket.socket] = []
         self._paused = False
-        #: accepted, no byte yet: socket -> its handshake deadline timer (oldest first)
-        self._silent: OrderedDict[socket.socket, asyncio.TimerHandle] = OrderedDict()
+        #: accepted, no byte yet: socket -> its handshake deadline (oldest first, so the
+        #: earliest deadline first too)
+        self._silent: OrderedDict[socket.socket, float] = OrderedDict()
+        self._silent_timer: asyncio.TimerHandle | None = None
+        #: connections past their first byte, and the timer of the earliest idle deadline
+        self._live: set[Tracked] = set()
+        self._idle_timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._closed = False
 
@@ -212,8 +211,7 @@ class ConnectionGate:
 
     def _evict_one(self) -> None:
         """Close the oldest connection that has not sent a byte."""
-        conn, timer = self._silent.popitem(last=False)
-        timer.cancel()
+        conn, _ = self._silent.popitem(last=False)
         self._drop_silent(conn)
         self.evicted += 1
 
@@ -227,24 +225,48 @@ class ConnectionGate:
         if self.open >= 64:   # a flood is building: release memory once it has gone
             self._trim_mark = max(self._trim_mark, int(self.open * _TRIM_AT))
         deadline = self.loop.time() + self.handshake_timeout
-        self._silent[conn] = self.loop.call_at(deadline, self._silent_expired, conn)
-        self.loop.add_reader(conn.fileno(), self._first_byte, conn, deadline)
+        try:   # a client speaks at once: its first bytes are often here already
+            first = conn.recv(1, socket.MSG_PEEK)
+        except (BlockingIOError, InterruptedError):
+            first = None
+        except OSError:
+            first = b""
+        if first:
+            self._begin(conn, deadline)
+        elif first is not None:   # closed (or failed) before saying a word
+            conn.close()
+            self.release()
+        else:
+            self._silent[conn] = deadline
+            if self._silent_timer is None:
+                self._silent_timer = self.loop.call_at(deadline, self._expire_silent)
+            self.loop.add_reader(conn.fileno(), self._first_byte, conn, deadline)
 
     def _drop_silent(self, conn: socket.socket) -> None:
         self.loop.remove_reader(conn.fileno())
         conn.close()
         self.release()
 
-    def _silent_expired(self, conn: socket.socket) -> None:
-        if self._silent.pop(conn, None) is not None:
+    def _expire_silent(self) -> None:
+        """Close the silent connections whose handshake deadline has passed (the oldest
+        first), and wait for the next deadline."""
+        self._silent_timer = None
+        now = self.loop.time()
+        while self._silent:
+            conn, deadline = next(iter(self._silent.items()))
+            if deadline > now:
+                self._silent_timer = self.loop.call_at(deadline, self._expire_silent)
+                return
+            del self._silent[conn]
             self._drop_silent(conn)
 
     def _first_byte(self, conn: socket.socket, deadline: float) -> None:
-        timer = self._silent.pop(conn, None)
-        if timer is None:
+        if self._silent.pop(conn, None) is None:
             return
-        timer.cancel()
         self.loop.remove_reader(conn.fileno())
+        self._begin(conn, deadline)
+
+    def _begin(self, conn: socket.socket, deadline: float) -> None:
         task = self.loop.create_task(self._start_tls(conn, deadline))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -253,8 +275,16 @@ class ConnectionGate:
         tracked = Tracked(self, self.protocol_factory())
         remaining = max(0.05, deadline - self.loop.time())
         try:
-            await self.loop.connect_accepted_socket(
-                lambda: tracked, conn, ssl=self.ssl_context, ssl_handshake_timeout=remaining)
+            # What connect_accepted_socket(ssl=...) does, with the smaller buffer.
+            handshake = self.loop.create_future()
+            tls = _TLSProtocol(self.loop, tracked, self.ssl_context, handshake,
+                               server_side=True, ssl_handshake_timeout=remaining)
+            transport, _ = await self.loop.connect_accepted_socket(lambda: tls, conn)
+            try:
+                await handshake
+            except BaseException:
+                transport.close()
+                raise
         except (OSError, ssl.SSLError, ConnectionError, asyncio.TimeoutError) as exc:
             log.info("TLS connection refused: %s", exc or type(exc).__name__)
             conn.close()
@@ -263,6 +293,33 @@ class ConnectionGate:
             conn.close()
             tracked.release()
             raise
+
+    # ---- the idle timeout of connections past their first byte
+
+    def watch(self, tracked: Tracked) -> None:
+        self._live.add(tracked)
+        if self._idle_timer is None and not self._closed:
+            self._idle_timer = self.loop.call_at(tracked.idle_due(self.loop.time()),
+                                                 self._expire_idle)
+
+    def forget(self, tracked: Tracked) -> None:
+        self._live.discard(tracked)
+
+    def _expire_idle(self) -> None:
+        """Close the connections idle for ``idle_timeout``; wait for the next deadline."""
+        self._idle_timer = None
+        now = self.loop.time()
+        soonest: float | None = None
+        for tracked in list(self._live):
+            due = tracked.idle_due(now)
+            if due <= now:
+                self._live.discard(tracked)
+                if tracked.transport is not None:
+                    tracked.transport.close()
+            elif soonest is None or due < soonest:
+                soonest = due
+        if soonest is not None and not self._closed:
+            self._idle_timer = self.loop.call_at(soonest, self._expire_idle)
 
     # ---- slots
 
@@ -286,9 +343,12 @@ class ConnectionGate:
         for sock in self._listeners:
             sock.close()
         self._listeners.clear()
+        for timer in (self._silent_timer, self._idle_timer):
+            if timer is not None:
+                timer.cancel()
+        self._silent_timer = self._idle_timer = None
         while self._silent:
-            conn, timer = self._silent.popitem(last=False)
-            timer.cancel()
+            conn, _ = self._silent.popitem(last=False)
             self._drop_silent(conn)
         for task in list(self._tasks):
             task.cancel()

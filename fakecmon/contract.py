@@ -1050,9 +1050,8 @@ class Usage:
     """Per operation: calls, reply statuses and contract findings, for the coverage
     report (``pytest --fakecmon-report``, ``GET /_fakecmon/report``).
 
-    O(1) a request: calls and statuses are counted at once, the contract check of the
-    pending requests runs in batches (and when a report or strict mode asks), so a
-    server whose findings nobody reads never pays for them."""
+    O(1) a request: the requests are counted and checked against the contract in
+    batches (and when a report or strict mode asks)."""
 
     BATCH = 1000
 
@@ -1067,24 +1066,26 @@ class Usage:
     def add(self, entry: Any) -> None:
         """Count one journal entry (anything with path, operation, status, contract)."""
         self.total += 1
-        op = entry.operation or "-"
-        row = self.ops.setdefault((entry.path, op.lower()), {
-            "path": entry.path, "operation": op, "calls": 0, "statuses": {}, "findings": {}})
-        row["calls"] += 1
-        status = entry.status or "(no reply)"
-        row["statuses"][status] = row["statuses"].get(status, 0) + 1
         self.pending.append((self.total, entry))
         if len(self.pending) >= self.BATCH:
             self.settle()
 
     def settle(self) -> None:
-        """Check the pending requests against the contract and count their findings."""
+        """Count the pending requests, their statuses and contract findings."""
         pending, self.pending = self.pending, []
         for n, entry in pending:
+            op = entry.operation or "-"
+            row = self.ops.get((entry.path, op.lower()))
+            if row is None:
+                row = self.ops[(entry.path, op.lower())] = {
+                    "path": entry.path, "operation": op, "calls": 0, "statuses": {},
+                    "findings": {}}
+            row["calls"] += 1
+            status = entry.status or "(no reply)"
+            row["statuses"][status] = row["statuses"].get(status, 0) + 1
             findings = entry.contract
             if findings:
                 self.flagged.append((n, entry))
-                row = self.ops[(entry.path, (entry.operation or "-").lower())]
                 for finding in findings:
                     row["findings"][finding] = row["findings"].get(finding, 0) + 1
 

@@ -261,8 +261,9 @@ def _world_json(controller: "Controller") -> dict[str, Any]:
     w = controller.world
     return {"files": [str(p) for p, _ in controller.files],
             "startup_files": [str(p) for p, _ in controller.startup_files],
-            "controller_id": w.controller_id, "users": len(w.users), "groups": len(w.groups),
-            "clusters": len(w.clusters), "snapshots": sorted(controller.snapshots)}
+            "controller_id": w.controller_id, "users": w.count("users"),
+            "groups": w.count("groups"), "clusters": w.count("clusters"),
+            "snapshots": sorted(controller.snapshots)}
 
 
 async def health(request: web.Request, c: "Controller") -> Any:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import copy
 import gc
-import io
-import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,8 +21,9 @@ from fakecmon.world.jobs import MAX_ENDED_JOBS, Archive, jobs_of
 from fakecmon.world.loader import build_world
 from fakecmon.world.logs import LogFile
 from fakecmon.world.models import User
+from fakecmon.world.pristine import Pristine
 from fakecmon.world.state import World
-from fakecmon.world.yamlfile import Node, light, no_gc, read_yaml
+from fakecmon.world.yamlfile import Node, for_one_build, light, no_gc, read_yaml
 
 #: The default world (``fixtures/default.yaml``, shipped inside the package as well).
 DEFAULT_WORLD = Path(__file__).resolve().parent / "data" / "default.yaml"
@@ -85,54 +83,6 @@ class Config:
 SHARED_TYPES: tuple[type, ...] = (Archive,)
 
 
-class _SharingPickler(pickle.Pickler):
-    """Pickles the SHARED_TYPES parts by reference to ``shared`` (a method, not an
-    instance attribute: Python 3.13 makes that attribute read-only)."""
-
-    def __init__(self, buf: io.BytesIO, shared: list[Any]) -> None:
-        super().__init__(buf, protocol=pickle.HIGHEST_PROTOCOL)
-        self.shared = shared
-
-    def persistent_id(self, obj: Any) -> int | None:
-        if type(obj) in SHARED_TYPES:
-            for i, known in enumerate(self.shared):
-                if known is obj:
-                    return i
-            self.shared.append(obj)
-            return len(self.shared) - 1
-        return None
-
-
-class _SharingUnpickler(pickle.Unpickler):
-    def __init__(self, data: bytes, shared: list[Any]) -> None:
-        super().__init__(io.BytesIO(data))
-        self.shared = shared
-
-    def persistent_load(self, pid: Any) -> Any:
-        return self.shared[pid]
-
-
-def _freeze(world: World) -> tuple[bytes | World, list[Any]]:
-    """A pristine copy of the world: pickled bytes (fast to restore), or where some
-    part cannot be pickled (a lambda...) a deep copy; the SHARED_TYPES parts are kept
-    aside by reference either way."""
-    shared: list[Any] = [a for e in world.extensions.values()
-                         if type(a := getattr(e, "archive", None)) in SHARED_TYPES]
-    buf = io.BytesIO()
-    try:
-        _SharingPickler(buf, shared).dump(world)
-    except (pickle.PicklingError, AttributeError, TypeError):
-        return copy.deepcopy(world, {id(a): a for a in shared}), shared
-    return buf.getvalue(), shared
-
-
-def _thaw(pristine: bytes | World, shared: list[Any]) -> World:
-    if not isinstance(pristine, bytes):
-        return copy.deepcopy(pristine, {id(a): a for a in shared})
-    world: World = _SharingUnpickler(pristine, shared).load()
-    return world
-
-
 #: A world that takes longer than this to build is big (see Controller.__init__).
 BIG_BUILD_SECONDS = 0.5
 
@@ -143,11 +93,10 @@ class Controller:
     def __init__(self, config: Config | None = None, clock: Clock | None = None) -> None:
         self.config = config or Config()
         self.clock = clock or Clock()
-        files = [(Path(p), read_yaml(Path(p))) for p in self.config.world_paths]
+        files = [(Path(p), for_one_build(read_yaml(Path(p)))) for p in self.config.world_paths]
         self.log_file = LogFile(self.config.log_file) if self.config.log_file else None
-        self._pristine: bytes | World = b""
-        self._shared: list[Any] = []
-        self._pristine_created = 0.0
+        self._pristine: Pristine | None = None
+        self._collected = 0      # Pristine.unpickled at the last collection
         self._build_seconds = 0.0
         self.world = self._serve(self._build(files))
         self.files: list[tuple[Path, Node]] = [(p, light(data)) for p, data in files]
@@ -186,28 +135,47 @@ class Controller:
     def _serve(self, world: World) -> World:
         """Keep ``world`` as the pristine copy a reset restores, and return it to serve."""
         with no_gc():
-            self._pristine, self._shared = _freeze(world)
-        self._pristine_created = world.created
+            # (a restored world's log book gets the log file at once)
+            self._pristine = Pristine(world, SHARED_TYPES, apart=(("ext", logs.KEY),))
+        self._collected = 0
         logs.book(world).sink = self.log_file
         return world
 
     def reset(self) -> None:
         """Back to the loaded world files, from the pristine copy: no parsing, no building.
 
-        A restored world is the one built at ``_pristine_created``: its times (jobs'
+        A restored world is the one built at ``_pristine.created``: its times (jobs'
         ``created``, maintenance windows...) are relative to that moment. So that they
         stay close to a world built now, a pristine copy older (or younger) in clock
         time than ``max(1 s, 100 x its build time)`` is built again first: a few
         percent of the time at most goes to building, whatever the world's size.
+
+        Either way the world served is a fresh restore: its areas are unpickled when
+        first touched (``fakecmon.world.pristine``), so a reset costs next to nothing
+        and a test pays only for the areas it uses.
         """
-        age = abs(self.clock.now() - self._pristine_created)
+        assert self._pristine is not None
+        age = abs(self.clock.now() - self._pristine.created)
         if age > max(1.0, 100 * self._build_seconds):
-            self.world = self._serve(self._build(self.files))
-            return
+            self._serve(self._build(self.files))
+            assert self._pristine is not None
         with no_gc():
-            world: World = _thaw(self._pristine, self._shared)
+            world = self._pristine.restore()
         logs.book(world).sink = self.log_file
         self.world = world
+        self._collect()
+
+    def _collect(self) -> None:
+        """Worlds let go of hold cycles (the job engine knows its world): the collector
+        frees them only when it walks everything, which a big world's test suite may
+        not reach for a long time. Once four whole copies' worth were unpickled since
+        the last walk, a reset walks: memory stays bounded, and the time of a walk is
+        spread over the resets before it."""
+        pristine = self._pristine
+        assert pristine is not None
+        if pristine.unpickled - self._collected > 4 * max(pristine.size, 1):
+            self._collected = pristine.unpickled
+            gc.collect()
 
     def replace_files(self, files: list[tuple[Path, Node]]) -> None:
         """Swap in new world files atomically: the old world stays if they are invalid."""

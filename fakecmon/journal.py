@@ -13,8 +13,8 @@ import re
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
@@ -36,6 +36,8 @@ _SECRET = re.compile(r"password|passwd|secret|signature|token|private|(^|_)key$|
 _MAX_DEPTH = 32
 #: Bytes of a reply the journal keeps (1000 entries of big replies stay bounded).
 REPLY_KEPT = 64 * 1024
+#: Request bodies up to this size are kept as received, as the contract check's key.
+_WIRE_KEPT = 4096
 #: A secret-looking field of a reply that is not whole JSON any more (a cut reply).
 _SECRET_VALUE = re.compile(
     r'("[^"]*(?:password|passwd|secret|signature|token|private)[^"]*"\s*:\s*)"[^"]*"',
@@ -54,50 +56,56 @@ def mask(value: Any, depth: int = 0) -> Any:
         return "..."
     if isinstance(value, dict):
         return {k: (MASK if isinstance(k, str) and _secret(k) and v not in (None, "")
-                    else mask(v, depth + 1)) for k, v in value.items()}
+                    else mask(v, depth + 1) if depth >= _MAX_DEPTH or isinstance(v, (dict, list))
+                    else v) for k, v in value.items()}
     if isinstance(value, list):
         return [mask(v, depth + 1) for v in value]
     return value
 
 
-@dataclass
-class Entry:
-    """One request as the server saw it."""
+class Entry(NamedTuple):
+    """One request as the server saw it.
+
+    Recorded as received (a tuple: recording is the hot path, every request pays
+    it); the body is masked and checked against the contract when someone looks."""
 
     id: int
     time: str                 # controller clock, RFC 3339
     client: str               # peer address
     path: str
     operation: str
-    body: dict[str, Any]      # masked
+    #: The request as received, secrets too: shown only masked (``body``).
+    raw: dict[str, Any]
     user: str | None          # the authenticated user's name, if any
     status: str | None        # request_status answered (None: no envelope was sent)
     http_status: int | None
     latency_ms: float
     fault: str | None = None  # the injected fault's kind, when one applied
-    #: The request as received and the fields its handler read: the contract check
-    #: runs on them when ``contract`` is first asked for, not on every request.
-    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-    read: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
-    _contract: list[str] | None = field(default=None, repr=False, compare=False)
+    #: The fields the handler read (the contract check needs them).
+    read: frozenset[str] = frozenset()
     #: The reply body as sent (at most ``REPLY_KEPT`` bytes): kept by reference, so
     #: recording costs nothing; parsed and masked only when someone looks (``reply_json``).
-    reply: bytes | None = field(default=None, repr=False, compare=False)
+    reply: bytes | None = None
+    #: The request body's bytes as received (small ones only): the contract check's key.
+    wire: bytes | None = None
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The request body, secret-looking fields masked."""
+        return mask(self.raw)  # type: ignore[no-any-return]
 
     @property
     def contract(self) -> list[str]:
         """What the request did that CMON silently ignores: unknown fields, wrong types,
         unknown job commands and job_data keys (fakecmon/contract.py). The reply is the
         same either way; strict mode turns these into test failures."""
-        if self._contract is None:
-            self._contract = contract_findings(self.path, self.operation, self.raw, self.read)
-        return self._contract
+        return contract_findings(self.path, self.operation, self.raw, self.read, self.wire)
 
     def to_json(self) -> dict[str, Any]:
-        doc = {f.name: getattr(self, f.name) for f in fields(self)
-               if f.name not in ("raw", "read", "_contract", "reply")}
-        doc["contract"] = self.contract
-        return doc
+        return {"id": self.id, "time": self.time, "client": self.client, "path": self.path,
+                "operation": self.operation, "body": self.body, "user": self.user,
+                "status": self.status, "http_status": self.http_status,
+                "latency_ms": self.latency_ms, "fault": self.fault, "contract": self.contract}
 
     def reply_json(self) -> Any:
         """The reply, secrets masked: JSON when it parses, else its text (cut or damaged)."""
@@ -181,9 +189,10 @@ class Journal:
         """Requests recorded since the last clear, including those that fell out."""
         return self._seq
 
-    def add(self, **fields: Any) -> Entry:
+    def add(self, *fields: Any) -> Entry:
+        """Record a request: ``Entry``'s fields after its ``id``, which is the next one."""
         self._seq += 1
-        entry = Entry(id=self._seq, **fields)
+        entry = Entry(self._seq, *fields)
         self._entries.append(entry)
         return entry
 
@@ -232,12 +241,13 @@ def record(controller: "Controller", call: "Call", status: str | None, http_stat
     if not isinstance(reply, bytes):
         reply = None  # a streamed or damaged reply has no body to keep
     user = request_user(call)
+    wire = call.wire
     entry = controller.journal.add(
-        time=rfc3339(call.now), client=call.peer, path=call.path, operation=call.operation,
-        body=mask(call.body), user=user, status=status, http_status=http_status,
-        latency_ms=round(latency, 3), fault=fault, raw=call.body,
-        read=frozenset(getattr(call.body, "read", ())),
-        reply=reply if reply is None or len(reply) <= REPLY_KEPT else reply[:REPLY_KEPT])
+        call.processed or rfc3339(call.now), call.peer, call.path, call.operation, call.body,
+        user, status, http_status, round(latency, 3), fault,
+        frozenset(getattr(call.body, "read", ())),
+        reply if reply is None or len(reply) <= REPLY_KEPT else reply[:REPLY_KEPT],
+        wire if wire is not None and len(wire) <= _WIRE_KEPT else None)
     if controller.config.strict:
         for finding in entry.contract:
             log.warning("contract: %s %s: %s", call.path, call.operation or "-", finding)
@@ -252,11 +262,30 @@ def record(controller: "Controller", call: "Call", status: str | None, http_stat
 
 
 def contract_findings(path: str, operation: str, body: dict[str, Any],
-                      read: frozenset[str]) -> list[str]:
+                      read: frozenset[str], wire: bytes | None = None) -> list[str]:
     """The contract findings of a request (never an exception: a bug in the check
-    must not cost the client its reply or the test its journal)."""
+    must not cost the client its reply or the test its journal).
+
+    The findings follow from the path, the body and what the handler read, and clients
+    send the same requests again and again (a poller, a benchmark): given the body's
+    bytes, a request already checked is not checked again."""
+    key = (path, operation, wire, read) if wire is not None else None
+    if key is not None:
+        known = _FINDINGS.get(key)
+        if known is not None:
+            return list(known)
     try:
-        return check(path, operation, body, read)
+        findings = check(path, operation, body, read)
     except Exception:  # noqa: BLE001
         log.exception("contract check of %s %r failed", path, operation)
         return []
+    if key is not None:
+        if len(_FINDINGS) >= _FINDINGS_KEPT:
+            _FINDINGS.clear()
+        _FINDINGS[key] = tuple(findings)
+    return findings
+
+
+#: Contract findings of recent request bodies (see contract_findings), at most this many.
+_FINDINGS: dict[tuple[str, str, bytes, frozenset[str]], tuple[str, ...]] = {}
+_FINDINGS_KEPT = 4096

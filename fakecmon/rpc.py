@@ -66,6 +66,13 @@ def find_operation(path: str, name: str) -> Operation | None:
 
 
 _MISSING: Any = object()
+#: Types whose values ``coerce`` returns unchanged.
+_AS_IS = frozenset({str, bool, float, dict, list})
+
+
+def tracked(body: dict[str, Any]) -> TrackedBody:
+    """``body`` as a ``TrackedBody`` (the same one if it is one)."""
+    return body if isinstance(body, TrackedBody) else TrackedBody(body)
 _TYPE_WORDS = {int: "an integer", str: "a string", bool: "a boolean", dict: "an object",
                list: "a list", float: "a number"}
 
@@ -77,7 +84,9 @@ class Call:
                  peer: str = "") -> None:
         self.controller = controller
         self.path = path
-        self.body = body
+        #: The request document; a ``TrackedBody`` remembers what the handler read
+        #: (fakecmon/contract.py reports the fields the client sent that nothing read).
+        self.body: TrackedBody = tracked(body)
         self.peer = peer
         self.operation = body.get("operation") if isinstance(body.get("operation"), str) else ""
         self.session: Session | None = None
@@ -88,16 +97,10 @@ class Call:
         #: The aiohttp request, for the rare operation that takes over the connection
         #: (the event stream); set by the server, None elsewhere.
         self.request: Any = None
-
-    @property
-    def body(self) -> dict[str, Any]:
-        """The request document; a ``TrackedBody`` remembers what the handler read
-        (fakecmon/contract.py reports the fields the client sent that nothing read)."""
-        return self._body
-
-    @body.setter
-    def body(self, value: dict[str, Any]) -> None:
-        self._body = value if isinstance(value, TrackedBody) else TrackedBody(value)
+        #: The body's bytes as received (the journal's contract check keys on them).
+        self.wire: bytes | None = None
+        #: ``request_processed`` as the envelope wrote it (the journal's time too).
+        self.processed = ""
 
     @property
     def world(self) -> "World":
@@ -116,6 +119,8 @@ class Call:
             if default is _MISSING:
                 raise invalid(f"Missing '{name}' field in the request.")
             return default
+        if type(value) is kind and kind in _AS_IS:
+            return value  # type: ignore[no-any-return]
         return coerce(value, kind, name)
 
     def takes(self, *names: str, kind: type = object) -> None:
@@ -212,7 +217,7 @@ def unknown_operation(call: Call, parts: list[str]) -> RpcError:
         return RpcError(INVALID_REQUEST, f"Unexpected request '{call.operation}' in state ''")
     return RpcError(INVALID_REQUEST,
                     f"Invalid operation '{call.operation}' on '{display_path(call.path)}'.",
-                    request_operation=call.operation, request_path=parts)
+                    request_operation=call.operation, request_path=list(parts))
 
 
 def authenticate_nested(call: Call) -> None:
@@ -268,7 +273,7 @@ async def dispatch(call: Call, parts: list[str]) -> tuple[str, Payload, RpcError
             call.world.changed()
         try:
             result = op.handler(call)
-            if inspect.isawaitable(result):
+            if not isinstance(result, dict) and inspect.isawaitable(result):
                 result = await result
         finally:
             if writes:
@@ -287,7 +292,7 @@ def envelope(call: Call, status: str, payload: Payload, error: RpcError | None) 
         doc["request_created"] = call.body["request_created"]
     if "request_id" in call.body:
         doc["request_id"] = call.body["request_id"]
-    doc["request_processed"] = rfc3339(call.now)
+    doc["request_processed"] = call.processed = rfc3339(call.now)
     doc["request_status"] = status
     if call.user is not None and call.reply_user_id:
         doc["request_user_id"] = call.user.user_id

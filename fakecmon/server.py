@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import socket
@@ -22,7 +23,7 @@ from fakecmon.eventstream import close_streams
 from fakecmon.errors import INVALID_REQUEST, UNKNOWN_ERROR, RpcError
 from fakecmon.faults import Fault, before_dispatch, damage_reply, fault_reply, runs_request
 from fakecmon.journal import record
-from fakecmon.rpc import Call, catch_up, dispatch, envelope
+from fakecmon.rpc import Call, catch_up, dispatch, envelope, tracked
 from fakecmon.wire import compat_factory
 
 log = logging.getLogger("fakecmon")
@@ -39,22 +40,37 @@ COOKIE = "cmon-sid"
 
 def session_id(request: web.Request) -> str | None:
     """The ``cmon-sid`` value from a Cookie header, bare or with attributes."""
-    for header in request.headers.getall("Cookie", []):
-        for part in header.replace(",", ";").split(";"):
-            name, _, value = part.strip().partition("=")
-            if name == COOKIE and value:
-                return value.strip().strip('"')
+    for header in request.headers.getall("Cookie", ()):
+        sid = _cookie_sid(header)
+        if sid is not None:
+            return sid
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _cookie_sid(header: str) -> str | None:
+    """(A client sends the same Cookie header with every request: parsed once.)"""
+    for part in header.replace(",", ";").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == COOKIE and value:
+            return value.strip().strip('"')
     return None
 
 
 def reply(controller: Controller, doc: dict[str, Any], status: int = 200,
           sid: str | None = None) -> web.Response:
     """Raw UTF-8 JSON with a Content-Length, ``Server: cmon/<version>`` and at most one cookie."""
-    resp = web.Response(body=dumps(doc), status=status, content_type="application/json")
-    resp.headers["Server"] = f"cmon/{controller.world.version}"
+    headers = _headers(controller.world.version)
     if sid is not None:
-        resp.headers["Set-Cookie"] = f"{COOKIE}={sid}; Path=/; HttpOnly; Secure"
-    return resp
+        headers = {**headers, "Set-Cookie": f"{COOKIE}={sid}; Path=/; HttpOnly; Secure"}
+    return web.Response(body=dumps(doc), status=status, headers=headers)
+
+
+@functools.lru_cache(maxsize=16)
+def _headers(version: str) -> dict[str, str]:
+    """The headers of every reply, in their order (aiohttp copies them into each
+    response: never changed here)."""
+    return {"Content-Type": "application/json", "Server": f"cmon/{version}"}
 
 
 def dumps(doc: dict[str, Any]) -> bytes:
@@ -97,23 +113,31 @@ def path_parts(path: str) -> list[str]:
     return [p for p in path.split("/") if p]
 
 
+@functools.lru_cache(maxsize=256)
+def rpc_path(request_path: str) -> tuple[str, list[str]]:
+    """(the RPC path, its parts) of a request path: ``//v2//clusters/`` is
+    ``/v2/clusters``, and CMON serves the bare ``/v2`` as ``/v2/info``. (Clients
+    use a few paths: worked out once each; the parts are never changed.)"""
+    parts = path_parts(request_path)
+    path = "/" + "/".join(parts)
+    return ("/v2/info" if path == "/v2" else path), parts
+
+
 async def handle_rpc(request: web.Request) -> web.StreamResponse:
     """Every ``/v2/...`` request: parse, log in, dispatch, wrap in the envelope."""
-    controller = request.app[CONTROLLER]
-    parts = path_parts(request.path)
-    path = "/" + "/".join(parts)
-    if path == "/v2":
-        path = "/v2/info"  # CMON serves the bare /v2 as /v2/info
-    call = Call(controller, path, {}, peer=request.remote or "")
-    call.request = request
     started = time.perf_counter()
+    controller = request.app[CONTROLLER]
+    path, parts = rpc_path(request.path)
+    call = Call(controller, path, _NO_BODY, peer=request.remote or "")
+    call.request = request
     fault: Fault | None = None
     try:
-        if request.content_length is not None and request.content_length > controller.config.max_body_size:
+        size = request.content_length
+        if size is not None and size > controller.config.max_body_size:
             call.http_status = 413
-            raise RpcError(INVALID_REQUEST, _too_large(request.content_length, controller))
-        raw = await read_body(request, call)
-        call.body = parse_body(raw)
+            raise RpcError(INVALID_REQUEST, _too_large(size, controller))
+        raw = call.wire = await read_body(request, call)
+        call.body = tracked(parse_body(raw))
         op = call.body.get("operation", "")
         if op is not None and not isinstance(op, str):
             raise RpcError(INVALID_REQUEST, "The 'operation' field must be a string.")
@@ -150,13 +174,23 @@ async def handle_rpc(request: web.Request) -> web.StreamResponse:
     return resp
 
 
+_NO_BODY: dict[str, Any] = {}
+
+
 async def read_body(request: web.Request, call: Call) -> bytes:
     """The whole body, within the idle timeout: a body that stops short of its
     Content-Length (or trickles in) must not hold the connection for ever."""
     controller = call.controller
     timeout = controller.config.idle_timeout
     try:
-        return await asyncio.wait_for(request.read(), timeout)
+        if request.content.is_eof():   # all of it is here (as a rule): no timer, no loop
+            raw = bytes(request.content.read_nowait())
+            if len(raw) > controller.config.max_body_size + 1:   # as aiohttp's own limit
+                raise web.HTTPRequestEntityTooLarge(max_size=controller.config.max_body_size + 1,
+                                                    actual_size=len(raw))
+            return raw
+        async with asyncio.timeout(timeout):
+            return await request.read()
     except web.HTTPRequestEntityTooLarge:
         call.http_status = 413
         raise RpcError(INVALID_REQUEST, _too_large(None, controller)) from None
@@ -184,28 +218,29 @@ async def handle_other(request: web.Request) -> web.Response:
     return reply(controller, doc, 404)
 
 
-@web.middleware
-async def http10_closes(request: web.Request, handler: Any) -> web.StreamResponse:
-    """CMON closes the connection after answering an HTTP/1.0 client, even one that
-    asks for keep-alive (aiohttp would keep that one open)."""
-    resp = await handler(request)
-    if request.version < HttpVersion11 and not resp.prepared:
-        resp.force_close()
-    return resp
+def served(handle: Any) -> Any:
+    """aiohttp's request handler (the application's), wrapped in what every request of
+    every path needs. A plain wrapper, not middlewares: aiohttp runs those through
+    two more layers a request.
 
-
-@web.middleware
-async def in_progress(request: web.Request, handler: Any) -> web.StreamResponse:
-    """Marks the connection busy while a request is handled, so the idle timeout
-    (``fakecmon.connections``) never cuts a request, however long it takes."""
-    tracked = tracked_of(request.transport)
-    if tracked is None:
-        return await handler(request)
-    tracked.request_started()
-    try:
-        return await handler(request)
-    finally:
-        tracked.request_done()
+    * The connection is marked busy while a request is handled, so the idle timeout
+      (``fakecmon.connections``) never cuts a request, however long it takes.
+    * CMON closes the connection after answering an HTTP/1.0 client, even one that
+      asks for keep-alive (aiohttp would keep that one open).
+    """
+    async def handler(request: web.BaseRequest) -> web.StreamResponse:
+        tracked = tracked_of(request.transport)
+        if tracked is not None:
+            tracked.request_started()
+        try:
+            resp: web.StreamResponse = await handle(request)
+        finally:
+            if tracked is not None:
+                tracked.request_done()
+        if request.version < HttpVersion11 and not resp.prepared:
+            resp.force_close()
+        return resp
+    return handler
 
 
 def listening_socket(bind: str, port: int) -> socket.socket:
@@ -270,8 +305,7 @@ def handler_factory(server: Any, controller: Controller) -> Any:
 def make_app(controller: Controller) -> web.Application:
     # The body limit is checked by handle_rpc to answer with an envelope; aiohttp's
     # own limit is a backstop just above it.
-    app = web.Application(client_max_size=controller.config.max_body_size + 1,
-                          middlewares=[in_progress, http10_closes])
+    app = web.Application(client_max_size=controller.config.max_body_size + 1)
     app[CONTROLLER] = controller
     app.router.add_route("*", "/v2", handle_rpc)
     app.router.add_route("*", "/v2/{tail:.*}", handle_rpc)
@@ -314,6 +348,7 @@ class CmonServer:
                                      keepalive_timeout=self.controller.config.idle_timeout)
         await self._runner.setup()
         assert self._runner.server is not None
+        self._runner.server.request_handler = served(self._runner.server.request_handler)
         factory = compat_factory(handler_factory(self._runner.server, self.controller))
         loop = asyncio.get_running_loop()
         _quiet_handshake_errors(loop)

@@ -29,9 +29,15 @@ def rfc3339(t: float | None) -> str:
 
 @lru_cache(maxsize=4096)
 def _rfc3339_ms(ms: int) -> str:
-    """(A request formats its own time twice, world objects the same few times often.)"""
-    dt = EPOCH + timedelta(milliseconds=ms)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    """(World objects show the same few times often.)"""
+    return f"{_rfc3339_second(ms // 1000)}.{ms % 1000:03d}Z"
+
+
+@lru_cache(maxsize=1024)
+def _rfc3339_second(second: int) -> str:
+    """(Every request shows the time it was answered: strftime once a second, not per
+    millisecond.)"""
+    return (EPOCH + timedelta(seconds=second)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 _GO_STRING = re.compile(

@@ -30,6 +30,9 @@ class IdentityEncodingFilter(asyncio.Protocol):
         self._inner = inner
         self._head = b""
         self._done = False
+        #: Called with the wrapped protocol once the first head is through: a wrapper
+        #: of this filter may then pass data to that protocol directly.
+        self.step_aside: Callable[[Any], None] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._inner.connection_made(transport)
@@ -46,6 +49,8 @@ class IdentityEncodingFilter(asyncio.Protocol):
         buffered, self._head = self._head, b""
         if end >= 0:
             buffered = strip_identity_encoding(buffered[:end + 2]) + buffered[end + 2:]
+        if self.step_aside is not None:
+            self.step_aside(self._inner)
         self._inner.data_received(buffered)
 
     def eof_received(self) -> bool | None:

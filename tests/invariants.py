@@ -12,9 +12,11 @@ from typing import Any
 
 import orjson
 
-from fakecmon.rpc import Call, dispatch, envelope
+from fakecmon.rpc import Call, catch_up, dispatch, envelope
 from fakecmon.server import path_parts
 from fakecmon.testing import FakeCmon
+from fakecmon.world import export
+from fakecmon.world.export import export_world
 from fakecmon.world.jobs import jobs_of
 
 #: Reads of one cluster: Ok exactly when the user may see the cluster.
@@ -173,6 +175,18 @@ class Checker:
         missing = acknowledged - deleted - listed
         assert not missing, f"acknowledged jobs not listed: {sorted(missing)}"
         self.checks += 1
+
+
+def same_as_a_fresh_restore(c: Any) -> bool:
+    """The served world exports (jobs' plans and all) as a fresh restore of the
+    pristine copy does, both caught up with the clock (the server's tick may have
+    caught the served one up already): what a reset must give (run it with
+    ``cmon.run``)."""
+    now = c.clock.now()
+    fresh = c._pristine.restore()
+    for world in (c.world, fresh):
+        catch_up(world, now)
+    return export.to_json(export_world(c.world)) == export.to_json(export_world(fresh))
 
 
 def initial_world_digest(cmon: FakeCmon) -> dict[str, Any]:

@@ -89,7 +89,7 @@ def test_hosts_in_maintenance_raise_no_alarm(cmon, system):
                         initiate="2000-01-01T00:00:00.000Z", deadline="2099-01-01T00:00:00.000Z",
                         reason="disk swap")
     assert reply["request_status"] == "Ok"
-    set_host_status(cmon, 21, "192.168.20.51", "CmonHostOffline")
+    set_host_status(cmon, 21, "192.168.20.51", "CmonHostOffLine")
     assert alarms(system, 21) == []
     # the stopped cache cluster of the default world is in maintenance too
     assert alarms(system, 5) == []

@@ -418,7 +418,13 @@ def test_key_login_signature_over_challenge_with_newline_fails(key_cmon, keys):
     assert doc["request_status"] == "AccessDenied"
 
 
-def test_key_login_unknown_user(key_cmon):
-    doc = key_cmon.client().call("/v2/auth", "authenticate", username="ghost")
-    assert doc["request_status"] == "AccessDenied"
-    assert "challenge" not in doc
+def test_key_login_unknown_user_reads_like_a_wrong_key(key_cmon, keys):
+    """Neither step tells an unknown name from a known one with the wrong key."""
+    ghost_first, ghost_second, _ = key_login(key_cmon, "ghost", keys["spki"])
+    known_first, known_second, _ = key_login(key_cmon, "keyuser", keys["other"])
+    assert ghost_first["request_status"] == known_first["request_status"] == "Ok"
+    assert set(ghost_first) == set(known_first)
+    assert ghost_first["user_name"] == "ghost" and len(ghost_first["challenge"]) >= 32
+    assert ghost_second["request_status"] == known_second["request_status"] == "AccessDenied"
+    assert ghost_second.get("error_string") == known_second.get("error_string")
+    assert "user" not in ghost_second

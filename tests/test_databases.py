@@ -90,7 +90,7 @@ def test_account_permissions_and_bad_input(cmon, reader, system):
     stopped = system.call(C, "createAccount", cluster_id=4, account={"user_name": "y"})
     assert stopped["request_status"] == "Ok"          # mongo: 2 of 3 nodes online
     for host in ("10.0.4.41", "10.0.4.42"):
-        set_host_status(cmon, 4, host, "CmonHostOffline")
+        set_host_status(cmon, 4, host, "CmonHostOffLine")
     down = system.call(C, "createAccount", cluster_id=4, account={"user_name": "z"})
     assert down["request_status"] == "InvalidRequest" and "reachable" in down["error_string"]
 
@@ -138,7 +138,7 @@ def test_sql_processes(cmon, system):
         assert ELAPSED.match(p["elapsedTime"])
     hosts = {p["hostname"] for p in reply["processes"]}
     assert hosts == {"10.0.1.11", "10.0.1.12", "10.0.1.13"}       # not the haproxy
-    set_host_status(cmon, 1, "10.0.1.13", "CmonHostOffline")
+    set_host_status(cmon, 1, "10.0.1.13", "CmonHostOffLine")
     later = system.call(C, "getSqlProcesses", cluster_id=1)["processes"]
     assert "10.0.1.13" not in {p["hostname"] for p in later}
     pg = system.call(C, "getSqlProcesses", cluster_id=3)["processes"]

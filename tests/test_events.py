@@ -121,7 +121,7 @@ def test_cluster_filter_and_permissions(cmon, system, reader):
         emit_now(cmon, "host.status", 4, hostname="10.0.4.43")
         rec = stream.until("EventHost")
     assert rec["event_specifics"]["host_name"] == "10.0.4.43"
-    assert rec["event_specifics"]["hoststatus"] == "CmonHostOffline"
+    assert rec["event_specifics"]["hoststatus"] == "CmonHostOffLine"
 
 
 def test_other_kinds_are_not_streamed(cmon, system):

@@ -131,7 +131,7 @@ def test_report_life_cycle(cmon, system):
     cmon.advance(60)
     second = generate(system, 4, "standard")
     text = second["report"]["content"]
-    assert "mongo-rs0" in text and "10.0.4.43:27017" in text and "CmonHostOffline" in text
+    assert "mongo-rs0" in text and "10.0.4.43:27017" in text and "CmonHostOffLine" in text
     listed = system.call(R, "getReports")
     assert listed["total"] == 2
     assert [r["report_id"] for r in listed["reports"]] == [2, 1]

@@ -798,7 +798,33 @@ EFFECT_JOBS: dict[str, tuple[int | None, dict[str, Any]]] = {
     "delete_container": (0, {"container": {"class_name": "CmonContainer", "alias": "ci-runner-1"}}),
     "start_container": (0, {"container": {"class_name": "CmonContainer", "alias": "ci-runner-2"}}),
     "stop_container": (0, {"container": {"class_name": "CmonContainer", "alias": "ci-runner-1"}}),
+    "create_container_server": (0, {"server": {"class_name": "CmonCloudServer",
+                                               "hostname": "10.9.0.30"}}),
+    "save_cluster": (1, {"backupdir": "{tmp}", "output_file": "cluster.tgz"}),
+    "save_controller": (0, {"backupdir": "{tmp}", "output_file": "controller.tgz"}),
+    "restore_cluster": (0, {"input_file": "{tmp}/cluster.tgz"}),
+    "restore_controller": (0, {"input_file": "{tmp}/controller.tgz"}),
 }
+
+
+def saved_archive(folder: Path, kind: str) -> None:
+    """A ``kind`` archive as save_cluster / save_controller write it, holding one cluster
+    that is not in the world (for the restore jobs)."""
+    from fakecmon.world.saves import FORMAT, tgz
+    entry = {"cluster_name": f"tsv-restored-{kind}", "cluster_type": "GALERA",
+             "vendor": "percona", "version": "8.0", "owner": "system", "group": "admins",
+             "hosts": [{"hostname": f"10.9.0.{31 if kind == 'cluster' else 32}", "port": 3306}]}
+    head = {"archive_type": kind, "format": FORMAT,
+            "clusters": [{"cluster_id": 9, "folder": "cluster_9"}]}
+    (folder / f"{kind}.tgz").write_bytes(tgz({
+        "archive.json": json.dumps(head).encode(),
+        "cluster_9/cluster.json": json.dumps(entry).encode()}, 0))
+
+
+def job_data_in(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """``data`` with its ``{tmp}`` placeholders naming ``folder``."""
+    return {k: v.replace("{tmp}", str(folder)) if isinstance(v, str) else v
+            for k, v in data.items()}
 
 
 def contract_job_commands() -> list[Any]:
@@ -824,17 +850,21 @@ def world_view(client: RpcClient) -> tuple[Any, ...]:
     periods = client.call("/v2/maintenance", "getMaintenance")["total"]
     containers = sorted((c["alias"], c["status"])
                         for c in client.call("/v2/host", "getContainers")["containers"])
+    servers = sorted(s["hostname"] for s in client.call("/v2/host", "getServers")["servers"])
     return (sorted((c["cluster_name"], c["state"], len(c.get("databases", [])),
                     sorted((h["hostname"], h["hoststatus"], h.get("maintenance_mode_active"),
                             h["role"]) for h in c["hosts"])) for c in info), backups, periods,
-            containers)
+            containers, servers)
 
 
 @pytest.mark.parametrize("command", contract_job_commands())
-def test_every_contract_command_runs_through_the_lifecycle(clock, system, command):
+def test_every_contract_command_runs_through_the_lifecycle(clock, system, command, tmp_path):
     """Each command of job-commands.tsv goes DEFINED -> RUNNING -> its end with a log, and
     changes the world (seen at any poll) exactly when the README's effect table names it."""
     cluster_id, data = EFFECT_JOBS.get(command, (1, {}))
+    data = job_data_in(data, tmp_path)
+    if command.startswith("restore_") and command != "restore_backup":
+        saved_archive(tmp_path, command.split("_", 1)[1])
     before = world_view(system)
     reply = create(system, command, data, cluster_id)
     assert reply["job"]["status"] == "DEFINED"

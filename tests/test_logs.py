@@ -132,7 +132,7 @@ def test_job_and_host_events_become_entries(cmon, system):
                             data={"job": job}))
         emit(c.world, Event("host.status", now, cluster_id=1,
                             data={"hostname": "10.0.1.11", "port": 3306,
-                                  "hoststatus": "CmonHostOffline",
+                                  "hoststatus": "CmonHostOffLine",
                                   "previous": "CmonHostOnline"}))
     cmon.run(go)
     found = entries(system, cluster_id=1, limit=3)["log_entries"]

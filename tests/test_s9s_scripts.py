@@ -73,8 +73,14 @@ def test_s9s_script_passes(tmp_path, script):
 #: runs, so the runner ends "FAIL ... [n/m cases] ... script ended (rc 0) after n of m".
 DEPLOY_SCRIPTS = ["ft_cat", "ft_access", "ft_treechroot", "ft_specialfiles", "ft_reports",
                   "ft_galera", "ft_galera_new", "ft_postgresql", "ft_registerpostgresql"]
+DEPLOY_SCRIPTS += ["ft_cluster_error", "ft_simplescripts", "ft_cmon_cloud"]
 VERDICT = re.compile(r"^(PASS|FAIL) (\S+) \[(\d+)/(\d+) cases\](?: first failures: (.*))?$")
 ENDED = re.compile(r"^script ended \(rc 0\) after (\d+) of \d+ cases$")
+#: The PostgreSQL, TimescaleDB and SQL Server deployments (wrappers of ft_postgresql
+#: and ft_postgresqlslave with other versions among them).
+DEPLOY_SCRIPTS += ["ft_postgresqlslave", "ft_postgresqlstop", "ft_postgresqlbackup",
+                   "ft_postgresqlverbackup", "ft_timescaledb", "ft_mssqlsingleserver",
+                   "ft_postgresql_11", "ft_postgresqlslave_12"]
 
 
 def every_reached_case_passed(verdict: str) -> bool:

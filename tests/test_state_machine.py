@@ -32,7 +32,7 @@ from hypothesis.stateful import (RuleBasedStateMachine, invariant, precondition,
 
 from fakecmon.testing import FakeCmon
 from tests.fuzzgen import Wire, check_reply
-from tests.invariants import Checker, initial_world_digest
+from tests.invariants import Checker, initial_world_digest, same_as_a_fresh_restore
 
 EXAMPLES = int(os.environ.get("FAKECMON_SM_EXAMPLES", "12"))
 STEPS = int(os.environ.get("FAKECMON_SM_STEPS", "20"))
@@ -288,6 +288,7 @@ class WorldMachine(RuleBasedStateMachine):
         self.cmon.reset(sessions=False)
         self.cmon.freeze()
         assert initial_world_digest(self.cmon) == Server.initial
+        assert self.cmon.run(same_as_a_fresh_restore), "an area was not reset"
         self.checker = Checker(self.cmon)
         self.acknowledged.clear()
         self.deleted.clear()

@@ -18,6 +18,8 @@ from fakecmon.world.models import User
 from fakecmon.world.views import user_json
 
 PATH = "/v2/auth"
+#: The user id a challenge for an unknown user name is bound to (no user has it).
+NOBODY = -1
 
 
 def logged_in(call: Call, user: User) -> Payload:
@@ -51,16 +53,18 @@ def authenticate_with_password(call: Call) -> Payload:
 
 @operation(PATH, "authenticate", login=False)
 def authenticate(call: Call) -> Payload:
-    """Step 1 of a key login: a challenge kept under a new session (the cookie links step 2)."""
+    """Step 1 of a key login: a challenge kept under a new session (the cookie links step 2).
+
+    An unknown name gets a challenge too, bound to nobody: step 2 then fails exactly as
+    a wrong key does, so neither step tells which user names exist (the password login
+    says "Username or password is incorrect." for both, ft_user.sh)."""
     name = call.arg("username", str, "") or call.arg("user_name", str, "")
     user = call.world.user_by_name(name)
-    if user is None:
-        raise denied(f"User '{name}' is not found.")
     session = call.controller.sessions.create()
     session.challenge = str(uuid.uuid4())
-    session.challenge_user_id = user.user_id
+    session.challenge_user_id = NOBODY if user is None else user.user_id
     call.new_session = session
-    return {"challenge": session.challenge, "user_name": user.user_name}
+    return {"challenge": session.challenge, "user_name": name}
 
 
 def load_public_key(text: str) -> rsa.RSAPublicKey | None:

@@ -81,16 +81,18 @@ def _license(call: Call) -> dict[str, Any]:
 def get_all_cluster_info(call: Call) -> Payload:
     """Every cluster the caller may read, in id order; ``with_tags``/``without_tags`` filter."""
     call.takes("with_sheet_info", kind=bool)
+    call.takes("all_pool", "with_containers", kind=bool)   # s9s cluster --list/--stat
     with_tags, without_tags = _tags(call, "with_tags"), _tags(call, "without_tags")
     shape = _shape(call)
-    selected = [(cluster, privileges) for cluster, privileges in _readable(call)
-                if not (with_tags and not with_tags & set(cluster.tags))
-                and not (without_tags and without_tags & set(cluster.tags))]
+    selected = _readable(call)
+    if with_tags or without_tags:
+        selected = [(cluster, privileges) for cluster, privileges in selected
+                    if not (with_tags and not with_tags & set(cluster.tags))
+                    and not (without_tags and without_tags & set(cluster.tags))]
     clusters: Any = None
     if selected and not shape[1]:    # the whole list as one pre-serialised piece
-        now, cache = call.now, infocache.cache_of(call.world)
-        for cluster, _ in selected:
-            cache.lookup(cluster, now)
+        now = call.now
+        infocache.cache_of(call.world).lookup_all(selected, now)
         clusters = cluster_list_view(
             call.world, selected, now, with_hosts=shape[0],
             key=("cluster list", call.login_user().user_id, shape[0], frozenset(with_tags),

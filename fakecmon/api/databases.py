@@ -34,21 +34,22 @@ PROXY_NODETYPES = ("haproxy", "proxysql", "maxscale", "pgbouncer", "keepalived",
                    "prometheus", "controller")
 
 
-def _cluster(call: Call) -> Cluster:
+def _cluster(call: Call, types: frozenset[str] | set[str] = dbaccounts.SUPPORTED) -> Cluster:
     """The named cluster; a request that names none (``s9s cluster --create-database
     --db-name=X`` and ``s9s account --create`` without ``--cluster-id``, as
     ft_mysqlreplication sends them) means the one cluster the caller can see, if there
-    is exactly one."""
+    is exactly one. ``types``: the cluster types the operation serves."""
     readable = readable_clusters(call) if named_cluster(call, INVALID_REQUEST) is None else []
     cluster = readable[0] if len(readable) == 1 else visible_cluster(call, INVALID_REQUEST)
-    if cluster.cluster_type not in dbaccounts.SUPPORTED:
-        raise invalid(f"Accounts and databases are not managed on "
-                      f"{cluster.cluster_type.lower()} clusters.")
+    if cluster.cluster_type not in types:
+        what = "Accounts and databases are" if types is dbaccounts.SUPPORTED else \
+            "Databases are"
+        raise invalid(f"{what} not managed on {cluster.cluster_type.lower()} clusters.")
     return cluster
 
 
-def _writable(call: Call) -> Cluster:
-    cluster = _cluster(call)
+def _writable(call: Call, types: frozenset[str] | set[str] = dbaccounts.SUPPORTED) -> Cluster:
+    cluster = _cluster(call, types)
     require(call, cluster, permissions.WRITE)
     if not any(h.online and h.nodetype not in PROXY_NODETYPES for h in cluster.hosts):
         raise RpcError(INVALID_REQUEST, f"Cluster {cluster.cluster_id} has no reachable "
@@ -96,12 +97,11 @@ def _connections(call: Call, cluster: Cluster) -> dict[str, int]:
 
 @operation(PATH, "createAccount")
 def create_account(call: Call) -> Payload:
+    """A new account; on PostgreSQL an existing role is altered instead (``_update_role``)."""
     cluster = _writable(call)
     spec, name, host = _account_spec(call)
     accounts = dbaccounts.accounts_of(call.world, cluster)
     host_allow = host or ""
-    if accounts.find(name, host_allow) is not None:
-        raise invalid(f"Account '{name}'@'{host_allow or '%'}' already exists.")
     password = spec.get("password", "")
     grants = _grants(field(spec, "grants", str, "", where="account"))
     own = field(spec, "own_database", str, "", where="account")
@@ -109,6 +109,11 @@ def create_account(call: Call) -> Payload:
               ("max_connections", "max_user_connections", "max_questions", "max_updates")}
     if not isinstance(password, str):
         raise invalid("The 'password' field of the account has the wrong type.")
+    existing = accounts.find(name, host_allow)
+    if existing is not None and cluster.cluster_type == "POSTGRESQL_SINGLE":
+        return _update_role(call, cluster, existing, password, grants)
+    if existing is not None:
+        raise invalid(f"Account '{name}'@'{host_allow or '%'}' already exists.")
     account = Account(name, host_allow, password, grants, own_database=own, created=call.now,
                       **limits)
     accounts.add(account)
@@ -116,10 +121,28 @@ def create_account(call: Call) -> Payload:
     messages += [f"Grant processed: {dbaccounts.grant_statement(o, p, name)}" for o, p in grants]
     announce(call, "account.created", cluster.cluster_id,
              f"Account '{name}'@'{host_allow or '%'}' created.", user_name=name)
-    reply = {"class_name": "CmonAccount", "grants": dbaccounts.grant_text(grants),
-             "host_allow": host_allow, "password": password, "system_user": False,
-             "user_name": name}
-    return {"account": reply, "messages": messages}
+    return {"account": _account_reply(account), "messages": messages}
+
+
+def _account_reply(account: Account) -> dict[str, Any]:
+    return {"class_name": "CmonAccount", "grants": dbaccounts.grant_text(account.grants),
+            "host_allow": account.host_allow, "password": account.password,
+            "system_user": account.system_user, "user_name": account.user_name}
+
+
+def _update_role(call: Call, cluster: Cluster, account: Account, password: str,
+                 grants: list[tuple[str, list[str]]]) -> Payload:
+    """createAccount of a PostgreSQL role that exists: CMON alters the role (new password,
+    more privileges) instead of refusing (ft_postgresql_1 testCreateAccount05)."""
+    if password:
+        account.password = password
+    _add_grants(account, grants)
+    messages = [f"Account '{account.user_name}' exists, its role is altered."]
+    messages += [f"Grant processed: {dbaccounts.grant_statement(o, p, account.user_name)}"
+                 for o, p in grants]
+    announce(call, "account.changed", cluster.cluster_id, "; ".join(messages),
+             user_name=account.user_name)
+    return {"account": _account_reply(account), "messages": messages}
 
 
 def _existing(call: Call, cluster: Cluster) -> Account:
@@ -154,11 +177,8 @@ def _privileges(call: Call) -> list[tuple[str, list[str]]]:
     return _grants(text)
 
 
-@operation(PATH, "grantPrivileges")
-def grant_privileges(call: Call) -> Payload:
-    cluster = _writable(call)
-    account = _existing(call, cluster)
-    grants = _privileges(call)
+def _add_grants(account: Account, grants: list[tuple[str, list[str]]]) -> None:
+    """The account's privileges and ``grants`` together (ALL covers the rest of an object)."""
     current = dict((o, list(p)) for o, p in account.grants)
     for o, privs in grants:
         have = current.setdefault(o, [])
@@ -166,6 +186,14 @@ def grant_privileges(call: Call) -> Payload:
         if "ALL" in have:
             current[o] = ["ALL"]
     account.grants = list(current.items())
+
+
+@operation(PATH, "grantPrivileges")
+def grant_privileges(call: Call) -> Payload:
+    cluster = _writable(call)
+    account = _existing(call, cluster)
+    grants = _privileges(call)
+    _add_grants(account, grants)
     messages = [f"Grant processed: {dbaccounts.grant_statement(o, p, account.user_name)}"
                 for o, p in grants]
     announce(call, "account.changed", cluster.cluster_id, "; ".join(messages),
@@ -206,7 +234,7 @@ def revoke_all_privileges(call: Call) -> Payload:
 
 @operation(PATH, "createDatabase")
 def create_database(call: Call) -> Payload:
-    cluster = _writable(call)
+    cluster = _writable(call, dbaccounts.DATABASE_TYPES)
     spec = obj(call, "database")
     name = field(spec, "database_name", str, where="database")
     owner = field(spec, "database_owner", str, "", where="database")   # s9s --db-owner
@@ -229,14 +257,16 @@ def create_database(call: Call) -> Payload:
 
 # ---- world files, world builds, new clusters
 
-def _cluster_of(r: loader.Reader, world: World, m: Node, place: str) -> Cluster:
+def _cluster_of(r: loader.Reader, world: World, m: Node, place: str, what: str) -> Cluster:
+    """The cluster a ``databases`` or ``accounts`` entry names, one that has ``what``."""
     ref = r.get(m, place, "cluster", (str, int))
     cluster = world.clusters.get(ref) if isinstance(ref, int) else world.cluster_by_name(ref)
     if cluster is None:
         raise r.fail(m, "cluster", f"{place}.cluster", f"unknown cluster '{ref}'")
-    if cluster.cluster_type not in dbaccounts.SUPPORTED:
+    kinds = dbaccounts.DATABASE_TYPES if what == "databases" else dbaccounts.SUPPORTED
+    if cluster.cluster_type not in kinds:
         raise r.fail(m, "cluster", f"{place}.cluster",
-                     f"{cluster.cluster_type.lower()} clusters have no accounts or databases")
+                     f"{cluster.cluster_type.lower()} clusters have no {what}")
     return cluster
 
 
@@ -245,7 +275,7 @@ def load_databases(r: loader.Reader, data: Node, world: World) -> None:
     for i, m in r.items(data, "databases"):
         place = f"databases[{i}]"
         r.only(m, place, ("cluster", "database_name", "tables", "size", "owner"))
-        cluster = _cluster_of(r, world, m, place)
+        cluster = _cluster_of(r, world, m, place, "databases")
         name = r.get(m, place, "database_name", str)
         owner_name = r.get(m, place, "owner", str, "system")
         owner = world.user_by_name(owner_name)
@@ -267,7 +297,7 @@ def load_accounts(r: loader.Reader, data: Node, world: World) -> None:
         place = f"accounts[{i}]"
         r.only(m, place, ("cluster", "user_name", "password", "host_allow", "grants",
                           "own_database", "max_connections"))
-        cluster = _cluster_of(r, world, m, place)
+        cluster = _cluster_of(r, world, m, place, "accounts")
         try:
             grants = dbaccounts.grant_list(r.get(m, place, "grants", str, ""))
         except ValueError as exc:

@@ -11,8 +11,9 @@ PATH = "/v2/dbversions"
 
 @operation(PATH, "getClusterTypes", kind="world-data")
 def get_cluster_types(call: Call) -> Payload:
+    """CMON's own type names, the same as getSupportedClusterTypes lists."""
     call.login_user()
-    return {"cluster_types": [t.name for t in dbtypes.CLUSTER_TYPES]}
+    return {"cluster_types": list(dbtypes.TYPE_NAMES)}
 
 
 @operation(PATH, "getVendors", kind="world-data")

@@ -13,7 +13,7 @@ from typing import Any
 
 from fakecmon.errors import invalid
 from fakecmon.rpc import Call, Payload, operation
-from fakecmon.world import dbtypes
+from fakecmon.world import dbtypes, saves
 from fakecmon.world.state import World
 
 from fakecmon.api._common import checked_cluster, checked_cluster_if_named  # isort: skip
@@ -119,7 +119,7 @@ def get_supported_cluster_types(call: Call) -> Payload:
     types = dbtypes.CLUSTER_TYPES
     return {
         "total": len(types),
-        "cluster_type_names": [t.type_name for t in types],
+        "cluster_type_names": list(dbtypes.TYPE_NAMES),
         "cluster_type_properties": {t.type_name: _type_properties(t) for t in types},
     }
 
@@ -135,6 +135,4 @@ def _type_properties(t: dbtypes.ClusterType) -> dict[str, Any]:
 def get_ssh_credentials(call: Call) -> Payload:
     """How the controller reaches the cluster's hosts over SSH."""
     checked_cluster(call)
-    return {"ssh_credentials": {"class_name": "CmonSshCredentials", "user_name": "root",
-                                "key_file": "/root/.ssh/id_rsa", "port": 22, "timeout": 30,
-                                "tty_for_sudo": False}}
+    return {"ssh_credentials": dict(saves.SSH_CREDENTIALS)}

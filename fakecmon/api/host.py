@@ -15,7 +15,8 @@ from fakecmon import permissions
 from fakecmon.errors import ACCESS_DENIED, OBJECT_NOT_FOUND, RpcError, invalid
 from fakecmon.rpc import Call, Payload, operation
 from fakecmon.world import accounts, loader, servers
-from fakecmon.world.cdt import CONTAINER, SERVER, cdt_of
+from fakecmon.world.cdt import CONTAINER, SERVER, Entry, cdt_of
+from fakecmon.world.container_jobs import register_server, registration_problem
 from fakecmon.world.servers import Container, Server
 from fakecmon.world.state import World
 from fakecmon.world.yamlfile import Node
@@ -80,30 +81,46 @@ def register_servers(call: Call) -> Payload:
     permissions.check_object(world, user, tree.root, "/", permissions.WRITE)
     specs = [dict(s, hostname=s.get("hostname") or world.hostname)
              for s in _server_specs(call, empty_host=True)]
-    book = servers.book(world)
     names = [s["hostname"] for s in specs]
     for spec in specs:
         name = spec["hostname"]
-        if name in book.servers or names.count(name) > 1:
-            raise invalid(f"Server '{name}' is already registered.")
-        if tree.root.children.get(name) is not None or world.user_by_name(name) is not None \
-                or world.cluster_by_name(name) is not None:
-            raise invalid(f"The '/{name}' already exists.")
+        problem = registration_problem(world, name)
+        if problem is None and names.count(name) > 1:
+            problem = f"Server '{name}' is already registered."
+        if problem is not None:
+            raise invalid(problem)
         cls = spec.get("class_name", "CmonLxcServer")
         if cls not in servers.SERVER_CLASSES:
             raise invalid(f"Unknown server class '{cls}' "
                           f"(known: {', '.join(servers.SERVER_CLASSES)}).")
-    gid = accounts.primary_group_id(world, user)
+    folders = [_folder_for(call, spec) for spec in specs]
     added = []
-    for spec in specs:
-        server = book.add(servers.new_server(spec["hostname"],
-                                             spec.get("class_name", "CmonLxcServer"),
-                                             user.user_id, gid, call.now))
-        tree.place(server, tree.home_of(user))
+    for spec, folder in zip(specs, folders):
+        server = register_server(world, user, spec["hostname"],
+                                 spec.get("class_name", "CmonLxcServer"), call.now, folder)
         added.append(servers.server_json(world, server, call.now))
         announce(call, "server.registered", 0, f"Registered server '{server.hostname}'.",
                  hostname=server.hostname)
     return {"servers": added}
+
+
+def _folder_for(call: Call, spec: dict[str, Any]) -> Entry | None:
+    """The folder a server is registered into (``lxc://HOST?cdt_path=/FOLDER``): it must
+    exist, hold objects, and be writable by the caller; None: the caller's own folder."""
+    path = spec.get("cdt_path")
+    if path in (None, ""):
+        return None
+    if not isinstance(path, str):
+        raise invalid("The 'cdt_path' of a server must be a string.")
+    tree = cdt_of(call.world)
+    node = tree.resolve(path, "'cdt_path'")
+    folder = tree.as_folder(node) if node is not None else None
+    if folder is None or folder.entry is None or folder.entry is tree.groups \
+            or tree.is_inside_cluster(folder.entry):
+        raise RpcError(OBJECT_NOT_FOUND, f"Folder '{path}' is not found.")
+    permissions.check_object(call.world, call.login_user(), folder.obj, folder.path,
+                             permissions.WRITE)
+    return folder.entry
 
 
 @operation(PATH, "unregisterServers")

@@ -49,9 +49,10 @@ def _folder(call: Call, path: str) -> Node:
     node = _tree(call).resolve(path)
     if node is None:
         raise not_found(f"Folder '{path}' is not found.")
-    if not node.is_folder or node.entry is None:
+    folder = _tree(call).as_folder(node)
+    if folder is None:
         raise invalid(f"'{path}' is not a folder.")
-    return node
+    return folder
 
 
 def _owner_and_group(call: Call, user: User) -> tuple[int, int]:
@@ -229,9 +230,10 @@ def mkdir(call: Call) -> Payload:
         if child is None:
             missing = names[i:]
             break
-        if not child.is_folder or child.entry is None:
+        folder_view = tree.as_folder(child)
+        if folder_view is None:
             raise invalid(f"'{child.path}' is not a folder.")
-        node = child
+        node = folder_view
     if not missing:
         raise invalid(f"The folder '{node.path}' already exists.")
     _check_new_entry_place(call, node)
@@ -424,6 +426,9 @@ def _relocate(call: Call, node: Node, folder: Node, name: str) -> None:
             raise invalid(f"A group stays in '{node.folder}'; it can only be renamed.")
         if folder.entry is tree.groups and node.kind != GROUP:
             raise invalid("Only groups are in '/groups'.")
+        if tree.is_inside_cluster(folder.entry):
+            raise invalid(f"'{folder.path}' is inside a cluster: it only holds folders "
+                          "and files.")
         if name != node.name:
             _check_world_name(call, node, name)
     else:

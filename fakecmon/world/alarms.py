@@ -75,8 +75,7 @@ TYPES: dict[str, AlarmType] = {
 
 #: Host status -> the alarm type a host in that status raises.
 HOST_STATUS_ALARMS = {
-    "CmonHostOffLine": "HostUnreachable",     # CMON's spelling (s9s reads this one)
-    "CmonHostOffline": "HostUnreachable",
+    "CmonHostOffLine": "HostUnreachable",
     "CmonHostFailed": "HostUnreachable",
     "CmonHostUnknown": "HostUnreachable",
     "CmonHostShutDown": "HostShutDown",

@@ -68,6 +68,9 @@ class Entry(Owned):
     #: Part of CMON's own layout: never moved, renamed or removed.
     system: bool = False
     created: float = 0.0
+    #: The cluster whose own folders and files this top entry holds (0: none); its path
+    #: is the cluster's, wherever the cluster is (``Cdt.entry_path``).
+    anchor: int = 0
 
     # Entries are compared by identity (the tree links them by reference).
     __eq__ = object.__eq__
@@ -242,7 +245,58 @@ class Cdt:
     def entry_node(self, entry: Entry) -> Node:
         if entry.parent is None:
             return self.root_node()
-        return Node(entry.kind, entry.name, entry.parent.path(), entry, entry)
+        return Node(entry.kind, entry.name, self.entry_path(entry.parent), entry, entry)
+
+    def entry_path(self, entry: Entry) -> str:
+        """The path of a stored entry; below a cluster (``/<cluster>/tests``) it follows
+        the cluster wherever it is moved or renamed."""
+        names: list[str] = []
+        top = entry
+        while top.parent is not None:
+            names.append(top.name)
+            top = top.parent
+        base = "/"
+        if top.anchor:
+            cluster = self.world.clusters.get(top.anchor)
+            base = self.cluster_node(cluster).path if cluster is not None else "/"
+        for name in reversed(names):
+            base = join(base, name)
+        return base
+
+    # ---- folders and files inside clusters (``s9s tree --mkdir /<cluster>/tests``)
+
+    def _inside(self) -> dict[int, Entry]:
+        return self.__dict__.setdefault("inside", {})
+
+    def cluster_folder(self, cluster: Cluster, create: bool = False) -> Entry | None:
+        """The entry holding what users stored inside ``cluster`` (made on first use)."""
+        found = self._inside().get(cluster.cluster_id)
+        if found is None and create:
+            found = self._inside()[cluster.cluster_id] = Entry(
+                owner_user_id=cluster.owner_user_id, owner_group_id=cluster.owner_group_id,
+                acl=Acl.parse(str(cluster.acl)), name=cluster.cluster_name, kind=FOLDER,
+                created=self.world.created, anchor=cluster.cluster_id)
+        return found
+
+    def as_folder(self, node: Node) -> Node | None:
+        """``node`` as a folder to store folders and files in: a stored folder, or a
+        cluster (whose permissions apply); None for anything else."""
+        if node.kind == FOLDER and node.entry is not None and node.holder is None:
+            return node
+        if node.kind == CLUSTER and isinstance(node.obj, Cluster):
+            entry = self.cluster_folder(node.obj, create=True)
+            return Node(FOLDER, node.name, node.folder, node.obj, entry)
+        return None
+
+    @staticmethod
+    def is_inside_cluster(entry: Entry) -> bool:
+        while entry.parent is not None:
+            entry = entry.parent
+        return entry.anchor != 0
+
+    def _stored_in_cluster(self, node: Node) -> list[Node]:
+        folder = self.cluster_folder(node.obj) if isinstance(node.obj, Cluster) else None
+        return [self.entry_node(e) for e in folder.children.values()] if folder else []
 
     def user_node(self, user: User, group_path: str | None = None) -> Node:
         """A user where it is, or (``group_path``) as a member link inside its group."""
@@ -351,10 +405,16 @@ class Cdt:
             if isinstance(group, Group) and user is not None and group.group_id in user.group_ids:
                 return self.user_node(user, node.path)
             return None
-        if node.kind in (SERVER, CLUSTER) or (node.kind == FOLDER and node.holder is not None):
+        if node.kind == CLUSTER:
+            return next((n for n in self._held(node) + self._stored_in_cluster(node)
+                         if n.name == name), None)
+        if node.kind == SERVER or (node.kind == FOLDER and node.holder is not None):
             return next((n for n in self._held(node) if n.name == name), None)
         if node.entry is None or node.kind != FOLDER:
             return None
+        if node.entry.anchor and node.entry.parent is None:     # a cluster as a folder
+            cluster = world.clusters.get(node.entry.anchor)
+            return self.child(self.cluster_node(cluster), name) if cluster else None
         entry = node.entry.children.get(name)
         if entry is not None:
             return self.entry_node(entry)
@@ -384,7 +444,9 @@ class Cdt:
             gid = node.obj.group_id if isinstance(node.obj, Group) else -1
             found = [self.user_node(u, node.path) for u in world.users.values()
                      if gid in u.group_ids]
-        elif node.kind in (SERVER, CLUSTER) or (node.kind == FOLDER and node.holder is not None):
+        elif node.kind == CLUSTER:
+            found = self._held(node) + self._stored_in_cluster(node)
+        elif node.kind == SERVER or (node.kind == FOLDER and node.holder is not None):
             found = self._held(node)
         elif node.kind == FOLDER and node.entry is not None:
             found = [self.entry_node(e) for e in node.entry.children.values()]
@@ -537,8 +599,8 @@ RUNTIME_FILES: list[tuple[str, str, str, tuple[int, int] | None, Generator | Non
     ("cmon_ha", "controller_manager", RUNTIME_RO_ACL, (100, 1), _device("controller_manager")),
     ("cmon_ha", "enabled", RUNTIME_RW_ACL, (100, 3), None),
     ("cmon_ha", "self_controller", RUNTIME_RO_ACL, (101, 2), _controller),
-    ("files", "config_files.csv", RUNTIME_RO_ACL, (121, 5), _device("config_files.csv")),
-    ("files", "config_versions.csv", RUNTIME_RO_ACL, (121, 2), _device("config_versions.csv")),
+    ("files", "config_files.csv", RUNTIME_RO_ACL, (121, 5), config.config_files_csv),
+    ("files", "config_versions.csv", RUNTIME_RO_ACL, (121, 2), config.config_versions_csv),
     ("jobs", "job_manager", RUNTIME_RO_ACL, (40, 1), _device("job_manager")),
     ("rpc", "rpc_stats", RUNTIME_RO_ACL, (91, 1), _device("rpc_stats")),
     ("rpc", "rpcv2_service", RUNTIME_RO_ACL, (90, 1), _device("rpcv2_service")),

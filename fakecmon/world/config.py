@@ -359,6 +359,51 @@ def default_file(cluster: Cluster, host: Host) -> ConfigFile:
     return _generic_file(cluster, host)
 
 
+#: The credentials file of the backup user CMON writes next to ``my.cnf`` of MySQL nodes.
+SECRETS_BACKUP = "/etc/mysql/secrets-backup.cnf"
+#: The version CMON gives the configuration files it imports from a node.
+FIRST_VERSION = "0.0.1"
+
+
+def _csv(*values: object) -> str:
+    return ",".join('"' + str(v).replace('"', '""') + '"' for v in values) + "\n"
+
+
+def imported_files(world: World) -> list[tuple[Cluster, Host, str]]:
+    """The configuration files the controller keeps of each database node (cluster id
+    order): the node's config file and, on MySQL nodes, ``secrets-backup.cnf``."""
+    found = []
+    for cid in sorted(world.clusters):
+        cluster = world.clusters[cid]
+        for host in cluster.hosts:
+            if host.nodetype == "controller":
+                continue
+            found.append((cluster, host, config_path(world, cluster, host)))
+            if cluster.cluster_type in MYSQL_TYPES and host.nodetype not in (
+                    "haproxy", "proxysql", "maxscale", "keepalived", "garbd"):
+                found.append((cluster, host, SECRETS_BACKUP))
+    return found
+
+
+def config_files_csv(world: World, now: float) -> str:
+    """``/.runtime/files/config_files.csv``: one row per imported configuration file."""
+    rows = [_csv("Version", "Committed", "Host", "Path", "Cluster ID")]
+    rows += [_csv(FIRST_VERSION, "true", f"{h.hostname}:{h.port}", path, c.cluster_id)
+             for c, h, path in imported_files(world)]
+    return "".join(rows)
+
+
+def config_versions_csv(world: World, now: float) -> str:
+    """``/.runtime/files/config_versions.csv``: the configuration versions per cluster."""
+    counts: dict[int, int] = {}
+    for cluster, _, _ in imported_files(world):
+        counts[cluster.cluster_id] = counts.get(cluster.cluster_id, 0) + 1
+    rows = [_csv("Version", "Cluster ID", "Files", "Created")]
+    rows += [_csv(FIRST_VERSION, cid, n, rfc3339(world.clusters[cid].created))
+             for cid, n in counts.items()]
+    return "".join(rows)
+
+
 def config_path(world: World, cluster: Cluster, host: Host) -> str:
     """The node's config file (``configfile`` of the host, s9s's ``%C``)."""
     stored = book(world).files.get((cluster.cluster_id, host.hostname, host.port))

@@ -23,6 +23,9 @@ DATABASES = "databases"
 
 #: Cluster types whose accounts and databases CMON manages.
 SUPPORTED = MYSQL_TYPES | {"POSTGRESQL_SINGLE", "MONGODB"}
+#: Cluster types whose databases CMON creates and lists: SQL Server's too, whose
+#: accounts it does not manage.
+DATABASE_TYPES = SUPPORTED | {"MSSQL_SINGLE", "MSSQL_AO_ASYNC"}
 
 
 def grant_list(text: str) -> list[tuple[str, list[str]]]:

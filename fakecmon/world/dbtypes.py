@@ -72,6 +72,8 @@ CLUSTER_TYPES: tuple[ClusterType, ...] = (
 )
 
 BY_NAME = {n: t for t in CLUSTER_TYPES for n in {t.name, t.type_name}}
+#: The names CMON lists the types by, in both getClusterTypes and getSupportedClusterTypes.
+TYPE_NAMES: tuple[str, ...] = tuple(t.type_name for t in CLUSTER_TYPES)
 
 
 def cluster_type(name: str) -> ClusterType | None:

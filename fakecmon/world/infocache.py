@@ -58,6 +58,17 @@ class InfoCache:
         entry.max_refresh_ms = max(entry.max_refresh_ms, took)
         return False
 
+    def lookup_all(self, clusters: list[tuple[Cluster, Any]], now: float) -> None:
+        """Count one lookup of each ``(cluster, ...)``'s info (a cluster list's)."""
+        entries = self.entries
+        for cluster, _ in clusters:
+            entry = entries.get(cluster.cluster_id)
+            if entry is not None and entry.cluster_name == cluster.cluster_name \
+                    and now - entry.refreshed < REFRESH_INTERVAL:
+                entry.hits += 1
+            else:
+                self.lookup(cluster, now)
+
     def live(self, world: World) -> list[Entry]:
         """The entries of clusters that still exist (a removed cluster's entry is dropped)."""
         return [e for cid, e in sorted(self.entries.items())

@@ -115,13 +115,47 @@ def job_nodes(ctx: JobContext) -> list[NodeSpec]:
         specs += [parse_node(ctx, n, f"job_data.nodes[{i}]") for i, n in enumerate(nodes)]
     if not specs and isinstance(data.get("hostname"), str) and data["hostname"].strip():
         specs.append((data["hostname"].strip(), _port(ctx, data.get("port"), "job_data.port"), {}))
-    seen: set[tuple[str, int | None]] = set()
+    seen: set[tuple[str, int | None, str]] = set()
     unique = []
-    for spec in specs:
-        if (spec[0], spec[1]) not in seen:
-            seen.add((spec[0], spec[1]))
+    for spec in specs:   # one host may carry a database node and a balancer (PgBouncer://)
+        key = (spec[0], spec[1], node_kind(spec[2]))
+        if key not in seen:
+            seen.add(key)
             unique.append(spec)
     return unique
+
+
+#: Host class -> node type: s9s names a node's kind by its class (``PgBouncer://HOST``
+#: sends ``class_name: CmonPgBouncerHost``).
+CLASS_NODETYPES = {cls: nodetype for nodetype, cls in NODETYPE_CLASSES.items()}
+
+
+def node_kind(extra: dict[str, Any]) -> str:
+    """The node kind a job's node spec names (``nodetype``, ``node_type``, its
+    ``class_name`` or its ``protocol``: ``MongoCfg://HOST``), "" when it leaves it to
+    the cluster type."""
+    protocol = extra.get("protocol")
+    protocol = protocol.lower() if isinstance(protocol, str) else ""
+    kind = extra.get("nodetype") or extra.get("node_type") or CLASS_NODETYPES.get(
+        extra.get("class_name"), "") or (protocol if protocol in MONGO_KINDS else "")
+    return kind.lower() if isinstance(kind, str) else ""
+
+
+#: The MongoDB node kinds s9s names (create_cluster's ``nodes[].protocol``, addnode's
+#: ``node_type``): each a ``mongo`` node, told apart by its role -> (role, default port);
+#: no role: a data node, primary or secondary of its replica set.
+MONGO_KINDS = {"mongodb": ("", 27017), "mongocfg": ("configsvr", 27019),
+               "mongos": ("mongos", 27017), "arbiter": ("arbiter", 27017)}
+
+
+def kind_of(kind: str, default_port: int) -> tuple[str, str, int]:
+    """(nodetype, role or "" for a data node, default port) of a node kind: a balancer
+    is its own kind and role, the MongoDB kinds are ``mongo`` nodes."""
+    if kind in BALANCERS:
+        return kind, kind, BALANCERS[kind][1]
+    if kind in MONGO_KINDS:
+        return "mongo", *MONGO_KINDS[kind]
+    return kind, "", default_port
 
 
 def _name(hostname: str, port: int | None) -> str:
@@ -275,7 +309,8 @@ def _host_owner(world: Any, hostname: str) -> Cluster | None:
 def plan_create_cluster(ctx: JobContext) -> list[Step]:
     """create_cluster installs a new cluster, add_cluster registers a running one."""
     ctx.settings(*NODE_SETUP, "topology", "db_user", "db_password", "mysql_user", "mysql_password",
-                 "postgre_user", "postgre_password",
+                 "postgre_user", "postgre_password", "mongodb_user", "mongodb_password",
+                 "install_timescaledb",
                  "replication_user", "replication_password", "enable_ssl", "mysql_semi_sync",
                  "percona_client_id", "percona_pro_token", "remote_cluster_id", "backup_id")
     data, importing = ctx.data, ctx.job.command == "add_cluster"
@@ -292,7 +327,8 @@ def plan_create_cluster(ctx: JobContext) -> list[Step]:
     if name and ctx.world.cluster_by_name(name) is not None and importing:
         ctx.fail(f"A cluster with the name '{name}' already exists.")
     vendor = str(data.get("vendor") or VENDORS.get(ctype, "default"))
-    version = str(data.get("version") or VERSIONS.get(ctype, ""))
+    version = str(data.get("version") or data.get("mongodb_version")   # s9s: MongoDB's own key
+                  or VERSIONS.get(ctype, ""))
     nodes = _cluster_nodes(ctx, ctype)
     if not nodes:
         ctx.fail("No nodes are given for the cluster ('job_data.nodes').")
@@ -324,6 +360,8 @@ def plan_create_cluster(ctx: JobContext) -> list[Step]:
                 steps.append(Step(2, doing, (f"Installing software on {n['hostname']}.",
                                              f"{where}: Installing {vendor} {version} packages.")))
             steps.append(note(1, f"{where}: Writing the configuration."))
+            if data.get("install_timescaledb") is True:    # s9s --with-timescaledb
+                steps.append(note(1, f"{where}: Installing the TimescaleDB extension."))
             steps.append(note(1, f"{where}: Starting the node."))
     steps.append(Step(1, register_cluster, (spec,)))
     return steps
@@ -334,17 +372,16 @@ def _cluster_nodes(ctx: JobContext, ctype: str) -> list[dict[str, Any]]:
     first_role, other_role = ROLES.get(ctype, ("", ""))
     found: list[dict[str, Any]] = []
     for hostname, port, extra in job_nodes(ctx):
-        # a load balancer among the nodes (``--nodes="db1;haProxy://lb1"``) by its class
-        kind = BALANCER_CLASSES.get(extra.get("class_name"), "")
-        nodetype = extra.get("nodetype") or extra.get("node_type") or kind or default_type
-        if not isinstance(nodetype, str):
+        if not all(isinstance(extra.get(k, ""), str) for k in ("nodetype", "node_type")):
             ctx.fail(f"Invalid nodetype for node {hostname}.")
-        data_nodes = sum(1 for n in found if n["nodetype"] not in BALANCERS)
-        role = nodetype if nodetype in BALANCERS else (
-            first_role if data_nodes == 0 else other_role)
-        found.append({"hostname": hostname, "nodetype": nodetype, "role": role,
-                      "port": port or (BALANCERS[kind][1] if kind else default_port),
-                      "class_name": NODETYPE_CLASSES.get(nodetype, default_class)})
+        nodetype, role, kind_port = kind_of(node_kind(extra) or default_type, default_port)
+        rs = extra.get("rs", "")     # a MongoDB replica set (``mongodb://HOST?rs=NAME``)
+        if not role:                 # a data node: the first of its replica set leads
+            peers = sum(1 for n in found if n["data"] and n["rs"] == rs)
+            role = first_role if peers == 0 else other_role
+        found.append({"hostname": hostname, "port": port or kind_port, "nodetype": nodetype,
+                      "class_name": NODETYPE_CLASSES.get(nodetype, default_class),
+                      "role": role, "data": role in (first_role, other_role), "rs": rs})
     for key, (nodetype, class_name, port) in NDB_LISTS.items():
         names = ctx.data.get(key) or []
         if not isinstance(names, list):
@@ -409,10 +446,11 @@ def _admin_account(ctx: JobContext, cluster: Cluster) -> None:
     """The database admin the job names (``--db-admin``: ``postgre_user``, ``mysql_user``
     or ``db_user``) is an account of the new cluster."""
     name = _first_text(ctx.data.get("postgre_user"), ctx.data.get("mysql_user"),
-                       ctx.data.get("db_user"))
+                       ctx.data.get("mongodb_user"), ctx.data.get("db_user"))
     if not name or accounts_of(ctx.world, cluster).find(name, None) is not None:
         return
     password = _first_text(ctx.data.get("postgre_password"), ctx.data.get("mysql_password"),
+                           ctx.data.get("mongodb_password"),
                            ctx.data.get("db_password"))
     accounts_of(ctx.world, cluster).add(Account(
         name, "%" if cluster.cluster_type != "POSTGRESQL_SINGLE" else "", password,
@@ -463,6 +501,7 @@ def plan_add_replication_slave(ctx: JobContext) -> list[Step]:
     """``cluster --add-node --nodes="MASTER?master;SLAVE?slave"`` of a replication
     cluster (PostgreSQL, MySQL): ``job_data.slave_address`` joins as a slave of
     ``master_address``, which must be a node of the cluster."""
+    ctx.settings(*NODE_SETUP)
     cluster = ctx.cluster()
     master = ctx.data.get("master_address")
     slave = ctx.data.get("slave_address")
@@ -482,23 +521,22 @@ def plan_add_replication_slave(ctx: JobContext) -> list[Step]:
 BALANCERS = {"proxysql": ("proxysql", 6032), "haproxy": ("haproxy", 9600),
              "maxscale": ("maxscale", 6603), "pgbouncer": ("pgbouncer", 6432),
              "keepalived": ("keepalived", 112), "garbd": ("garbd", 4567)}
-#: Host class -> the balancer kind (``haProxy://HOST`` in s9s is a ``CmonHaProxyHost``).
-BALANCER_CLASSES = {NODETYPE_CLASSES[kind]: kind for kind in BALANCERS}
 
 
 def plan_balancer(ctx: JobContext) -> list[Step]:
     """proxysql, haproxy, maxscale, pgbouncer, keepalived, garbd jobs: each node of
     ``job_data.nodes`` joins the cluster as a node of that kind (``setup...`` actions
-    install it, ``register`` (``s9s node --register``) adds a running one; other
+    install it; ``register`` (``s9s node --register``) takes in a running one; other
     actions change nothing)."""
     ctx.settings("version", "import_accounts", "node_addresses", "eth_interface", "virtual_ip",
                  "virtual_router_id", "admin_username", "admin_password", "maxscale_admin_user",
-                 "maxscale_admin_password", "maxscale_mysql_user", "maxscale_mysql_password")
+                 "maxscale_admin_password", "maxscale_mysql_user", "maxscale_mysql_password",
+                 "admin_user")
     cluster = ctx.cluster()
     action = ctx.data.get("action", "")
+    action = action.lower() if isinstance(action, str) else ""
     nodetype, port = BALANCERS[ctx.job.command]
-    if isinstance(action, str) and action and not action.lower().startswith(
-            ("setup", "add", "register")):
+    if action and not action.startswith(("setup", "add", "register")):
         return plan_generic(ctx)
     specs = job_nodes(ctx)
     if not specs:
@@ -508,26 +546,25 @@ def plan_balancer(ctx: JobContext) -> list[Step]:
                           ("eth_interface", "network interface")):
             if not isinstance(ctx.data.get(key), str) or not ctx.data[key].strip():
                 ctx.fail(f"Keepalived needs a {what}: 'job_data.{key}' is empty.")
-    return _join_steps(ctx, cluster, specs, nodetype, port)
+    return _join_steps(ctx, cluster, specs, nodetype, port, install=action != "register")
 
 
 def _join_steps(ctx: JobContext, cluster: Cluster, specs: list[NodeSpec],
-                kind: str = "", kind_port: int = 0) -> list[Step]:
+                kind: str = "", kind_port: int = 0, install: bool = True) -> list[Step]:
     """The steps that install and add each node (default port and role of the type, or
     of ``kind``, a load balancer)."""
     default_class, default_type, default_port, _ = HOST_CLASSES.get(
         cluster.cluster_type, ("CmonHost", "", 0, ""))
     role = ROLES.get(cluster.cluster_type, ("", ""))[1]
-    registering = ctx.data.get("action") == "register"
     steps: list[Step] = []
     if ctx.data.get("containers"):   # --containers: the new nodes go into new containers
         steps += container_jobs.container_steps(ctx, ctx.data["containers"])
     for hostname, port, extra in specs:
-        nodetype = kind or extra.get("nodetype") or extra.get("node_type") or ctx.data.get(
-            "node_type") or default_type
-        if not isinstance(nodetype, str):
+        wanted = kind or node_kind(extra) or ctx.data.get("node_type") or default_type
+        if not isinstance(wanted, str):
             ctx.fail(f"Invalid node type for {hostname}.")
-        port = port or kind_port or default_port
+        nodetype, fixed_role, own_port = kind_of(wanted.lower(), default_port)
+        port = port or kind_port or own_port
         if cluster.host(hostname, port) is not None:
             ctx.fail(f"Host {hostname}:{port} is already in the cluster.")
         owner = _host_owner(ctx.world, hostname)
@@ -536,16 +573,15 @@ def _join_steps(ctx: JobContext, cluster: Cluster, specs: list[NodeSpec],
                      f"('{owner.cluster_name}').")
         node = {"hostname": hostname, "port": port, "nodetype": nodetype,
                 "class_name": NODETYPE_CLASSES.get(nodetype, default_class),
-                "role": role if nodetype == default_type else nodetype}
+                "role": fixed_role or (role if nodetype == default_type else nodetype)}
         steps.append(note(1, f"{hostname}: Checking SSH access."))
-        if registering:
+        if not install:     # a running node is registered: found, not set up
             steps.append(note(1, f"{hostname}:{port}: Detecting the {nodetype} node."))
         else:
             if ctx.data.get("install_software", True) is not False:
-                steps.append(Step(2, doing, (
-                    f"Installing software on {hostname}.",
-                    f"{hostname}:{port}: Installing {kind or cluster.vendor} "
-                    f"{'' if kind else cluster.version + ' '}packages.")))
+                steps.append(Step(2, doing, (f"Installing software on {hostname}.",
+                                             f"{hostname}:{port}: Installing {cluster.vendor} "
+                                             f"{cluster.version} packages.")))
             steps.append(note(1, f"{hostname}:{port}: Configuring and starting the node."))
         steps.append(Step(1, add_host, (cluster.cluster_id, node)))
     return steps
@@ -935,7 +971,7 @@ def register_maintenance(ctx: JobContext, cluster_id: int, hostnames: list[str],
 #: the commands the OpenAPI spec and the Terraform provider send).
 GENERIC_COMMANDS = (
     "addController", "calculate_db_growth", "check_pkg_upgrades",
-    "cmon_ha_create_snapshot", "collect_logs", "create_container_server",
+    "cmon_ha_create_snapshot", "collect_logs",
     "create_local_repository", "delete_all_backups",
     "demote_node", "deploy_agents", "deploy_cmonagents",
     "disable_cluster_readonly", "disable_recovery", "enable_binary_logging",
@@ -943,8 +979,7 @@ GENERIC_COMMANDS = (
     "execute", "failover_replication_slave", "import_config", "inspect_host",
     "nfsclient", "nfsserver", "pbmagent", "pgbackrest",
     "removeController", "renew_mssql_certificate",
-    "reset_replication_slave", "restore_cluster", "restore_controller", "save_cluster",
-    "save_controller", "setup_audit_logging", "setup_logrotate", "setup_ssl",
+    "reset_replication_slave", "setup_audit_logging", "setup_logrotate", "setup_ssl",
     "sync_clusters", "toggle_replication_sync",
     "uninstall_cmonagents", "updateCmonVersion", "upgrade_cluster", "verify_backup",
     "enable_db_readonly", "enable_node_recovery", "disable_node_recovery", "registernode",
@@ -967,4 +1002,4 @@ PLANS.update(dict.fromkeys(GENERIC_COMMANDS, plan_generic))
 PLANS.update(EFFECTS)
 PLANS.update(dict.fromkeys(BALANCERS, plan_balancer))
 
-from fakecmon.world import db_jobs, replication  # noqa: E402,F401  (more commands)
+from fakecmon.world import db_jobs, replication, saves  # noqa: E402,F401  (more commands)

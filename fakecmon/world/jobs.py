@@ -20,6 +20,7 @@ counts jobs by state for ``job_statistics``. World files hold past jobs in a
 from __future__ import annotations
 
 import functools
+from array import array
 import heapq
 import sys
 import logging
@@ -43,6 +44,8 @@ DEFINED, RUNNING, FINISHED, FAILED, ABORTED = "DEFINED", "RUNNING", "FINISHED", 
 SCHEDULED, PAUSED, DEQUEUED = "SCHEDULED", "PAUSED", "DEQUEUED"
 ENDED = frozenset((FINISHED, FAILED, ABORTED))
 WAITING = frozenset((DEFINED, DEQUEUED, SCHEDULED, PAUSED))
+#: The tag of each run of a recurring job.
+RECURRENCE_TAG = "recurrence"
 #: The states ``job_statistics.by_state`` counts.
 COUNTED = ("ABORTED", "DEFINED", "DEQUEUED", "FAILED", "FINISHED", "RUNNING")
 
@@ -326,11 +329,17 @@ class JobEngine:
         state["jobs"] = {i: j for i, j in self.jobs.items() if archive.get(i) is not j}
         state["_gone"] = [i for i in archive if i not in self.jobs]
         state["_ids"] = state["_ids_of"] = None
+        # A hundred thousand ids: none when they are the archive's, in its order (a
+        # loaded world), else one block of bytes; a restore makes the dict in C.
+        ended = list(self._ended)
+        state["_ended"] = None if ended == list(archive) else array("q", ended)
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         own, gone = state.pop("jobs"), state.pop("_gone")
         self.__dict__.update(state)
+        ended = state["_ended"]
+        self._ended = dict.fromkeys(self.archive if ended is None else ended)
         jobs = dict(self.archive)
         for i in gone:
             del jobs[i]
@@ -373,9 +382,12 @@ class JobEngine:
     # ---- counting (job_statistics.by_state)
 
     def counts(self, cluster_id: int) -> dict[str, int]:
-        """``{state: n}`` for a cluster, in the states ``job_statistics`` shows."""
+        """``{state: n}`` for a cluster, in the states ``job_statistics`` shows: always
+        the COUNTED ones, SCHEDULED and PAUSED while there are such jobs (ft_maintenance)."""
         have = self._counts.get(cluster_id, {})
-        return {s: have.get(s, 0) for s in COUNTED}
+        found = {s: have.get(s, 0) for s in COUNTED}
+        found.update((s, n) for s, n in have.items() if n > 0 and s not in found)
+        return dict(sorted(found.items()))
 
     def _count(self, job: Job, delta: int) -> None:
         per = self._counts.setdefault(job.cluster_id, {})
@@ -409,7 +421,7 @@ class JobEngine:
         self.jobs[job.job_id] = job
         self._changed_list()
         self._count(job, +1)
-        if job.status in ENDED:
+        if job.status in ENDED and len(self._ended) > self.max_ended:
             self.purge()
         if queue:
             self.arm(job, now)
@@ -519,12 +531,15 @@ class JobEngine:
             self._end(job, t, FINISHED)
 
     def _fire(self, template: Job, t: float, now: float) -> None:
-        """A recurring job is due: run a copy of it, then wait for the next time."""
+        """A recurring job is due: run a copy of it, then wait for the next time. The copy
+        is tagged ``recurrence`` besides the tags of the job (``s9s job --list
+        --with-tags=recurrence`` lists the runs, ft_maintenance testRecurringJob)."""
+        tags = list(template.tags) + ([] if RECURRENCE_TAG in template.tags else [RECURRENCE_TAG])
         child = Job(job_id=0, cluster_id=template.cluster_id, command=template.command,
                     job_data=dict(template.job_data), title=template.title,
                     user_id=template.user_id, user_name=template.user_name,
                     group_id=template.group_id, group_name=template.group_name, created=t,
-                    tags=list(template.tags), parent_job_id=template.job_id,
+                    tags=tags, parent_job_id=template.job_id,
                     ip_address=template.ip_address)
         self.add(child, t)
         self._push(Cron(template.recurrence).next_after(max(t, now)), template, "fire")
@@ -714,20 +729,21 @@ def load_jobs(r: Reader, data: "Node", world: World) -> None:
     """
     engine = jobs_of(world)
     owners: dict[str, tuple[Any, Any]] = {}   # user name -> (user, first group)
-    for i, m in r.items(data, "jobs"):
+    get = r.get
+    for i, m in r.each(data, "jobs"):
         place = f"jobs[{i}]"
         r.only(m, place, _JOB_FIELDS)
-        command = r.get(m, place, "command", str)
-        status = r.get(m, place, "status", str, FINISHED).upper()
+        command = get(m, place, "command", str)
+        status = get(m, place, "status", str, FINISHED).upper()
         if status not in _PAST:
             raise r.fail(m, "status", f"{place}.status",
                          f"'{status}' is not a status a world file can give "
                          f"(known: {', '.join(_PAST)})")
-        ref = r.get(m, place, "cluster", (str, int), 0)
+        ref = get(m, place, "cluster", (str, int), 0)
         cluster = world.clusters.get(ref) if isinstance(ref, int) else world.cluster_by_name(ref)
         if ref != 0 and cluster is None:
             raise r.fail(m, "cluster", f"{place}.cluster", f"unknown cluster {ref!r}")
-        user_name = r.get(m, place, "user", str, "system")
+        user_name = get(m, place, "user", str, "system")
         found = owners.get(user_name)
         if found is None:
             user = world.user_by_name(user_name)
@@ -736,11 +752,12 @@ def load_jobs(r: Reader, data: "Node", world: World) -> None:
             found = owners[user_name] = (
                 user, world.groups.get(user.group_ids[0]) if user.group_ids else None)
         user, group = found
-        job_id = r.get(m, place, "job_id", int, 0)
+        job_id = get(m, place, "job_id", int, 0)
         if job_id < 0 or job_id in engine.jobs:
             raise r.fail(m, "job_id", f"{place}.job_id",
                          f"job id {job_id} is negative or already used")
-        recurrence = r.get(m, place, "recurrence", str, "")
+        # (optional fields are looked at only when given: most jobs give few)
+        recurrence = get(m, place, "recurrence", str, "") if "recurrence" in m else ""
         if recurrence:
             try:
                 Cron(recurrence)
@@ -748,30 +765,33 @@ def load_jobs(r: Reader, data: "Node", world: World) -> None:
                 raise r.fail(m, "recurrence", f"{place}.recurrence", str(exc)) from None
         elif status in (SCHEDULED, PAUSED):
             raise r.fail(m, "status", place, f"a {status} job needs a 'recurrence'")
-        ago = r.get(m, place, "ago", float, 3600.0)
-        duration = r.get(m, place, "duration", float, engine.settings.durations.get(
+        ago = get(m, place, "ago", float, 3600.0)
+        duration = get(m, place, "duration", float, engine.settings.durations.get(
             command, engine.settings.default_duration))
         if ago < 0 or duration < 0:
             raise r.fail(m, "ago", place, "'ago' and 'duration' must not be negative")
-        job_data = plain(r.get(m, place, "job_data", dict, {})) if "job_data" in m else {}
+        job_data = plain(get(m, place, "job_data", dict, {})) if "job_data" in m else {}
+        title = get(m, place, "title", str, None) if "title" in m else None
         created = world.created - ago
         # Texts repeat across thousands of jobs: one string each (interned), and the
         # parsed file's own strings are not kept alive by the world.
         job = Job(job_id=job_id, cluster_id=cluster.cluster_id if cluster else 0,
                   command=sys.intern(command), job_data=job_data,
-                  title=sys.intern(r.get(m, place, "title", str, default_title(command))),
+                  title=sys.intern(title) if title is not None else default_title(command),
                   user_id=user.user_id, user_name=user.user_name,
                   group_id=group.group_id if group else 0,
                   group_name=group.group_name if group else "",
                   created=created, status=sys.intern(status),
-                  tags=r.strings(m, place, "tags") or _NO_TAGS, recurrence=recurrence,
+                  tags=(r.strings(m, place, "tags") or _NO_TAGS) if "tags" in m else _NO_TAGS,
+                  recurrence=recurrence,
                   messages=[] if "messages" in m or status not in ENDED else _NO_MESSAGES)
         if status in ENDED:
             job.started = created
             job.ended = min(created + duration, world.created)
             job.progress_percent = 100 if status == FINISHED else 50
             job.exit_code = 1 if status == FAILED else 0
-        job.status_text = sys.intern(r.get(m, place, "status_text", str, STATUS_TEXTS[status]))
+        job.status_text = sys.intern(get(m, place, "status_text", str, STATUS_TEXTS[status])) \
+            if "status_text" in m else STATUS_TEXTS[status]
         engine.add(job, world.created, queue=False)
         _load_messages(r, m, place, engine, job)
         if recurrence:

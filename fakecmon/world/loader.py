@@ -10,13 +10,13 @@ nothing is half-loaded because the World is only returned when every file loaded
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from fakecmon.world.acl import Acl
 from fakecmon.world.models import (
-    CLUSTER_ACL, GROUP_ACL, HOST_CLASSES, NODETYPE_CLASSES, USER_ACL,
+    CLUSTER_ACL, GROUP_ACL, HOST_CLASSES, HOST_STATUS_SPELLINGS, NODETYPE_CLASSES, USER_ACL,
     Cluster, Group, Host, PublicKey, User,
 )
 from fakecmon.world.state import World
@@ -51,6 +51,17 @@ class Reader:
         if not isinstance(value, dict):
             raise self.fail(container, key, place, f"expected a mapping, got {_kind(value)}")
         return value  # type: ignore[return-value]
+
+    def each(self, data: Node, section: str) -> Iterator[tuple[int, Node]]:
+        """``items`` one at a time; from a disposable file (``yamlfile.for_one_build``)
+        each entry is let go once the loader has built it."""
+        value = data[section]
+        if not data.disposable or type(value) is not list:
+            yield from self.items(data, section)
+            return
+        for i in range(len(value)):
+            yield i, self.mapping(value, i, f"{section}[{i}]")
+            value[i] = None
 
     def items(self, data: Node, section: str) -> list[tuple[int, Node]]:
         value = data[section]
@@ -259,7 +270,8 @@ def load_host(r: Reader, world: World, cluster_type: str, m: Node, place: str,
     hoststatus = r.get(m, place, "hoststatus", str, "CmonHostOnline")
     if not hoststatus.startswith("CmonHost"):
         raise r.fail(m, "hoststatus", f"{place}.hoststatus",
-                     f"'{hoststatus}' is not a host status (CmonHostOnline, CmonHostOffline, ...)")
+                     f"'{hoststatus}' is not a host status (CmonHostOnline, CmonHostOffLine, ...)")
+    hoststatus = HOST_STATUS_SPELLINGS.get(hoststatus, hoststatus)
     port = r.get(m, place, "port", int, default_port)
     if not 0 <= port <= 65535:
         raise r.fail(m, "port", f"{place}.port", f"port {port} is out of range")

@@ -170,12 +170,27 @@ def refresh(world: World, now: float) -> bool:
             next_change = min(next_change, p.initiate)
     for cluster in world.clusters.values():
         cluster.maintenance_mode_active = cluster.cluster_id in clusters
+        affected = cluster.maintenance_mode_active or any(h.hostname in hosts
+                                                          for h in cluster.hosts)
         for host in cluster.hosts:
             host.maintenance_mode_active = (cluster.maintenance_mode_active
                                             or host.hostname in hosts)
+            host.maintenance_mode = mode_text(host.hostname in hosts, affected)
     mb.dirty = False
     mb.next_change = next_change
     return True
+
+
+def mode_text(own: bool, cluster: bool) -> str:
+    """A host's ``maintenance_mode``: a period of its own and/or one in its cluster (CMON
+    lists every host of a cluster with a host in maintenance as "cluster", ft_maintenance)."""
+    return ",".join(n for n, on in (("host", own), ("cluster", cluster)) if on) or "none"
+
+
+def cluster_affected(cluster: Cluster) -> bool:
+    """Is the cluster, or one of its hosts, in maintenance (after ``refresh``)?"""
+    return cluster.maintenance_mode_active or any("host" in h.maintenance_mode
+                                                  for h in cluster.hosts)
 
 
 def touch(world: World) -> None:

@@ -88,6 +88,17 @@ _STATS: list[Prop] = [
 ]
 
 PROPERTIES: dict[str, list[Prop]] = {
+    "CmonJobStatistics": [
+        ("cluster_id", "Int", 0, "The cluster the jobs are of.", False, True, ""),
+        ("by_state", "Map", {}, "How many jobs are in each state.", False, True, ""),
+    ],
+    "CmonAlarmStatistics": [
+        ("cluster_id", "Int", 0, "The cluster the alarms are of.", False, True, ""),
+        ("created_after", "String", "", "Alarms created after this are counted.", False, True, ""),
+        ("critical", "Int", 0, "The number of critical alarms.", False, True, ""),
+        ("reported_after", "String", "", "Alarms reported after this are counted.", False, True, ""),
+        ("warning", "Int", 0, "The number of warnings.", False, True, ""),
+    ],
     "CmonFile": [
         ("access", "Int", 0, "The access bits, in decimal.", False, True, ""),
         ("changed", "String", "", "When the metadata last changed.", False, True, ""),

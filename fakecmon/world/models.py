@@ -102,10 +102,14 @@ NODETYPE_CLASSES: dict[str, str] = {
     "prometheus": "CmonPrometheusHost",
 }
 
+#: CMON's spelling (s9s maps "CmonHostOffLine" to its 'l' state); world files may also
+#: say "CmonHostOffline".
+OFFLINE = "CmonHostOffLine"
+HOST_STATUS_SPELLINGS = {"CmonHostOffline": OFFLINE}
+
 HOST_MESSAGES = {
     "CmonHostOnline": "Up and running.",
-    "CmonHostOffLine": "Host is offline.",
-    "CmonHostOffline": "Host is offline.",
+    OFFLINE: "Host is offline.",
     "CmonHostShutDown": "Node is shut down by the user.",
     "CmonHostFailed": "Host is not responding.",
     "CmonHostRecovery": "Host is in recovery.",
@@ -131,6 +135,9 @@ class Host:
     maintenance_mode_active: bool = False
     started_at: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Why the host is in maintenance, as CMON lists it: "host" (a period of its own),
+    #: "cluster" (its cluster, or a host of it, has one), both ("host,cluster") or "none".
+    maintenance_mode: str = "none"
 
     @property
     def online(self) -> bool:
@@ -156,7 +163,7 @@ class Host:
             "hoststatus": self.hoststatus,
             "ip": self.ip or self.hostname,
             "lastseen": int(now),
-            "maintenance_mode": "none",
+            "maintenance_mode": self.maintenance_mode,
             "maintenance_mode_active": self.maintenance_mode_active,
             "message": HOST_MESSAGES.get(self.hoststatus, ""),
             "nodetype": self.nodetype,

@@ -127,9 +127,13 @@ def _owner(world: World, obj: Owned, cdt_path: str) -> dict[str, Any]:
             "owner_group_name": group.group_name if group else "", "acl": str(obj.acl)}
 
 
+def subnet_id(server: Server) -> str:
+    return f"{server.hostname}-br0"
+
+
 def _subnet(server: Server) -> dict[str, Any]:
     return {"class_name": "CmonSubnet", "name": "br0", "az": "region1",
-            "cidr": f"{server.ip}/24", "id": f"{server.hostname}-br0",
+            "cidr": f"{server.ip}/24", "id": subnet_id(server),
             "provider": server.provider, "region": "region1", "state": "available",
             "vpc_id": "vpc-region1"}
 
@@ -205,6 +209,10 @@ def _mac(s: int, n: int) -> str:
 
 
 IMAGES = ("ubuntu_jammy", "ubuntu_noble", "debian_bookworm", "rockylinux_9", "almalinux_9")
+#: The distributions LXC's download template offers images of (``<distribution>_<release>``).
+IMAGE_DISTRIBUTIONS = frozenset(("ubuntu", "debian", "centos", "rockylinux", "almalinux",
+                                 "oracle", "fedora", "opensuse", "gentoo", "alpine",
+                                 "amazonlinux", "archlinux"))
 
 
 def server_json(world: World, server: Server, now: float) -> dict[str, Any]:

@@ -39,10 +39,32 @@ class World:
         #: Pre-serialised views (``fakecmon.world.views``), valid for one generation.
         self.views: dict[Any, Any] = {}
 
+    def __getattr__(self, name: str) -> Any:
+        """Only for attributes not set: a restored world unpickles an area on its first
+        touch (``fakecmon.world.pristine``)."""
+        lazy = self.__dict__.get("_lazy")
+        if lazy is not None and lazy.pending_attr(name):
+            lazy.load(("attr", name))
+            return self.__dict__[name]
+        raise AttributeError(f"'World' object has no attribute '{name}'")
+
+    def count(self, name: str) -> int:
+        """``len()`` of a container attribute (``users``, ``clusters``...), without
+        unpickling it when a restored world has not touched it yet."""
+        lazy = self.__dict__.get("_lazy")
+        if lazy is not None and lazy.pending_attr(name):
+            return lazy.pristine.lengths[name]  # type: ignore[no-any-return]
+        return len(getattr(self, name))
+
     def __getstate__(self) -> dict[str, Any]:
-        """Copies (snapshots, the pristine world) start without cached views."""
+        """Copies (snapshots, the pristine world) start without cached views, and whole."""
+        lazy = self.__dict__.get("_lazy")
+        if lazy is not None:
+            lazy.load_all()
         state = self.__dict__.copy()
         state["views"] = {}
+        if type(state["extensions"]) is not dict:
+            state["extensions"] = dict(state["extensions"])
         return state
 
     def changed(self) -> None:

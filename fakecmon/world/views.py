@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from fakecmon.timefmt import rfc3339
-from fakecmon.world import config
+from fakecmon.world import config, maintenance
 from fakecmon.world.cdt import cdt_of
 from fakecmon.world.replication import replication_docs
 from fakecmon.world.models import TIMEZONE, Cluster, Group, Host, Owned, User
@@ -155,7 +155,8 @@ def _controller_host(world: World, cluster: Cluster, now: float) -> dict[str, An
         "hostId": 100000 + cluster.cluster_id, "hostname": world.hostname,
         "hoststatus": "CmonHostOnline", "ip": world.hostname,
         "lastseen": int(now), "logfile": f"/var/log/cmon_{cluster.cluster_id}.log",
-        "maintenance_mode": "none", "maintenance_mode_active": False,
+        "maintenance_mode": maintenance.mode_text(False, maintenance.cluster_affected(cluster)),
+        "maintenance_mode_active": False,
         "message": "Up and running.", "nodetype": "controller", "pid": 4242,
         "pingstatus": -1, "pingtime": -1, "port": 9500, "role": "controller",
         "timestamp": int(now), "unique_id": 100000 + cluster.cluster_id,

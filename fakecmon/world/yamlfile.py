@@ -1,7 +1,8 @@
 """Read YAML world files fast, and with line numbers when something is wrong.
 
-A world file is parsed by libyaml (PyYAML's C parser) into plain dicts and lists,
-which is what a production-sized world needs. Only when that parse or the world's
+A world file is parsed into plain dicts and lists: line by line when it keeps to the
+plain subset world files are written in (``fakecmon.world.yamllines``), else by
+libyaml (PyYAML's C parser); a production-sized world needs either. Only when that parse or the world's
 checks fail is the text read again with the line-tracking loader, so the error
 names file, line and place exactly as it always has (``reparse_with_lines``).
 """
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from fakecmon.world import yamllines
 
 
 @contextmanager
@@ -53,6 +56,10 @@ class Node(dict):
     key_lines: dict[str, int] = {}
     text: str | None = None
     hollow = False
+    #: Read for one build only (a big file, whose values ``light`` drops afterwards):
+    #: loaders may let go of each entry once built, so that the memory of a hundred
+    #: thousand parsed jobs is reused by the jobs themselves.
+    disposable = False
 
 
 class NodeList(list):
@@ -297,6 +304,12 @@ def _cached_parse(text: str) -> Any:
 
 
 def _parse_fast(text: str) -> Any:
+    """The plain subset world files are written in line by line (``yamllines``), else
+    libyaml's events, else libyaml's node tree (anchors, tags, merge keys)."""
+    try:
+        return yamllines.parse(text)
+    except yamllines.Unsupported:
+        pass
     try:
         return _event_parse(text)
     except _Slow:
@@ -356,7 +369,18 @@ def light(data: Node) -> Node:
 
 
 def materialize(path: Path, data: Node) -> Node:
-    return parse_yaml(data.text or "", path) if data.hollow else data
+    if not data.hollow:
+        return data
+    fresh = parse_yaml(data.text or "", path)
+    fresh.disposable = fresh.text is not None
+    return fresh
+
+
+def for_one_build(data: Node) -> Node:
+    """``data``, marked disposable when ``light`` will keep only its text."""
+    if data.text is not None and len(data.text) > LIGHT_ABOVE:
+        data.disposable = True
+    return data
 
 
 def reparse_with_lines(files: list[tuple[Path, Node]]) -> list[tuple[Path, Node]] | None:

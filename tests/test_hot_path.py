@@ -1,0 +1,163 @@
+"""What the request hot path keeps from one request to the next (issue 10) stays right:
+reply headers, journal entries and their contract findings, the cluster info cache
+counters, and the connection timeouts kept by one timer for all connections. Each
+test changes what a client sees and checks the next reply shows it. (Speed itself is
+measured by bench/bench.py, never asserted here.)"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from fakecmon.testing import FakeCmon
+from tests.rawtls import exchange, insecure_context, parse_reply, post_bytes, s9s_request
+
+IDLE = 0.8
+
+
+def raw_call(cmon: FakeCmon, path: str, body: bytes, cookie: str | None = None) -> Any:
+    headers = {"Content-Type": "application/json"}
+    if cookie:
+        headers["Cookie"] = cookie
+    return parse_reply(exchange(cmon.port, post_bytes(path, body, headers)))
+
+
+def login_cookie(cmon: FakeCmon) -> str:
+    reply = raw_call(cmon, "/v2/auth", b'{"operation": "authenticateWithPassword", '
+                     b'"user_name": "system", "password": "secret"}')
+    return reply.header("Set-Cookie")[0].split(";")[0]
+
+
+def test_the_server_header_follows_a_new_world_version(cmon: FakeCmon) -> None:
+    before = raw_call(cmon, "/v2/info", b'{"operation": "ping"}')
+    assert before.header("Server") == ["cmon/2.3.1"]
+    cmon.load_yaml("controller:\n  version: 2.4.0\n")
+    after = raw_call(cmon, "/v2/info", b'{"operation": "ping"}')
+    assert after.header("Server") == ["cmon/2.4.0"]
+    cmon.reset()
+    assert raw_call(cmon, "/v2/info", b'{"operation": "ping"}').header("Server") == ["cmon/2.3.1"]
+
+
+@pytest.mark.fakecmon_strict(False)      # findings on purpose
+def test_the_same_request_bytes_again_get_their_findings_again(cmon: FakeCmon) -> None:
+    def counted() -> tuple[int, int]:
+        """(calls, findings) of getAllClusterInfo in the server's report so far."""
+        row = next((r for r in cmon.report()["operations"]
+                    if r["operation"] == "getAllClusterInfo"), {"calls": 0, "findings": {}})
+        return row["calls"], row["findings"].get(finding, 0)
+
+    finding = "unknown field 'withhosts' (did you mean 'with_hosts'?)"
+    calls, findings = counted()
+    cookie = login_cookie(cmon)
+    body = b'{"operation": "getAllClusterInfo", "withhosts": true}'
+    for _ in range(3):
+        assert raw_call(cmon, "/v2/clusters", body, cookie).json["request_status"] == "Ok"
+    good = raw_call(cmon, "/v2/clusters", b'{"operation": "getAllClusterInfo"}', cookie)
+    assert good.json["request_status"] == "Ok"
+    entries = cmon.requests("getAllClusterInfo")
+    assert [e.contract for e in entries] == [[finding]] * 3 + [[]]
+    entries[0].contract.append("changed by the caller")    # a copy: the next one is intact
+    assert cmon.requests("getAllClusterInfo")[1].contract == [finding]
+    assert counted() == (calls + 4, findings + 3)
+
+
+def test_the_journal_masks_secrets_of_what_it_kept_as_received(cmon: FakeCmon) -> None:
+    login_cookie(cmon)
+    entry = cmon.requests("authenticateWithPassword")[-1]
+    assert entry.body["password"] == "********" and entry.body["user_name"] == "system"
+    assert entry.to_json()["body"]["password"] == "********"
+    assert entry.to_json()["user"] == "system"
+
+
+def test_every_cluster_of_a_list_counts_one_cache_lookup(cmon: FakeCmon) -> None:
+    system = cmon.client("system", "secret")
+
+    def hits() -> int:
+        reply = system.call("/v2/clusters", "getClusterInfoCacheStatistics")
+        return int(reply["cache_statistics"]["total_hits"])
+
+    system.call("/v2/clusters", "getAllClusterInfo")     # fills the cache
+    first = hits()
+    total = system.call("/v2/clusters", "getAllClusterInfo")["total"]
+    assert total > 1 and hits() == first + total
+    cmon.load_yaml("clusters:\n  - cluster_id: 77\n    cluster_name: hot-path\n"
+                   "    cluster_type: galera\n")
+    listed = system.call("/v2/clusters", "getAllClusterInfo")   # a new world: misses
+    assert "hot-path" in [c["cluster_name"] for c in listed["clusters"]]
+    assert listed["total"] == total + 1
+    before = hits()
+    system.call("/v2/clusters", "getAllClusterInfo")
+    assert hits() == before + total + 1
+
+
+@pytest.fixture(scope="module")
+def quick() -> Iterator[FakeCmon]:
+    with FakeCmon(idle_timeout=IDLE, handshake_timeout=1.5) as server:
+        yield server
+
+
+def closed_by_server(sock: socket.socket, within: float) -> bool:
+    sock.settimeout(within)
+    try:
+        while True:
+            if not sock.recv(4096):
+                return True
+    except (TimeoutError, socket.timeout):
+        return False
+    except OSError:
+        return True
+
+
+PING = (b"POST /v2/info HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 21\r\n\r\n{\"operation\": \"ping\"}")
+
+
+def served(tls: socket.socket) -> bool:
+    tls.sendall(PING)
+    return b'"Ok"' in tls.recv(65536)
+
+
+def tls(port: int) -> socket.socket:
+    return insecure_context().wrap_socket(socket.create_connection(("127.0.0.1", port)),
+                                          server_hostname="127.0.0.1")
+
+
+def test_each_idle_connection_is_closed_after_its_own_last_request(quick: FakeCmon) -> None:
+    first = tls(quick.port)
+    assert served(first)
+    time.sleep(IDLE / 2)
+    second = tls(quick.port)
+    assert served(second)
+    second_served = time.monotonic()
+    assert closed_by_server(first, within=IDLE + 3)
+    assert not closed_by_server(second, within=0.05)     # its own deadline is later
+    assert closed_by_server(second, within=IDLE + 3)
+    assert time.monotonic() - second_served >= IDLE * 0.9
+    first.close()
+    second.close()
+
+
+def test_a_connection_that_keeps_asking_is_not_cut(quick: FakeCmon) -> None:
+    busy, idle = tls(quick.port), tls(quick.port)
+    assert served(busy) and served(idle)
+    for _ in range(6):                                   # 3 idle timeouts long
+        time.sleep(IDLE / 2)
+        assert served(busy)
+    assert closed_by_server(idle, within=0.05)
+    assert closed_by_server(busy, within=IDLE + 3)
+    busy.close()
+    idle.close()
+
+
+def test_a_connection_that_waits_before_its_handshake_is_served(quick: FakeCmon) -> None:
+    raw = socket.create_connection(("127.0.0.1", quick.port))
+    time.sleep(0.3)                                      # silent first: the gate holds it
+    tls = insecure_context().wrap_socket(raw, server_hostname="127.0.0.1")
+    assert served(tls)
+    tls.close()
+    out = exchange(quick.port, s9s_request("/v2/info", {"operation": "ping"}))  # speaks at once
+    assert parse_reply(out).json["request_status"] == "Ok"
