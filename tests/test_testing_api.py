@@ -124,12 +124,15 @@ def test_reset_brings_back_the_startup_world(cmon):
     assert login_status(cmon, "system", "secret") == "Ok"
 
 
-def test_reset_is_cheap(cmon):
-    started = time.perf_counter()
-    for _ in range(20):
+def test_every_reset_gives_back_the_first_world(cmon):
+    """Resets in a row each restore the world as loaded (how fast a reset is, is
+    measured by bench/bench.py, never asserted here)."""
+    for round_ in range(20):
+        cmon.load_yaml(ALICE)
+        assert login_status(cmon, "alice", "wonderland") == "Ok", round_
         cmon.reset()
-    per_reset = (time.perf_counter() - started) / 20
-    assert per_reset < 0.05, f"a reset took {per_reset * 1000:.1f} ms"
+        assert login_status(cmon, "alice", "wonderland") != "Ok", round_
+        assert login_status(cmon, "system", "secret") == "Ok", round_
 
 
 def test_load_world_file_and_replace(cmon, tmp_path):
