@@ -95,3 +95,16 @@ def post_bytes(path: str, data: bytes, headers: dict[str, str] | None = None,
     hdrs["Content-Length"] = str(len(data))
     head = f"POST {path} HTTP/{version}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in hdrs.items())
     return (head + "\r\n").encode() + data
+
+
+def closed_by_server(sock: socket.socket, within: float) -> bool:
+    """True once the server closes ``sock`` (EOF or reset) within ``within`` seconds."""
+    sock.settimeout(within)
+    try:
+        while True:
+            if not sock.recv(4096):
+                return True
+    except (TimeoutError, socket.timeout):
+        return False
+    except (ConnectionError, ssl.SSLError, OSError):
+        return True

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from fakecmon.testing import FakeCmon
-from tests.rawtls import exchange, insecure_context, parse_reply, post_bytes, s9s_request
+from tests.rawtls import (closed_by_server, exchange, insecure_context, parse_reply, post_bytes,
+                          s9s_request)
 
 IDLE = 0.8
 
@@ -98,18 +99,6 @@ def test_every_cluster_of_a_list_counts_one_cache_lookup(cmon: FakeCmon) -> None
 def quick() -> Iterator[FakeCmon]:
     with FakeCmon(idle_timeout=IDLE, handshake_timeout=1.5) as server:
         yield server
-
-
-def closed_by_server(sock: socket.socket, within: float) -> bool:
-    sock.settimeout(within)
-    try:
-        while True:
-            if not sock.recv(4096):
-                return True
-    except (TimeoutError, socket.timeout):
-        return False
-    except OSError:
-        return True
 
 
 PING = (b"POST /v2/info HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"

@@ -16,7 +16,7 @@ import pytest
 from fakecmon import eventstream
 from fakecmon.cli import main
 from fakecmon.testing import FakeCmon
-from tests.rawtls import insecure_context, parse_reply, s9s_request
+from tests.rawtls import closed_by_server, insecure_context, parse_reply, s9s_request
 
 CAP = 6
 HANDSHAKE = 1.5
@@ -51,19 +51,6 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
-
-
-def closed_by_server(sock: socket.socket, within: float) -> bool:
-    """True once the server closes ``sock`` (EOF or reset) within ``within`` seconds."""
-    sock.settimeout(within)
-    try:
-        while True:
-            if not sock.recv(4096):
-                return True
-    except (TimeoutError, socket.timeout):
-        return False
-    except (ConnectionError, ssl.SSLError, OSError):
-        return True
 
 
 def tls_connect(port: int, timeout: float = 5.0) -> ssl.SSLSocket:
