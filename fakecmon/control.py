@@ -574,4 +574,4 @@ def add_control_routes(app: web.Application, controller: "Controller") -> None:
         return _json({"error": f"No control route {request.method} {request.path}; "
                                f"GET {PREFIX}/ lists them."}, 404)
 
-    app.router.add_route("*", PREFIX + "/{tail:.*}", not_found)
+    app.router.add_route("*", PREFIX + r"/{tail:[\s\S]*}", not_found)

@@ -164,6 +164,9 @@ def contains(have: Any, want: Any) -> bool:
     return have == want
 
 
+_new_entry = tuple.__new__
+
+
 class Journal:
     """The last ``size`` requests, oldest first."""
 
@@ -192,7 +195,7 @@ class Journal:
     def add(self, *fields: Any) -> Entry:
         """Record a request: ``Entry``'s fields after its ``id``, which is the next one."""
         self._seq += 1
-        entry = Entry(self._seq, *fields)
+        entry = _new_entry(Entry, (self._seq, *fields))   # (Entry's __new__, without a frame)
         self._entries.append(entry)
         return entry
 
@@ -238,27 +241,28 @@ def record(controller: "Controller", call: "Call", status: str | None, http_stat
            started: float, fault: str | None = None, reply: bytes | None = None) -> None:
     """Journal one answered request and log its line: O(size of its body), not of the world."""
     latency = (time.perf_counter() - started) * 1000.0
-    if not isinstance(reply, bytes):
+    if type(reply) is not bytes:
         reply = None  # a streamed or damaged reply has no body to keep
-    user = request_user(call)
+    elif len(reply) > REPLY_KEPT:
+        reply = reply[:REPLY_KEPT]
+    user = call.user.user_name if call.user is not None else request_user(call)
     wire = call.wire
     entry = controller.journal.add(
         call.processed or rfc3339(call.now), call.peer, call.path, call.operation, call.body,
         user, status, http_status, round(latency, 3), fault,
-        frozenset(getattr(call.body, "read", ())),
-        reply if reply is None or len(reply) <= REPLY_KEPT else reply[:REPLY_KEPT],
+        frozenset(getattr(call.body, "read", ())), reply,
         wire if wire is not None and len(wire) <= _WIRE_KEPT else None)
     if controller.config.strict:
         for finding in entry.contract:
             log.warning("contract: %s %s: %s", call.path, call.operation or "-", finding)
     if controller.usage is not None:
         controller.usage.add(entry)
-    if log.isEnabledFor(logging.INFO):
+    if log.isEnabledFor(logging.INFO):   # (DEBUG is enabled only where INFO is)
         extra = f" fault={fault}" if fault else ""
         log.info("%s %s user=%s %s %.1fms%s", call.path, call.operation or "-", user or "-",
                  status or f"(no reply, HTTP {http_status or '-'})", latency, extra)
-    if log.isEnabledFor(logging.DEBUG):
-        log.debug("request body: %s", orjson.dumps(mask(call.body)).decode()[:2000])
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("request body: %s", orjson.dumps(mask(call.body)).decode()[:2000])
 
 
 def contract_findings(path: str, operation: str, body: dict[str, Any],

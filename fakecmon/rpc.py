@@ -7,6 +7,7 @@ Call, return the reply's payload fields, and raise RpcError to answer an error.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import re
 from collections.abc import Awaitable, Callable
@@ -88,7 +89,9 @@ class Call:
         #: (fakecmon/contract.py reports the fields the client sent that nothing read).
         self.body: TrackedBody = tracked(body)
         self.peer = peer
-        self.operation = body.get("operation") if isinstance(body.get("operation"), str) else ""
+        self.body.read.add("operation")
+        operation = dict.get(body, "operation")
+        self.operation = operation if isinstance(operation, str) else ""
         self.session: Session | None = None
         self.user: User | None = None
         self.new_session: Session | None = None   # sent as Set-Cookie when set
@@ -114,7 +117,9 @@ class Call:
 
     def arg(self, name: str, kind: type[T], default: Any = _MISSING) -> T:
         """Field ``name`` of the request as ``kind``; missing -> default or InvalidRequest."""
-        value = self.body.get(name, _MISSING)
+        body = self.body
+        body.read.add(name)     # (TrackedBody.get, inline: every request reads several)
+        value = dict.get(body, name, _MISSING)
         if value is _MISSING or value is None:
             if default is _MISSING:
                 raise invalid(f"Missing '{name}' field in the request.")
@@ -257,27 +262,28 @@ async def dispatch(call: Call, parts: list[str]) -> tuple[str, Payload, RpcError
         op = find_operation(call.path, call.operation)
         if op is None:
             raise unknown_operation(call, parts)
+        controller = call.controller
         if "authenticate" in call.body:
             try:
                 authenticate_nested(call)
             finally:
-                call.world.changed()   # a login, even a failed one, changes the user
+                controller.world.changed()   # a login, even a failed one, changes the user
         elif call.session is not None and call.session.user_id is not None:
-            call.user = call.world.users.get(call.session.user_id)
+            call.user = controller.world.users.get(call.session.user_id)
         if op.login and call.user is None:
-            call.http_status = call.controller.config.auth_required_http_status
+            call.http_status = controller.config.auth_required_http_status
             raise RpcError(AUTH_REQUIRED, "Authentication required.")
-        catch_up(call.world, call.now)
+        catch_up(controller.world, controller.clock.now())
         writes = not op.readonly
         if writes:
-            call.world.changed()
+            controller.world.changed()
         try:
             result = op.handler(call)
-            if not isinstance(result, dict) and inspect.isawaitable(result):
+            if type(result) is not dict and inspect.isawaitable(result):
                 result = await result
         finally:
             if writes:
-                call.world.changed()
+                controller.world.changed()
         return OK, result or {}, None
     except RpcError as exc:
         return exc.status, {}, exc
@@ -292,7 +298,7 @@ def envelope(call: Call, status: str, payload: Payload, error: RpcError | None) 
         doc["request_created"] = call.body["request_created"]
     if "request_id" in call.body:
         doc["request_id"] = call.body["request_id"]
-    doc["request_processed"] = call.processed = rfc3339(call.now)
+    doc["request_processed"] = call.processed = rfc3339(call.controller.clock.now())
     doc["request_status"] = status
     if call.user is not None and call.reply_user_id:
         doc["request_user_id"] = call.user.user_id
@@ -300,5 +306,12 @@ def envelope(call: Call, status: str, payload: Payload, error: RpcError | None) 
     if error is not None:
         doc.update(error.extra)
     if call.user is not None:
-        doc["debug_messages"] = [f"RPC V2 authenticated user is '{call.user.user_name}'."]
+        doc["debug_messages"] = _debug_messages(call.user.user_name)
     return doc
+
+
+@functools.lru_cache(maxsize=256)
+def _debug_messages(user_name: str) -> tuple[str, ...]:
+    """What CMON tells an authenticated caller (a tuple, written as a JSON list: one
+    for every reply to the same user, never changed)."""
+    return (f"RPC V2 authenticated user is '{user_name}'.",)

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 from aiohttp import ClientConnectionError, HttpVersion11, web
+from aiohttp.hdrs import EXPECT
 from aiohttp.web_protocol import RequestHandler
 
 
@@ -75,11 +76,47 @@ def _headers(version: str) -> dict[str, str]:
 
 def dumps(doc: dict[str, Any]) -> bytes:
     """orjson, and the standard library for what orjson refuses (an integer past 64
-    bits that a lenient handler kept): a reply is never lost to its serialiser."""
+    bits that a lenient handler kept): a reply is never lost to its serialiser.
+
+    A reply built around a pre-serialised view (an ``orjson.Fragment``, often tens of
+    kilobytes) is the same bytes as the last one whenever its envelope is too (a
+    poller within the same millisecond): those bytes are given again, not written
+    again, so the reply is not copied and the journal keeps one copy of it."""
+    key = _memo_key(doc)
+    if key is not None:
+        last = _LAST_REPLY[0]
+        if last is not None and last[0] == key:
+            return last[1]
     try:
-        return orjson.dumps(doc)
+        data = orjson.dumps(doc)
     except TypeError:
         return json.dumps(doc, ensure_ascii=False, default=str).encode()
+    if key is not None:
+        _LAST_REPLY[0] = (key, data)
+    return data
+
+
+#: The last reply with a pre-serialised view: (its ``_memo_key``, its bytes).
+_LAST_REPLY: list[tuple[tuple[Any, ...], bytes] | None] = [None]
+#: The types of the values of a document ``dumps`` may give the last bytes for.
+_MEMO_TYPES = frozenset({orjson.Fragment, str, int, bool, float, type(None), list, tuple})
+
+
+_SEQUENCES = (list, tuple)
+
+
+def _memo_key(doc: dict[str, Any]) -> tuple[Any, ...] | None:
+    """What decides the bytes of ``doc`` when it holds a Fragment (equal only to itself)
+    and otherwise only scalars and lists (or tuples) of strings, types included (``1``, ``1.0`` and
+    ``True`` are equal in Python, not in JSON); None for any other document."""
+    values = tuple(doc.values())
+    types = tuple(map(type, values))
+    if orjson.Fragment not in types or not _MEMO_TYPES.issuperset(types):
+        return None
+    if (list in types or tuple in types) and not all(
+            type(item) is str for value in values if type(value) in _SEQUENCES for item in value):
+        return None
+    return tuple(doc), values, types
 
 
 def parse_body(raw: bytes) -> dict[str, Any]:
@@ -125,8 +162,12 @@ def rpc_path(request_path: str) -> tuple[str, list[str]]:
 
 async def handle_rpc(request: web.Request) -> web.StreamResponse:
     """Every ``/v2/...`` request: parse, log in, dispatch, wrap in the envelope."""
+    return await rpc_request(request.app[CONTROLLER], request)
+
+
+async def rpc_request(controller: Controller, request: web.BaseRequest) -> web.StreamResponse:
+    """``handle_rpc``, given the controller (``served`` calls it without the router)."""
     started = time.perf_counter()
-    controller = request.app[CONTROLLER]
     path, parts = rpc_path(request.path)
     call = Call(controller, path, _NO_BODY, peer=request.remote or "")
     call.request = request
@@ -218,10 +259,23 @@ async def handle_other(request: web.Request) -> web.Response:
     return reply(controller, doc, 404)
 
 
-def served(handle: Any) -> Any:
+def is_rpc_request(request: web.BaseRequest) -> bool:
+    """The application's router would give ``request`` to ``handle_rpc`` (the routes
+    ``/v2`` and ``/v2/{tail}``, matched on the same decoded path), and aiohttp has
+    nothing to do first (an ``Expect: 100-continue`` is answered by the router's match)."""
+    path = request.rel_url.path_safe
+    return (path == "/v2" or path.startswith("/v2/")) and EXPECT not in request.headers
+
+
+def served(handle: Any, controller: Controller | None = None) -> Any:
     """aiohttp's request handler (the application's), wrapped in what every request of
     every path needs. A plain wrapper, not middlewares: aiohttp runs those through
     two more layers a request.
+
+    * Given the controller, RPC requests go straight to ``rpc_request``: the router
+      has nothing to choose for them (the application has no middlewares, and
+      ``handle_rpc`` reads nothing of the match), and every request would pay for
+      walking it.
 
     * The connection is marked busy while a request is handled, so the idle timeout
       (``fakecmon.connections``) never cuts a request, however long it takes.
@@ -233,7 +287,9 @@ def served(handle: Any) -> Any:
         if tracked is not None:
             tracked.request_started()
         try:
-            resp: web.StreamResponse = await handle(request)
+            resp: web.StreamResponse = await (
+                rpc_request(controller, request)
+                if controller is not None and is_rpc_request(request) else handle(request))
         finally:
             if tracked is not None:
                 tracked.request_done()
@@ -307,10 +363,12 @@ def make_app(controller: Controller) -> web.Application:
     # own limit is a backstop just above it.
     app = web.Application(client_max_size=controller.config.max_body_size + 1)
     app[CONTROLLER] = controller
+    # (A tail is anything, a decoded line break too: aiohttp's ``.*`` would leave such
+    # a path to its plain-text 404.)
     app.router.add_route("*", "/v2", handle_rpc)
-    app.router.add_route("*", "/v2/{tail:.*}", handle_rpc)
+    app.router.add_route("*", r"/v2/{tail:[\s\S]*}", handle_rpc)
     add_control_routes(app, controller)  # /_fakecmon/: tests and tools, never under /v2
-    app.router.add_route("*", "/{tail:.*}", handle_other)
+    app.router.add_route("*", r"/{tail:[\s\S]*}", handle_other)
     return app
 
 
@@ -348,7 +406,8 @@ class CmonServer:
                                      keepalive_timeout=self.controller.config.idle_timeout)
         await self._runner.setup()
         assert self._runner.server is not None
-        self._runner.server.request_handler = served(self._runner.server.request_handler)
+        self._runner.server.request_handler = served(self._runner.server.request_handler,
+                                                     self.controller)
         factory = compat_factory(handler_factory(self._runner.server, self.controller))
         loop = asyncio.get_running_loop()
         _quiet_handshake_errors(loop)

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 import pytest
 
 from fakecmon.testing import FakeCmon
@@ -72,6 +73,63 @@ def test_the_journal_masks_secrets_of_what_it_kept_as_received(cmon: FakeCmon) -
     assert entry.body["password"] == "********" and entry.body["user_name"] == "system"
     assert entry.to_json()["body"]["password"] == "********"
     assert entry.to_json()["user"] == "system"
+
+
+def test_replies_built_on_the_same_view_keep_their_own_envelope(cmon: FakeCmon) -> None:
+    """With the clock standing still every reply is written in the same millisecond
+    around the same cluster list: what differs in the envelope (the echoed request_id,
+    1, 1.0, true and "1" alike in Python, not in JSON; the user) and a change of the
+    world still show in the bytes."""
+    cmon.freeze()
+    cookie = login_cookie(cmon)
+    seen = {}
+    for request_id in (b"1", b"1.0", b"true", b'"1"', b"1", None):
+        body = b'{"operation": "getAllClusterInfo", "with_hosts": true' + (
+            b', "request_id": ' + request_id if request_id is not None else b"") + b"}"
+        raw = raw_call(cmon, "/v2/clusters", body, cookie).body
+        echoed = raw.split(b'"request_id":', 1)[1].split(b",", 1)[0] if request_id else None
+        assert echoed == request_id, raw[:300]
+        seen[request_id] = raw
+    assert seen[None] != seen[b"1"] and b'"request_id"' not in seen[None]
+    assert seen[b"1"].replace(b'"request_id":1,', b"") == seen[None]
+    other = raw_call(cmon, "/v2/clusters", b'{"operation": "getAllClusterInfo", "with_hosts": '
+                     b'true, "authenticate": {"username": "admin", "password": "admin"}}')
+    assert other.json["debug_messages"] == ["RPC V2 authenticated user is 'admin'."]
+    assert other.json["request_user_id"] != orjson.loads(seen[None])["request_user_id"]
+    cmon.load_yaml("clusters:\n  - cluster_id: 78\n    cluster_name: same-millisecond\n"
+                   "    cluster_type: galera\n")
+    after = raw_call(cmon, "/v2/clusters", b'{"operation": "getAllClusterInfo", '
+                     b'"with_hosts": true}', login_cookie(cmon)).json
+    assert after["request_processed"] == orjson.loads(seen[None])["request_processed"]
+    assert "same-millisecond" in [c["cluster_name"] for c in after["clusters"]]
+
+
+def test_a_decoded_line_break_in_a_path_gets_an_envelope(cmon: FakeCmon) -> None:
+    """The RPC routes take any tail: a path with %0A is answered like any unknown path."""
+    rpc = raw_call(cmon, "/v2/clu%0Asters", b'{"operation": "ping"}')
+    assert rpc.status == 200 and rpc.json["request_status"] == "InvalidRequest"
+    assert rpc.json["error_string"] == "Invalid operation 'ping' on '/v2/clu\nsters'."
+    other = raw_call(cmon, "/x%0Ay", b'{"operation": "ping"}')
+    assert other.status == 404 and other.json["request_status"] == "InvalidRequest"
+
+
+def test_an_rpc_request_that_expects_100_continue_gets_it_first(cmon: FakeCmon) -> None:
+    """RPC requests skip aiohttp's router, except those that wait for ``100 Continue``
+    (the router's match sends it): curl sends bodies over 1 KB that way."""
+    body = b'{"operation": "ping", "request_id": "' + b"x" * 2000 + b'"}'
+    head = (f"POST /v2/clusters HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            f"Expect: 100-continue\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    with socket.create_connection(("127.0.0.1", cmon.port), timeout=5) as sock:
+        with insecure_context().wrap_socket(sock, server_hostname="127.0.0.1") as tls:
+            tls.sendall(head)
+            assert tls.recv(4096).startswith(b"HTTP/1.1 100 Continue"), "no 100 Continue"
+            tls.sendall(body)
+            out = b""
+            while chunk := tls.recv(65536):
+                out += chunk
+    reply = parse_reply(out)
+    assert reply.json["request_status"] == "AuthRequired"
+    assert reply.json["request_id"] == "x" * 2000
 
 
 def test_every_cluster_of_a_list_counts_one_cache_lookup(cmon: FakeCmon) -> None:

@@ -51,6 +51,7 @@ def ctl(cmon: FakeCmon, method: str, path: str, body: Any = None) -> Any:
 
 
 def test_the_view_is_cached_and_answers_like_the_plain_one(cmon, system):
+    cmon.freeze()   # both replies show the same clock fields (uptimes, last seen)
     first = system.call(C, "getAllClusterInfo")
     again = system.call(C, "getAllClusterInfo")
     assert first["clusters"] == again["clusters"]

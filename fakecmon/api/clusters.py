@@ -18,12 +18,16 @@ from fakecmon.api._common import checked_cluster  # isort: skip
 PATH = "/v2/clusters"
 
 
-def _tags(call: Call, name: str) -> set[str]:
+#: No tag filter (never changed: ``_tags``'s callers only read it).
+_NO_TAGS: frozenset[str] = frozenset()
+
+
+def _tags(call: Call, name: str) -> frozenset[str] | set[str]:
     """Tag filter (s9s: a list or ``;``-string). cmon-proxy sends ``with_tags: true`` as
     a flag (go-clients.md §2.3): a boolean filters nothing, as in CMON."""
     value = call.body.get(name)
-    if value in (None, "") or isinstance(value, bool):
-        return set()
+    if value is None or value == "" or isinstance(value, bool):
+        return _NO_TAGS
     if isinstance(value, str):
         return {t for t in value.replace(",", ";").split(";") if t}
     if isinstance(value, list) and all(isinstance(t, str) for t in value):
@@ -80,23 +84,24 @@ def _license(call: Call) -> dict[str, Any]:
 @operation(PATH, "getAllClusterInfo", readonly=True)
 def get_all_cluster_info(call: Call) -> Payload:
     """Every cluster the caller may read, in id order; ``with_tags``/``without_tags`` filter."""
-    call.takes("with_sheet_info", kind=bool)
-    call.takes("all_pool", "with_containers", kind=bool)   # s9s cluster --list/--stat
+    call.takes("with_sheet_info", "all_pool", "with_containers",   # s9s cluster --list/--stat
+               kind=bool)
     with_tags, without_tags = _tags(call, "with_tags"), _tags(call, "without_tags")
     shape = _shape(call)
     selected = _readable(call)
-    if with_tags or without_tags:
+    filtered = with_tags or without_tags
+    if filtered:
         selected = [(cluster, privileges) for cluster, privileges in selected
                     if not (with_tags and not with_tags & set(cluster.tags))
                     and not (without_tags and without_tags & set(cluster.tags))]
     clusters: Any = None
     if selected and not shape[1]:    # the whole list as one pre-serialised piece
-        now = call.now
-        infocache.cache_of(call.world).lookup_all(selected, now)
+        world, now, user_id = call.world, call.now, call.login_user().user_id
+        infocache.cache_of(world).lookup_all(selected, now)
         clusters = cluster_list_view(
-            call.world, selected, now, with_hosts=shape[0],
-            key=("cluster list", call.login_user().user_id, shape[0], frozenset(with_tags),
-                 frozenset(without_tags)))
+            world, selected, now, with_hosts=shape[0],
+            key=("cluster list", user_id, shape[0], frozenset(with_tags),
+                 frozenset(without_tags)) if filtered else ("cluster list", user_id, shape[0]))
     if clusters is None:
         counted = bool(selected) and not shape[1]
         clusters = [_cluster_doc(call, cluster, shape, privileges, count=not counted)

@@ -316,10 +316,9 @@ def cluster_list_view(world: World, clusters: list[tuple[Cluster, str]], now: fl
     Fragment, kept under ``key`` while the world and the clock fields stay the same;
     None when a view cannot be templated."""
     entry = world.views.get(key)
-    if entry is not None:
-        offsets, last_key, data = entry
-        if (int(now), *[int(now - t) for t in offsets]) == last_key and not VERIFY:
-            return orjson.Fragment(data)
+    unchanged = entry is not None and (int(now), *[int(now - t) for t in entry[0]]) == entry[1]
+    if unchanged and not VERIFY:
+        return entry[3]   # the same object: a reply built on it knows it is unchanged
     pieces, offsets_of = [], set()
     for cluster, privileges in clusters:
         found = _cluster_bytes(world, cluster, now, privileges, with_hosts)
@@ -328,9 +327,11 @@ def cluster_list_view(world: World, clusters: list[tuple[Cluster, str]], now: fl
         pieces.append(found[0])
         offsets_of.update(found[1].offsets)
     data = b"[" + b",".join(pieces) + b"]"
-    if entry is not None and VERIFY and entry[1] == (int(now), *[int(now - t) for t in entry[0]]) \
-            and entry[2] != data:
-        raise StaleView("cached list of cluster views is stale")
+    if unchanged:   # (VERIFY) the kept list must be what was just built
+        if entry[2] != data:
+            raise StaleView("cached list of cluster views is stale")
+        return entry[3]
     offsets = tuple(sorted(offsets_of))
-    world.views[key] = (offsets, (int(now), *[int(now - t) for t in offsets]), data)
-    return orjson.Fragment(data)
+    fragment = orjson.Fragment(data)
+    world.views[key] = (offsets, (int(now), *[int(now - t) for t in offsets]), data, fragment)
+    return fragment
