@@ -81,6 +81,9 @@ _TYPE_WORDS = {int: "an integer", str: "a string", bool: "a boolean", dict: "an 
 class Call:
     """One RPC request in the making: what was asked, by whom, and the reply extras."""
 
+    __slots__ = ("controller", "path", "body", "peer", "operation", "session", "user",
+                 "new_session", "http_status", "reply_user_id", "request", "wire", "processed")
+
     def __init__(self, controller: "Controller", path: str, body: dict[str, Any],
                  peer: str = "") -> None:
         self.controller = controller

@@ -33,7 +33,7 @@ import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fakecmon.api.users import _public_keys
+from fakecmon.api.users import grant_user
 from fakecmon.errors import RpcError
 from fakecmon.rpc import Call, catch_up, find_operation
 from fakecmon.world.models import User
@@ -157,21 +157,11 @@ def apply_request(controller: "Controller", doc: Any) -> tuple[str, str]:
 
 
 def _grant(call: Call, user: User, body: dict[str, Any]) -> tuple[str, str]:
-    """An existing user: register its key, set its password (nothing else changes).
-    The keys are read as createUser reads them, so a malformed one changes nothing."""
+    """An existing user: what createUser over RPC does for it (``grant_user``)."""
     try:
-        keys = _public_keys(call, body["user"].get("public_keys"), "user.public_keys")
+        done = grant_user(call, user, body["user"])
     except RpcError as exc:
         return exc.status, exc.message or exc.status
-    done = []
-    for key in keys:
-        if not any(k.key.strip() == key.key.strip() for k in user.public_keys):
-            user.public_keys.append(key)
-            done.append("key registered")
-    password = body.get("new_password")
-    if isinstance(password, str) and password:
-        user.password = password
-        done.append("password set")
     return "Ok", f"User '{user.user_name}' granted: {', '.join(done) or 'nothing to change'}."
 
 

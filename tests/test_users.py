@@ -300,9 +300,37 @@ def test_refused_create_user_changes_nothing(cmon, system, reader):
     assert mixed["request_status"] == "AccessDenied"
     assert op(system, U, "getGroups")["total"] == before
     assert not {"rom", "leeta"} & set(users_by_name(system))
-    assert create(system, "dba")["error_string"] == "User 'dba' already exists."
     assert create(system, "galera-prod")["request_status"] == "InvalidRequest"  # a cluster's name
     assert op(system, U, "createUser", user="kirk")["request_status"] == "InvalidRequest"
+
+
+def test_creating_a_user_that_exists_grants_it_its_key_and_password(cmon, system, reader):
+    """s9s's ``user --create`` of an existing user (s9s-tools' functional tests create
+    their users twice) succeeds as the usermgmt FIFO does: the key is registered and
+    the password set, nothing else changes; it takes the right to change that user."""
+    before = users_by_name(system)["dba"]
+    denied = create(reader, "dba", password="taken-over", keys=[openssh(KEY)])
+    assert denied["request_status"] == "AccessDenied", denied
+    assert login(cmon, "dba", "dba-pass") is not None
+    assert key_login(cmon, "dba", KEY)[1]["request_status"] == "AccessDenied"
+    again = create(system, "dba", groups=["admins"], password="dba-new", keys=[openssh(KEY)],
+                   first_name="Other")
+    assert again["request_status"] == "Ok", again
+    assert again["user"]["user_id"] == before["user_id"]
+    after = users_by_name(system)["dba"]
+    assert [g["group_name"] for g in after["groups"]] == [g["group_name"]
+                                                          for g in before["groups"]]
+    assert after.get("first_name") == before.get("first_name")
+    assert key_login(cmon, "dba", KEY)[1]["request_status"] == "Ok"
+    assert op(login(cmon, "dba", "dba-new"), U, "getUsers")["request_status"] == "Ok"
+    same = create(system, "dba", password="", keys=[openssh(KEY)])   # nothing new
+    assert same["request_status"] == "Ok"
+    keys = op(system, U, "getKeys", user={"class_name": "CmonUser", "user_name": "dba"})
+    assert keys["total"] == 1
+    bad = op(system, U, "createUser", new_password="never-set",
+             user={"user_name": "dba", "public_keys": "not a list"})
+    assert bad["request_status"] == "InvalidRequest", bad
+    assert op(login(cmon, "dba", "dba-new"), U, "getUsers")["request_status"] == "Ok"
 
 
 def test_default_group_and_extended_privileges(cmon, system):

@@ -227,12 +227,20 @@ def create_user(call: Call) -> Payload:
 
     Without groups the user joins ``users``. Everything is checked before anything
     is made, so a refused request changes nothing.
+
+    Naming a user that exists grants it access instead (``grant_user``), as the user
+    management FIFO does with the same request: s9s's ``user --create`` of a user
+    that is there (s9s-tools' functional tests create their users twice) succeeds.
     """
     world, me = call.world, call.login_user()
     spec = _spec(call, "user")
     name = check_principal_name(_text(spec, "user_name", "user") or "", "user name")
-    if world.user_by_name(name) is not None:
-        raise invalid(f"User '{name}' already exists.")
+    existing = world.user_by_name(name)
+    if existing is not None:
+        _check_user(call, existing)
+        call.takes("create_group", "force_password_update", kind=bool)
+        grant_user(call, existing, spec)
+        return _user_reply(call, existing)
     _check_root_name(call, name, "the user")
     tree = cdt_of(world)
     permissions.check_object(world, me, tree.root, "/", permissions.WRITE)
@@ -266,6 +274,27 @@ def create_user(call: Call) -> Payload:
     world.add_user(user)
     _event(call, "user.created", f"Creating new cmon user '{name}'.", user=name)
     return _user_reply(call, user)
+
+
+def grant_user(call: Call, user: User, spec: dict[str, Any]) -> list[str]:
+    """Grant an existing ``user`` what a createUser request for it brings: its public
+    keys are registered and, when given, its password set (nothing else changes; a
+    malformed key changes nothing). Returns what was done, for the FIFO's log."""
+    keys = _public_keys(call, spec.get("public_keys"), "user.public_keys")
+    password = call.arg("new_password", str, None)
+    if password is None:
+        password = _text(spec, "password", "user") or _text(spec, "new_password", "user")
+    done = []
+    for key in keys:
+        if not any(k.key.strip() == key.key.strip() for k in user.public_keys):
+            user.public_keys.append(key)
+            done.append("key registered")
+    if password:
+        user.password = password
+        done.append("password set")
+    if done:
+        _event(call, "user.changed", f"User '{user.user_name}' changed.", user=user.user_name)
+    return done
 
 
 def _add_group(call: Call, name: str) -> Group:
