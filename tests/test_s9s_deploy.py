@@ -413,6 +413,27 @@ def test_controller_config_of_a_new_cluster(cmon):
         assert any(re.match(pattern, row) for row in rows), (pattern, rows)
 
 
+def test_cluster_list_with_container_info_and_all_pool(cmon):
+    """``cluster --list --include-container-info --all-pool`` sends ``with_containers`` and
+    ``all_pool`` true (s9s prints nothing more for them): the same clusters come back."""
+    make_user(cmon)
+    me = s9s(cmon)
+    assert create_galera(cmon, system(cmon), "g1", ["127.0.100.12"])["status"] == "FINISHED"
+    fields = {"class_name": "CmonRpcRequest", "with_hosts": True, "with_sheet_info": True,
+              "with_databases": False}
+    plain = ok(system(cmon).call(CLUSTERS, "getAllClusterInfo", all_pool=False,
+                                 with_containers=False, **fields))
+    both = ok(system(cmon).call(CLUSTERS, "getAllClusterInfo", all_pool=True,
+                                with_containers=True, **fields))
+    assert [c["cluster_name"] for c in both["clusters"]] == ["g1"] and both["total"] == 1
+
+    def nodes(reply: dict[str, Any]) -> list[tuple[str, int, str]]:
+        return [(h["hostname"], h["port"], h["nodetype"]) for h in reply["clusters"][0]["hosts"]]
+    assert nodes(both) == nodes(plain)
+    assert ok(me.call(CLUSTERS, "getAllClusterInfo", all_pool=True, with_containers=True,
+                      **fields))["total"] == 0
+
+
 def test_pull_config_and_refused_values(cmon):
     """ft_postgresql testConfig / testConfigFail: ``node --pull-config`` saves the files of
     the top-level ``files``; ``max_connections`` set to a word is refused."""
