@@ -7,6 +7,7 @@ import base64
 import json
 
 from areautil import login, replay
+from cdtutil import op
 from fakecmon.timefmt import rfc3339
 
 C, CFG = "/v2/clusters", "/v2/config"
@@ -150,6 +151,75 @@ def test_node_set_and_unset(system, reader):
     denied = reader.call(CFG, "setConfig", hostname="10.0.1.12",
                          configuration=[{"name": "max_connections", "value": 1}])
     assert denied["request_status"] == "AccessDenied"
+
+
+def controller_values(client, **fields):
+    """``node --list-config --nodes=<controller>``: (section, name) -> value."""
+    f = node_file(client, "192.168.20.10", **fields)
+    return f, {(v["section"], v["variablename"]): v["value"] for v in f["values"]}
+
+
+def test_controller_config_file(system, reader):
+    """The controller is a host of every cluster: its file there is ``cmon_<id>.cnf``, one
+    ``name=value`` line per setting with a value, the same values ``/v2/clusters getConfig``
+    shows (a change there shows here); without a ``cluster_id`` the first cluster's."""
+    f, found = controller_values(system)
+    assert (f["path"], f["filename"], f["hostname"], f["port"]) == (
+        "/etc/cmon.d/cmon_1.cnf", "cmon_1.cnf", "192.168.20.10", 9500)
+    assert {section for section, _ in found} == {""}
+    names = [name for _, name in found]
+    assert names == sorted(names)
+    assert found[("", "logfile")] == "/var/log/cmon_1.log"
+    assert found[("", "cdt_path")] == "/"
+    assert found[("", "cluster_id")] == "1"
+    settings = values(system, 1)
+    assert found[("", "group_owner")] == str(settings["group_owner"]["current_value"])
+    assert found[("", "mysql_server_addresses")] == "10.0.1.11:3306,10.0.1.12:3306,10.0.1.13:3306"
+    assert ("", "config_file_path") not in found and ("", "controller_id") not in found
+    lines = f["content"].splitlines()
+    for v in f["values"]:
+        assert lines[v["linenumber"] - 1] == f"{v['variablename']}={v['value']}"
+    ok = system.call(C, "setConfig", cluster_id=1, configuration=[
+        {"name": "host_stats_collection_interval", "value": "120"},
+        {"name": "name", "value": "galera main"}])
+    assert ok["request_status"] == "Ok", ok
+    _, found = controller_values(system)
+    assert found[("", "host_stats_collection_interval")] == "120"
+    assert found[("", "name")] == "'galera main'"
+    second, found = controller_values(reader, cluster_id=2, port=9500)
+    assert second["path"] == "/etc/cmon.d/cmon_2.cnf"
+    assert found[("", "logfile")] == "/var/log/cmon_2.log"
+    assert system.call(CFG, "getConfig", hostname="192.168.20.10", port=3306)[
+        "request_status"] == "ObjectNotFound"
+
+
+def test_cdt_path_is_the_folder_of_the_cluster(system):
+    assert op(system, "/v2/tree", "mkdir", path="/prod")["request_status"] == "Ok"
+    moved = op(system, "/v2/tree", "move", source_path="/galera-prod", target_path="/prod")
+    assert moved["request_status"] == "Ok", moved
+    assert values(system, 1)["cdt_path"]["current_value"] == "/prod"
+    assert controller_values(system)[1][("", "cdt_path")] == "/prod"
+    assert values(system, 2)["cdt_path"]["current_value"] == "/"
+
+
+def test_controller_config_file_is_changed_through_the_cluster(system):
+    for operation in ("setConfig", "unsetConfig"):
+        reply = system.call(CFG, operation, hostname="192.168.20.10", cluster_id=1,
+                            configuration=[{"name": "cpu_warning", "value": "70"}])
+        assert reply["request_status"] == "InvalidRequest"
+        assert reply["error_string"] == ("The configuration file of the controller "
+                                         "(/etc/cmon.d/cmon_1.cnf) is changed with the "
+                                         "setConfig operation of /v2/clusters.")
+    assert values(system, 1)["cpu_warning"]["current_value"] == 80
+
+
+def test_controller_config_file_needs_read_access(cmon):
+    """Clusters the caller may not read do not count: ``dba`` reads only cluster 3."""
+    dba = login(cmon, "dba", "dba-pass")
+    assert node_file(dba, "192.168.20.10")["path"] == "/etc/cmon.d/cmon_3.cnf"
+    reply = dba.call(CFG, "getConfig", hostname="192.168.20.10", cluster_id=1)
+    assert (reply["request_status"], reply["error_string"]) == (
+        "ObjectNotFound", "Host '192.168.20.10' was not found.")
 
 
 def test_templates(system):

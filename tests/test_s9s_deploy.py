@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 import pytest
@@ -381,6 +382,56 @@ def test_mysql_replication_links_stop_and_start(cmon):
         "clusterid": 1, "replication_slave": {"hostname": "127.0.100.12", "port": 3306}},
         cluster_id=1)
     assert not_slave["status"] == "FAILED"
+
+
+def config_rows(reply: dict[str, Any]) -> list[str]:
+    """``node --list-config`` without ``--long``: GROUP (``-`` when empty), OPTION NAME and
+    VALUE of every value of ``config.files``, one row each (widths aside)."""
+    return [f"{v['section'] or '-'} {v['variablename']} {v['value']}"
+            for f in reply["config"]["files"] for v in f["values"]]
+
+
+def test_controller_config_of_a_new_cluster(cmon):
+    """ft_mysqlreplicationconfig checkController: ``node --list --long`` has the controller
+    (its row starts with ``c``); ``node --list-config --nodes=<its address>`` (getConfig
+    with that ``hostname`` only) prints the cluster's ``cmon_1.cnf``: ``cdt_path /``,
+    ``created_by_job`` the creating job, ``group_owner`` the owner group's id, ``logfile
+    /var/log/cmon_1.log``."""
+    make_user(cmon)
+    me = s9s(cmon)
+    nodes = [{"hostname": f"127.0.100.{n}", "port": 3306} for n in (12, 13, 14)]
+    job = create_cluster(cmon, me, cluster_name="repl", cluster_type="replication",
+                         vendor="percona", version="5.6", nodes=nodes)
+    assert job["status"] == "FINISHED", job
+    cluster = ok(me.call(CLUSTERS, "getAllClusterInfo", with_hosts=True))["clusters"][0]
+    (controller,) = [h for h in cluster["hosts"] if h["nodetype"] == "controller"]
+    rows = config_rows(ok(me.call("/v2/config/", "getConfig",
+                                  hostname=controller["hostname"])))
+    group_id = cluster["group_owner"]["group_id"]
+    for pattern in (r"^- +cdt_path +/ *$", rf"^- +created_by_job +{job['job_id']} *$",
+                    rf"^- +group_owner +{group_id} *$", r"^- +logfile +/var/log/cmon_1.log *$"):
+        assert any(re.match(pattern, row) for row in rows), (pattern, rows)
+
+
+def test_cluster_list_with_container_info_and_all_pool(cmon):
+    """``cluster --list --include-container-info --all-pool`` sends ``with_containers`` and
+    ``all_pool`` true (s9s prints nothing more for them): the same clusters come back."""
+    make_user(cmon)
+    me = s9s(cmon)
+    assert create_galera(cmon, system(cmon), "g1", ["127.0.100.12"])["status"] == "FINISHED"
+    fields = {"class_name": "CmonRpcRequest", "with_hosts": True, "with_sheet_info": True,
+              "with_databases": False}
+    plain = ok(system(cmon).call(CLUSTERS, "getAllClusterInfo", all_pool=False,
+                                 with_containers=False, **fields))
+    both = ok(system(cmon).call(CLUSTERS, "getAllClusterInfo", all_pool=True,
+                                with_containers=True, **fields))
+    assert [c["cluster_name"] for c in both["clusters"]] == ["g1"] and both["total"] == 1
+
+    def nodes(reply: dict[str, Any]) -> list[tuple[str, int, str]]:
+        return [(h["hostname"], h["port"], h["nodetype"]) for h in reply["clusters"][0]["hosts"]]
+    assert nodes(both) == nodes(plain)
+    assert ok(me.call(CLUSTERS, "getAllClusterInfo", all_pool=True, with_containers=True,
+                      **fields))["total"] == 0
 
 
 def test_pull_config_and_refused_values(cmon):

@@ -84,8 +84,10 @@ def _license(call: Call) -> dict[str, Any]:
 @operation(PATH, "getAllClusterInfo", readonly=True)
 def get_all_cluster_info(call: Call) -> Payload:
     """Every cluster the caller may read, in id order; ``with_tags``/``without_tags`` filter."""
-    call.takes("with_sheet_info", "all_pool", "with_containers",   # s9s cluster --list/--stat
-               kind=bool)
+    # s9s cluster --list/--stat (``--all-pool``, ``--include-container-info``). What CMON
+    # adds for all_pool/with_containers is documented nowhere a client reads it (s9s prints
+    # nothing of it), so they are taken and the reply is the one without them.
+    call.takes("with_sheet_info", "all_pool", "with_containers", kind=bool)
     with_tags, without_tags = _tags(call, "with_tags"), _tags(call, "without_tags")
     shape = _shape(call)
     selected = _readable(call)

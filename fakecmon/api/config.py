@@ -12,7 +12,7 @@ import copy
 from typing import Any
 
 from fakecmon import permissions
-from fakecmon.errors import ACCESS_DENIED, RpcError, invalid
+from fakecmon.errors import ACCESS_DENIED, OBJECT_NOT_FOUND, RpcError, invalid
 from fakecmon.rpc import Call, Payload, operation
 from fakecmon.world import config
 from fakecmon.world.config import ConfigFile, Option
@@ -146,7 +146,9 @@ def _show(value: Any) -> str:
 
 # ---- /v2/config: the config files of a node
 
-_SYNTAX = {"ini": "MySQL", "plain": "Plain", "space": "Plain", "yaml": "YAML"}
+_SYNTAX = {"ini": "MySQL", "plain": "Plain", "space": "Plain", "yaml": "YAML", "cmon": "Plain"}
+#: The port of the controller host as the host lists show it (fakecmon/world/views.py).
+CONTROLLER_PORT = 9500
 
 
 def _node(call: Call, wanted: str) -> tuple[Cluster, Host]:
@@ -156,24 +158,74 @@ def _node(call: Call, wanted: str) -> tuple[Cluster, Host]:
     return cluster, host
 
 
-def _file_json(cluster: Cluster, host: Host, f: ConfigFile) -> dict[str, Any]:
+def _controller_of(call: Call, wanted: str) -> Cluster | None:
+    """The cluster whose controller host the request names, when no node of a readable
+    cluster has that name: the controller is a host of every cluster (``nodetype``
+    ``controller``), and without a ``cluster_id`` the first readable cluster is taken,
+    as for any other host. None when the name is not the controller's."""
+    world = call.world
+    port = call.arg("port", int, 0)
+    if call.arg("hostname", str) != world.hostname or port not in (0, CONTROLLER_PORT):
+        return None
+    user = call.login_user()
+    cid = call.arg("cluster_id", int, 0)
+    for found in ([world.clusters.get(cid)] if cid else
+                  [world.clusters[c] for c in sorted(world.clusters)]):
+        if found is not None and permissions.can(world, user, found, permissions.READ):
+            permissions.check_cluster(world, user, found, found.cluster_id, wanted)
+            return found
+    return None
+
+
+def _file_json(hostname: str, port: int, f: ConfigFile) -> dict[str, Any]:
     content, values = f.render()
     syntax = "PostgreSQL" if "postgresql" in f.path else (
         "Redis" if f.path.endswith(("redis.conf", "valkey.conf")) else _SYNTAX[f.syntax])
     return {"class_name": "CmonConfigFile", "filename": f.filename, "path": f.path,
-            "hostname": host.hostname, "port": host.port, "syntax": syntax,
+            "hostname": hostname, "port": port, "syntax": syntax,
             "content": content, "values": values}
+
+
+def _config_reply(cluster: Cluster, hostname: str, port: int, f: ConfigFile) -> Payload:
+    files = [_file_json(hostname, port, f)]
+    # s9s lists ``config.files`` and saves the top-level ``files`` (node --pull-config).
+    return {"config": {"class_name": "CmonClusterConfig", "cluster_id": cluster.cluster_id,
+                       "hostname": hostname, "port": port, "files": files},
+            "files": files}
 
 
 @operation(PATH, "getConfig")
 def get_config(call: Call) -> Payload:
-    cluster, host = _node(call, permissions.READ)
-    f = config.book(call.world).node_file(cluster, host)
-    files = [_file_json(cluster, host, f)]
-    # s9s lists ``config.files`` and saves the top-level ``files`` (node --pull-config).
-    return {"config": {"class_name": "CmonClusterConfig", "cluster_id": cluster.cluster_id,
-                       "hostname": host.hostname, "port": host.port, "files": files},
-            "files": files}
+    """A node's config file; of the controller host, the controller's configuration file
+    of that cluster (``cmon_<id>.cnf``, fakecmon/world/config.py ``controller_file``)."""
+    try:
+        cluster, host = _node(call, permissions.READ)
+    except RpcError as exc:
+        if exc.status != OBJECT_NOT_FOUND:
+            raise
+        cluster_of = _controller_of(call, permissions.READ)
+        if cluster_of is None:
+            raise
+        return _config_reply(cluster_of, call.world.hostname, CONTROLLER_PORT,
+                             config.controller_file(call.world, cluster_of))
+    return _config_reply(cluster, host.hostname, host.port,
+                         config.book(call.world).node_file(cluster, host))
+
+
+def _writable_node(call: Call) -> tuple[Cluster, Host]:
+    """The node whose file setConfig/unsetConfig change; the controller's file is not
+    one of them: its settings change through ``/v2/clusters setConfig``."""
+    try:
+        return _node(call, permissions.WRITE)
+    except RpcError as exc:
+        if exc.status != OBJECT_NOT_FOUND:
+            raise
+        cluster = _controller_of(call, permissions.WRITE)
+        if cluster is None:
+            raise
+        raise invalid(f"The configuration file of the controller (/etc/cmon.d/cmon_"
+                      f"{cluster.cluster_id}.cnf) is changed with the setConfig operation "
+                      f"of /v2/clusters.") from None
 
 
 def _entries(call: Call, need_value: bool) -> list[tuple[str, str, str | None]]:
@@ -212,7 +264,7 @@ INTEGER_VARIABLES = frozenset((
 
 @operation(PATH, "setConfig")
 def set_config(call: Call) -> Payload:
-    cluster, host = _node(call, permissions.WRITE)
+    cluster, host = _writable_node(call)
     entries = _entries(call, True)
     f = config.book(call.world).node_file(cluster, host)
     messages = []
@@ -236,7 +288,7 @@ def set_config(call: Call) -> Payload:
 
 @operation(PATH, "unsetConfig")
 def unset_config(call: Call) -> Payload:
-    cluster, host = _node(call, permissions.WRITE)
+    cluster, host = _writable_node(call)
     entries = _entries(call, False)
     f = config.book(call.world).node_file(cluster, host)
     targets = []

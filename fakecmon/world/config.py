@@ -79,6 +79,12 @@ def _os(world: World, cluster: Cluster) -> Any:
     return "debian"
 
 
+def _folder(world: World, cluster: Cluster) -> str:
+    """The CDT folder the cluster is in (``/`` unless it was moved)."""
+    from fakecmon.world.cdt import cdt_of   # cdt imports this module
+    return cdt_of(world).folder_of(cluster).path() if cluster.cluster_id else "/"
+
+
 def _o(name: str, kind: type, default: Any, description: str, *keys: str,
        sql: tuple[str, ...] | None = None, getter: Getter | None = None,
        readonly: bool = False) -> Option:
@@ -91,6 +97,8 @@ CLUSTER_OPTIONS: tuple[Option, ...] = (
        getter=lambda w, c: w.controller_id, readonly=True),
     _o("cluster_id", int, None, "The cluster ID.", sql=(),
        getter=lambda w, c: c.cluster_id, readonly=True),
+    _o("created_by_job", int, None, "The ID of the job that created the cluster.",
+       readonly=True),    # stored when a job creates or registers it (``created_by``)
     _o("cluster_type", str, None, "The type of the cluster.", "type", sql=(),
        getter=lambda w, c: c.cluster_type.lower(), readonly=True),
     _o("config_file_path", str, None, "The path of the cluster's CMON configuration file.",
@@ -107,7 +115,7 @@ CLUSTER_OPTIONS: tuple[Option, ...] = (
     _o("group_owner", int, None, "The CMON group ID of the group owning the cluster.",
        getter=lambda w, c: c.owner_group_id, readonly=True),
     _o("cdt_path", str, None, "Where the cluster is in the CMON Directory Tree.",
-       getter=lambda w, c: "/", readonly=True),
+       getter=lambda w, c: _folder(w, c), readonly=True),
     _o("acl", str, None, "The Access Control List of the cluster.",
        getter=lambda w, c: str(c.acl), readonly=True),
     _o("os", str, None, "The OS family of the nodes: 'debian' or 'redhat'.", getter=_os),
@@ -243,7 +251,7 @@ class ConfigFile:
     """One config file of a node: ordered sections of ordered ``name = value`` lines."""
 
     path: str
-    syntax: str                      # "ini", "plain" (key = value), "space", "yaml"
+    syntax: str                      # "ini", "plain" (key = value), "space", "yaml", "cmon"
     sections: list[tuple[str, list[list[str]]]] = field(default_factory=list)
 
     @property
@@ -274,7 +282,8 @@ class ConfigFile:
                 out += ["", f"{sname}:"]
                 indent = "  "
             for name, value in lines:
-                sep = {"ini": " = ", "plain": " = ", "space": " ", "yaml": ": "}[self.syntax]
+                sep = {"ini": " = ", "plain": " = ", "space": " ", "yaml": ": ",
+                       "cmon": "="}[self.syntax]
                 out.append(f"{indent}{name}{sep}{value}")
                 values.append({"filepath": self.path, "linenumber": len(out),
                                "section": sname, "value": value, "variablename": name})
@@ -357,6 +366,44 @@ def default_file(cluster: Cluster, host: Host) -> ConfigFile:
     if cluster.cluster_type in ("REDIS", "VALKEY", "REDIS_SHARDED"):
         return _redis_file(cluster, host)
     return _generic_file(cluster, host)
+
+
+# ---- the controller's own file of a cluster (``/etc/cmon.d/cmon_<id>.cnf``)
+
+#: Settings that are not lines of the file: its own path, and the controller's id
+#: (``/etc/cmon.cnf``).
+NOT_IN_CLUSTER_FILE = frozenset(("config_file_path", "controller_id"))
+#: Characters that make CMON single-quote a value in its configuration files.
+_QUOTED = frozenset(" \t#;'\"")
+
+
+def cmon_value(option: Option, value: Any) -> str:
+    """A setting as a line of a CMON configuration file writes it."""
+    if isinstance(value, list):
+        text = (";" if option.name == "tags" else ",").join(value)
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    else:
+        text = str(value)
+    if _QUOTED & set(text):
+        text = "'" + text.replace("'", "\\'") + "'"
+    return text
+
+
+def controller_file(world: World, cluster: Cluster) -> ConfigFile:
+    """The controller's configuration file of ``cluster`` (``name=value`` lines in name
+    order): every setting of the cluster that has a value, as ``/v2/clusters getConfig``
+    shows it, so a ``setConfig`` there shows here too. Built on every read, never stored."""
+    settings = book(world)
+    lines = []
+    for option in CLUSTER_OPTIONS:
+        if option.name in NOT_IN_CLUSTER_FILE:
+            continue
+        value = settings.current(world, cluster, option)
+        if value is not None and value != []:
+            lines.append([option.name, cmon_value(option, value)])
+    return ConfigFile(f"/etc/cmon.d/cmon_{cluster.cluster_id}.cnf", "cmon",
+                      [("", sorted(lines))])
 
 
 #: The credentials file of the backup user CMON writes next to ``my.cnf`` of MySQL nodes.

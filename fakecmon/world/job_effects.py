@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from fakecmon.timefmt import check_epoch, parse_time, rfc3339
-from fakecmon.world import container_jobs, maintenance
+from fakecmon.world import config, container_jobs, maintenance
 from fakecmon.world.acl import Acl
 from fakecmon.world.backups import (
     backups_of, default_method, expand_subdir, make_record, subdir_is_fixed,
@@ -421,6 +421,7 @@ def register_cluster(ctx: JobContext, spec: dict[str, Any]) -> None:
                       hosts=hosts, owner_user_id=job.user_id, owner_group_id=group,
                       acl=Acl.parse(CLUSTER_ACL), created=ctx.now)
     world.add_cluster(cluster)
+    config.book(world).values.setdefault(cid, {})["created_by_job"] = job.job_id
     tree = cdt_of(world)   # next to its creator's user object (CMON's chroot), else at '/'
     tree.place(cluster, tree.home_of(world.users.get(job.user_id)))
     _admin_account(ctx, cluster)
