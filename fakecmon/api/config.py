@@ -194,20 +194,27 @@ def _config_reply(cluster: Cluster, hostname: str, port: int, f: ConfigFile) -> 
             "files": files}
 
 
+def _node_or_controller(call: Call, wanted: str) -> tuple[Cluster, Host | None]:
+    """The node the request names, or (its cluster, None) for the controller host."""
+    try:
+        return _node(call, wanted)
+    except RpcError as exc:
+        if exc.status != OBJECT_NOT_FOUND:
+            raise
+        cluster = _controller_of(call, wanted)
+        if cluster is None:
+            raise
+        return cluster, None
+
+
 @operation(PATH, "getConfig")
 def get_config(call: Call) -> Payload:
     """A node's config file; of the controller host, the controller's configuration file
     of that cluster (``cmon_<id>.cnf``, fakecmon/world/config.py ``controller_file``)."""
-    try:
-        cluster, host = _node(call, permissions.READ)
-    except RpcError as exc:
-        if exc.status != OBJECT_NOT_FOUND:
-            raise
-        cluster_of = _controller_of(call, permissions.READ)
-        if cluster_of is None:
-            raise
-        return _config_reply(cluster_of, call.world.hostname, CONTROLLER_PORT,
-                             config.controller_file(call.world, cluster_of))
+    cluster, host = _node_or_controller(call, permissions.READ)
+    if host is None:
+        return _config_reply(cluster, call.world.hostname, CONTROLLER_PORT,
+                             config.controller_file(call.world, cluster))
     return _config_reply(cluster, host.hostname, host.port,
                          config.book(call.world).node_file(cluster, host))
 
@@ -215,17 +222,12 @@ def get_config(call: Call) -> Payload:
 def _writable_node(call: Call) -> tuple[Cluster, Host]:
     """The node whose file setConfig/unsetConfig change; the controller's file is not
     one of them: its settings change through ``/v2/clusters setConfig``."""
-    try:
-        return _node(call, permissions.WRITE)
-    except RpcError as exc:
-        if exc.status != OBJECT_NOT_FOUND:
-            raise
-        cluster = _controller_of(call, permissions.WRITE)
-        if cluster is None:
-            raise
+    cluster, host = _node_or_controller(call, permissions.WRITE)
+    if host is None:
         raise invalid(f"The configuration file of the controller (/etc/cmon.d/cmon_"
                       f"{cluster.cluster_id}.cnf) is changed with the setConfig operation "
-                      f"of /v2/clusters.") from None
+                      f"of /v2/clusters.")
+    return cluster, host
 
 
 def _entries(call: Call, need_value: bool) -> list[tuple[str, str, str | None]]:
