@@ -99,7 +99,8 @@ def dumps(doc: dict[str, Any]) -> bytes:
 #: The last reply with a pre-serialised view: (its ``_memo_key``, its bytes).
 _LAST_REPLY: list[tuple[tuple[Any, ...], bytes] | None] = [None]
 #: The types of the values of a document ``dumps`` may give the last bytes for.
-_MEMO_TYPES = frozenset({orjson.Fragment, str, int, bool, float, type(None), list, tuple})
+#: (No floats: -0.0 == 0.0 in Python, not in JSON.)
+_MEMO_TYPES = frozenset({orjson.Fragment, str, int, bool, type(None), list, tuple})
 
 
 _SEQUENCES = (list, tuple)
@@ -107,8 +108,9 @@ _SEQUENCES = (list, tuple)
 
 def _memo_key(doc: dict[str, Any]) -> tuple[Any, ...] | None:
     """What decides the bytes of ``doc`` when it holds a Fragment (equal only to itself)
-    and otherwise only scalars and lists (or tuples) of strings, types included (``1``, ``1.0`` and
-    ``True`` are equal in Python, not in JSON); None for any other document."""
+    and otherwise only strings, integers, booleans, nulls and lists (or tuples) of
+    strings, types included (``1`` and ``True`` are equal in Python, not in JSON); None
+    for any other document."""
     values = tuple(doc.values())
     types = tuple(map(type, values))
     if orjson.Fragment not in types or not _MEMO_TYPES.issuperset(types):
@@ -267,6 +269,21 @@ def is_rpc_request(request: web.BaseRequest) -> bool:
     return (path == "/v2" or path.startswith("/v2/")) and EXPECT not in request.headers
 
 
+def routes_only_rpc(app: web.Application) -> bool:
+    """``app`` sends every ``/v2`` path to ``handle_rpc`` with nothing around it (no
+    middleware, no response hook, no other route under ``/v2``), as ``make_app`` makes
+    it: only then may ``served`` skip the router (an embedder may add to ``CmonServer.app``
+    before ``start()``)."""
+    if app.middlewares or app.on_response_prepare:
+        return False
+    for resource in app.router.resources():
+        canonical = resource.canonical
+        if canonical == "/v2" or canonical.startswith("/v2/"):
+            if any(route.handler is not handle_rpc for route in resource):
+                return False
+    return True
+
+
 def served(handle: Any, controller: Controller | None = None) -> Any:
     """aiohttp's request handler (the application's), wrapped in what every request of
     every path needs. A plain wrapper, not middlewares: aiohttp runs those through
@@ -406,8 +423,9 @@ class CmonServer:
                                      keepalive_timeout=self.controller.config.idle_timeout)
         await self._runner.setup()
         assert self._runner.server is not None
-        self._runner.server.request_handler = served(self._runner.server.request_handler,
-                                                     self.controller)
+        self._runner.server.request_handler = served(
+            self._runner.server.request_handler,
+            self.controller if routes_only_rpc(self.app) else None)
         factory = compat_factory(handler_factory(self._runner.server, self.controller))
         loop = asyncio.get_running_loop()
         _quiet_handshake_errors(loop)

@@ -78,12 +78,12 @@ def test_the_journal_masks_secrets_of_what_it_kept_as_received(cmon: FakeCmon) -
 def test_replies_built_on_the_same_view_keep_their_own_envelope(cmon: FakeCmon) -> None:
     """With the clock standing still every reply is written in the same millisecond
     around the same cluster list: what differs in the envelope (the echoed request_id,
-    1, 1.0, true and "1" alike in Python, not in JSON; the user) and a change of the
-    world still show in the bytes."""
+    1, 1.0, true and "1" alike in Python, not in JSON, and 0.0 and -0.0; the user) and a
+    change of the world still show in the bytes."""
     cmon.freeze()
     cookie = login_cookie(cmon)
     seen = {}
-    for request_id in (b"1", b"1.0", b"true", b'"1"', b"1", None):
+    for request_id in (b"1", b"1.0", b"true", b'"1"', b"0.0", b"-0.0", b"1", None):
         body = b'{"operation": "getAllClusterInfo", "with_hosts": true' + (
             b', "request_id": ' + request_id if request_id is not None else b"") + b"}"
         raw = raw_call(cmon, "/v2/clusters", body, cookie).body
@@ -111,6 +111,54 @@ def test_a_decoded_line_break_in_a_path_gets_an_envelope(cmon: FakeCmon) -> None
     assert rpc.json["error_string"] == "Invalid operation 'ping' on '/v2/clu\nsters'."
     other = raw_call(cmon, "/x%0Ay", b'{"operation": "ping"}')
     assert other.status == 404 and other.json["request_status"] == "InvalidRequest"
+
+
+def test_what_an_embedder_adds_to_the_app_still_applies_to_rpc_requests(tmp_path: Any) -> None:
+    """RPC requests skip the router only while the app is what make_app made: a
+    middleware added to ``CmonServer.app`` before ``start()`` sees them too."""
+    import asyncio
+    import threading
+
+    from aiohttp import web
+
+    from fakecmon.certs import ensure_certificates
+    from fakecmon.controller import Controller
+    from fakecmon.server import CmonServer, server_ssl_context
+
+    seen: list[str] = []
+
+    @web.middleware
+    async def note(request: web.Request, handler: Any) -> web.StreamResponse:
+        seen.append(request.path)
+        return await handler(request)
+
+    certs = ensure_certificates(tmp_path)
+    ready = threading.Event()
+    state: dict[str, Any] = {}
+
+    def serve() -> None:
+        loop = asyncio.new_event_loop()
+        server = CmonServer(Controller(), server_ssl_context(str(certs.cert), str(certs.key)),
+                            port=0)
+        server.app.middlewares.append(note)
+        state["port"] = loop.run_until_complete(server.start())
+        state["stop"] = lambda: loop.call_soon_threadsafe(loop.stop)
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(server.stop())
+        loop.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert ready.wait(10)
+    try:
+        reply = parse_reply(exchange(state["port"], post_bytes(
+            "/v2/clusters", b'{"operation": "getAllClusterInfo"}')))
+        assert reply.json["request_status"] == "AuthRequired"
+        assert seen == ["/v2/clusters"]
+    finally:
+        state["stop"]()
+        thread.join(10)
 
 
 def test_an_rpc_request_that_expects_100_continue_gets_it_first(cmon: FakeCmon) -> None:

@@ -311,6 +311,10 @@ def test_creating_a_user_that_exists_grants_it_its_key_and_password(cmon, system
     before = users_by_name(system)["dba"]
     denied = create(reader, "dba", password="taken-over", keys=[openssh(KEY)])
     assert denied["request_status"] == "AccessDenied", denied
+    # one's own password changes only with the old one (changePassword), not this way
+    dba = login(cmon, "dba", "dba-pass")
+    own = create(dba, "dba", password="no-old-one", keys=[openssh(KEY)])
+    assert own["request_status"] == "AccessDenied", own
     assert login(cmon, "dba", "dba-pass") is not None
     assert key_login(cmon, "dba", KEY)[1]["request_status"] == "AccessDenied"
     again = create(system, "dba", groups=["admins"], password="dba-new", keys=[openssh(KEY)],

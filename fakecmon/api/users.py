@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from fakecmon import mail, permissions
-from fakecmon.errors import UNKNOWN_ERROR, RpcError, invalid, not_found
+from fakecmon.errors import UNKNOWN_ERROR, RpcError, denied, invalid, not_found
 from fakecmon.events import Event, emit
 from fakecmon.rpc import Call, Payload, coerce, operation
 from fakecmon.world import accounts, passwords
@@ -238,6 +238,10 @@ def create_user(call: Call) -> Payload:
     existing = world.user_by_name(name)
     if existing is not None:
         _check_user(call, existing)
+        if existing.user_id == me.user_id and _new_password(call, spec):
+            # (as changePassword: one's own password only with the old one)
+            raise denied(f"User '{name}' changes its own password with changePassword "
+                         "and the old password.")
         call.takes("create_group", "force_password_update", kind=bool)
         grant_user(call, existing, spec)
         return _user_reply(call, existing)
@@ -258,9 +262,7 @@ def create_user(call: Call) -> Payload:
             groups.append(gname)
         else:
             raise not_found(f"Group '{gname}' does not exists.")   # sic, CMON's words
-    password = call.arg("new_password", str, None)
-    if password is None:
-        password = _text(spec, "password", "user") or _text(spec, "new_password", "user")
+    password = _new_password(call, spec)
     keys = _public_keys(call, spec.get("public_keys"), "user.public_keys")
     texts = {k: _text(spec, k, "user") or "" for k in USER_TEXTS}
     tags = _tags(spec, "user") or []
@@ -276,14 +278,21 @@ def create_user(call: Call) -> Payload:
     return _user_reply(call, user)
 
 
+def _new_password(call: Call, spec: dict[str, Any]) -> str | None:
+    """The password a createUser request gives: ``new_password``, else the user's
+    ``password`` or ``new_password``."""
+    password = call.arg("new_password", str, None)
+    if password is None:
+        password = _text(spec, "password", "user") or _text(spec, "new_password", "user")
+    return password
+
+
 def grant_user(call: Call, user: User, spec: dict[str, Any]) -> list[str]:
     """Grant an existing ``user`` what a createUser request for it brings: its public
     keys are registered and, when given, its password set (nothing else changes; a
     malformed key changes nothing). Returns what was done, for the FIFO's log."""
     keys = _public_keys(call, spec.get("public_keys"), "user.public_keys")
-    password = call.arg("new_password", str, None)
-    if password is None:
-        password = _text(spec, "password", "user") or _text(spec, "new_password", "user")
+    password = _new_password(call, spec)
     done = []
     for key in keys:
         if not any(k.key.strip() == key.key.strip() for k in user.public_keys):
