@@ -101,8 +101,6 @@ _LAST_REPLY: list[tuple[tuple[Any, ...], bytes] | None] = [None]
 #: The types of the values of a document ``dumps`` may give the last bytes for.
 #: (No floats: -0.0 == 0.0 in Python, not in JSON.)
 _MEMO_TYPES = frozenset({orjson.Fragment, str, int, bool, type(None), list, tuple})
-
-
 _SEQUENCES = (list, tuple)
 
 
@@ -290,9 +288,9 @@ def served(handle: Any, controller: Controller | None = None) -> Any:
     two more layers a request.
 
     * Given the controller, RPC requests go straight to ``rpc_request``: the router
-      has nothing to choose for them (the application has no middlewares, and
-      ``handle_rpc`` reads nothing of the match), and every request would pay for
-      walking it.
+      has nothing to choose for them (``CmonServer.start`` passes it only while
+      ``routes_only_rpc``, and ``handle_rpc`` reads nothing of the match), and every
+      request would pay for walking it.
 
     * The connection is marked busy while a request is handled, so the idle timeout
       (``fakecmon.connections``) never cuts a request, however long it takes.

@@ -252,7 +252,7 @@ class _Template:
         self.last = b""
 
     def render(self, privileges: str, now: float) -> bytes:
-        key = (privileges, int(now), *[int(now - t) for t in self.offsets])
+        key = (privileges, *_clock_key(now, self.offsets))
         if key == self.last_key:
             return self.last
         parts = self.parts
@@ -316,7 +316,7 @@ def cluster_list_view(world: World, clusters: list[tuple[Cluster, str]], now: fl
     Fragment, kept under ``key`` while the world and the clock fields stay the same;
     None when a view cannot be templated."""
     entry = world.views.get(key)
-    unchanged = entry is not None and (int(now), *[int(now - t) for t in entry[0]]) == entry[1]
+    unchanged = entry is not None and _clock_key(now, entry[0]) == entry[1]
     if unchanged and not VERIFY:
         return entry[3]   # the same object: a reply built on it knows it is unchanged
     pieces, offsets_of = [], set()
@@ -333,5 +333,11 @@ def cluster_list_view(world: World, clusters: list[tuple[Cluster, str]], now: fl
         return entry[3]
     offsets = tuple(sorted(offsets_of))
     fragment = orjson.Fragment(data)
-    world.views[key] = (offsets, (int(now), *[int(now - t) for t in offsets]), data, fragment)
+    world.views[key] = (offsets, _clock_key(now, offsets), data, fragment)
     return fragment
+
+
+def _clock_key(now: float, offsets: tuple[float, ...]) -> tuple[int, ...]:
+    """What the clock fields of a list of views show at ``now`` (whole seconds since each
+    of their times): the list is unchanged while this is."""
+    return (int(now), *[int(now - t) for t in offsets])
